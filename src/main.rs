@@ -1,0 +1,321 @@
+//! The `edra` command: run, check and inspect scenes. Everything it does goes through the
+//! library ([`edra::Simulation`]); this file only parses arguments and prints.
+
+use clap::{Parser, Subcommand};
+use edra::error::EdraError;
+use edra::output::{self, RunSummary};
+use edra::scene::SceneFile;
+use edra::sim::{Simulation, init_threads};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "edra",
+    version,
+    about = "Synaptic plasticity in large synapse populations"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scene (or continue a checkpoint) and write its outputs.
+    Run {
+        scene: PathBuf,
+        /// Output folder. Default: out/<scene name>/
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads. Default: all cores.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Seed, replacing the scene's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time at which the run ends, ms, replacing the scene's duration.
+        #[arg(long)]
+        duration_ms: Option<f64>,
+    },
+    /// Validate a scene; print entity counts and the memory it will need.
+    Check { scene: PathBuf },
+    /// Run a scene and print every component of one synapse before and after.
+    Show {
+        scene: PathBuf,
+        #[arg(long)]
+        synapse: u32,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long)]
+        duration_ms: Option<f64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            scene,
+            out,
+            threads,
+            seed,
+            duration_ms,
+        } => run(&scene, out, threads, seed, duration_ms),
+        Command::Check { scene } => check(&scene),
+        Command::Show {
+            scene,
+            synapse,
+            threads,
+            duration_ms,
+        } => show(&scene, synapse, threads, duration_ms),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                EdraError::Scene { .. } | EdraError::Io { .. } => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
+}
+
+/// Loads a scene and applies the command-line overrides.
+fn load(path: &Path, seed: Option<u64>, duration_ms: Option<f64>) -> edra::Result<SceneFile> {
+    let mut sf = SceneFile::load(path)?;
+    if let Some(s) = seed {
+        sf.scene.seed = s;
+    }
+    if let Some(d) = duration_ms {
+        let start = sf
+            .scene
+            .state
+            .as_ref()
+            .map_or(0.0, |s| s.step as f64 * sf.scene.dt_ms);
+        if !(d.is_finite() && d >= start) {
+            return Err(EdraError::other(format!(
+                "--duration-ms {d}: must be a time ≥ {start} ms (where the scene starts)"
+            )));
+        }
+        sf.scene.duration_ms = d;
+    }
+    Ok(sf)
+}
+
+fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+    seed: Option<u64>,
+    duration_ms: Option<f64>,
+) -> edra::Result<()> {
+    let threads = init_threads(threads);
+    let sf = load(path, seed, duration_ms)?;
+    let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
+    let mut sim = Simulation::new(sf)?;
+    std::fs::create_dir_all(&dir).map_err(|source| EdraError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let partial = dir.join(".spikes.csv.partial");
+    let result = run_and_write(&mut sim, &dir, &partial, threads);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+fn run_and_write(
+    sim: &mut Simulation,
+    dir: &Path,
+    partial: &Path,
+    threads: usize,
+) -> edra::Result<()> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| EdraError::Io { path: p, source }
+    };
+    let file = std::fs::File::create(partial).map_err(io(partial))?;
+    let mut spikes = BufWriter::new(file);
+    writeln!(spikes, "t_ms,neuron").map_err(io(partial))?;
+    let (start_ms, end_ms) = (sim.t_ms(), sim.scene().duration_ms);
+    let start_step = sim.clock().step;
+    let mut progress = Progress::new(start_ms, end_ms);
+    let wall = Instant::now();
+    let mut n_spikes = 0u64;
+    let end = sim.clock().steps(end_ms);
+    while sim.clock().step < end {
+        sim.step()?;
+        n_spikes += sim
+            .write_spikes_of_last_step(&mut spikes)
+            .map_err(io(partial))?;
+        if sim.clock().step % 256 == 0 {
+            progress.update(sim.t_ms());
+        }
+    }
+    progress.finish();
+    let wall_s = wall.elapsed().as_secs_f64();
+    spikes.flush().map_err(io(partial))?;
+    drop(spikes);
+
+    let steps = sim.clock().step - start_step;
+    let info = sim.info().clone();
+    let summary = RunSummary {
+        scene: sim.scene().name.clone(),
+        edra_version: env!("CARGO_PKG_VERSION").to_string(),
+        seed: sim.scene().seed,
+        dt_ms: sim.clock().dt_ms,
+        start_ms,
+        simulated_ms: sim.t_ms() - start_ms,
+        steps,
+        neurons: info.neurons,
+        synapses: info.synapses,
+        dopamine_regions: info.regions,
+        astrocytes: info.astrocytes,
+        replicas: info.replicas,
+        spikes: n_spikes,
+        threads,
+        wall_s,
+        synapse_steps_per_s: info.synapses as f64 * steps as f64 / wall_s.max(1e-9),
+    };
+    output::write_synapses(sim, &dir.join("synapses.csv"))?;
+    output::write_recorders(sim, dir)?;
+    sim.save_checkpoint(&dir.join("checkpoint.ron"))?;
+    output::write_summary(dir, &summary)?;
+    std::fs::rename(partial, dir.join("spikes.csv")).map_err(io(partial))?;
+    eprintln!(
+        "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s); wrote {}",
+        summary.scene,
+        summary.synapses,
+        summary.neurons,
+        summary.simulated_ms,
+        wall_s,
+        summary.synapse_steps_per_s,
+        dir.display()
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal, shown once a run has taken more than a second.
+struct Progress {
+    start: Instant,
+    start_ms: f64,
+    end_ms: f64,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(start_ms: f64, end_ms: f64) -> Self {
+        Progress {
+            start: Instant::now(),
+            start_ms,
+            end_ms,
+            bar: None,
+        }
+    }
+
+    fn update(&mut self, t_ms: f64) {
+        if self.bar.is_none()
+            && self.start.elapsed().as_secs_f64() > 1.0
+            && std::io::stderr().is_terminal()
+        {
+            let bar = indicatif::ProgressBar::new((self.end_ms - self.start_ms).max(1.0) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} ms simulated  [{elapsed_precise}, {per_sec}, {eta} left]",
+                )
+                .expect("valid template"),
+            );
+            self.bar = Some(bar);
+        }
+        if let Some(b) = &self.bar {
+            b.set_position((t_ms - self.start_ms) as u64);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn check(path: &Path) -> edra::Result<()> {
+    let sf = SceneFile::load(path)?;
+    let e = edra::build::estimate(&sf.scene);
+    println!("{}: valid", sf.file);
+    println!("  replicas      {}", e.replicas);
+    println!("  neurons       {}", e.neurons);
+    println!(
+        "  synapses      {:.0}{}",
+        e.synapses,
+        if e.exact { "" } else { " (expected)" }
+    );
+    for (name, n) in &e.per_group {
+        println!("    {name:<12}{n:.0}");
+    }
+    println!("  regions       {}", e.regions);
+    println!("  astrocytes    {}", e.astrocytes);
+    println!("  steps         {}", e.steps);
+    println!(
+        "  memory        {:.1} MiB ({:.0} bytes per synapse; recorders {:.1} MiB)",
+        e.bytes / 1048576.0,
+        e.bytes_per_synapse,
+        e.recorder_bytes / 1048576.0
+    );
+    Ok(())
+}
+
+fn show(
+    path: &Path,
+    id: u32,
+    threads: Option<usize>,
+    duration_ms: Option<f64>,
+) -> edra::Result<()> {
+    init_threads(threads);
+    let sf = load(path, None, duration_ms)?;
+    let mut sim = Simulation::new(sf)?;
+    let Some((pre, post, group, ad, dd)) = sim.synapse_links(id) else {
+        return Err(EdraError::other(format!(
+            "no synapse {id}: the scene has {} synapses (ids 0..{})",
+            sim.info().synapses,
+            sim.info().synapses.saturating_sub(1)
+        )));
+    };
+    let before = sim.synapse(id).expect("exists");
+    let t0 = sim.t_ms();
+    let end = sim.scene().duration_ms;
+    sim.run_until(end, &mut |_| {})?;
+    let after = sim.synapse(id).expect("exists");
+    let dt = sim.clock().dt_ms;
+    println!("synapse {id}  group `{group}`  pre neuron {pre} -> post neuron {post}");
+    println!(
+        "  delays: axonal {} ms, dendritic {} ms",
+        ad as f64 * dt,
+        dd as f64 * dt
+    );
+    println!(
+        "\n{:<16}{:<22}{:<22}{:>14}{:>14}",
+        "stage",
+        "component",
+        "variable",
+        format!("t={t0} ms"),
+        format!("t={} ms", sim.t_ms())
+    );
+    for (b, a) in before.iter().zip(&after) {
+        let f = |v: Option<f32>| v.map_or("—".to_string(), |x| format!("{x:.6}"));
+        println!(
+            "{:<16}{:<22}{:<22}{:>14}{:>14}",
+            b.1,
+            b.2,
+            b.0,
+            f(b.3),
+            f(a.3)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Neurons and spike sources. Each model is a marker component with its own system in the
+//! Neurons stage; every system writes who fired into [`SpikeHistory`](crate::spikes::SpikeHistory)
+//! and consumes the synaptic input that arrived on the previous step.
+//!
+//! | model | equation | source |
+//! |---|---|---|
+//! | `Poisson` | fires with probability rate·dt per step | — |
+//! | `Regular` | fires at phase + k/rate | — |
+//! | `SpikeTimes` | fires at the listed times | — |
+//! | `Pairing` | neuron 0 (pre) at start + k/f, neuron 1 (post) Δt later, k < pairs | plasticity protocols |
+//! | `Lif` | τm dV/dt = −(V − E_L) + R·I; V ≥ θ → V = V_reset, refractory | Lapicque; Gerstner & Kistler 2002 |
+//! | `Izhikevich` | dv/dt = 0.04v² + 5v + 140 − u + I, du/dt = a(bv − u); v ≥ 30 → v = c, u += d | Izhikevich 2003, IEEE TNN 14:1569 |
+//!
+//! Synaptic input is a jump of the membrane potential by the synapse's efficacy (mV); for the
+//! Izhikevich model it enters I as in his code. Input that reaches a synapse on step s acts on
+//! the soma on step s + 1.
+
+pub mod models;
+
+pub use models::*;
+
+use bevy_ecs::prelude::*;
+
+/// A neuron's dense index and group.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Neuron {
+    pub id: u32,
+    pub group: u16,
+}
+
+/// A neuron group as it runs: its scene description (parameters may change during the run) and
+/// its id range.
+#[derive(Clone, Debug)]
+pub struct NeuronGroupRt {
+    pub spec: crate::scene::NeuronGroup,
+    pub replica: u32,
+    pub first: u32,
+}
+
+/// All neuron groups, indexed by [`Neuron::group`].
+#[derive(Resource, Clone, Debug, Default)]
+pub struct NeuronGroups(pub Vec<NeuronGroupRt>);
+
+/// Registers the neuron models in [`Stage::Neurons`](crate::schedule::Stage::Neurons).
+pub fn plugin(s: &mut Schedule) {
+    use crate::schedule::Stage;
+    s.add_systems(
+        (fire_sources, update_lif, update_izhikevich)
+            .chain()
+            .in_set(Stage::Neurons),
+    );
+}

@@ -1,0 +1,463 @@
+//! The neuron models and their systems.
+
+use super::{Neuron, NeuronGroups};
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::rng::{self, Purpose};
+use crate::spikes::{NeuronInput, SpikeHistory};
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The model of a neuron group, with its parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum NeuronModel {
+    /// Independent Poisson spike trains.
+    Poisson {
+        rate_hz: f64,
+    },
+    /// Regular spike trains.
+    Regular {
+        rate_hz: f64,
+        phase_ms: f64,
+    },
+    /// The same explicit spike times (ms, ascending) for every neuron of the group.
+    SpikeTimes {
+        times_ms: Vec<f64>,
+    },
+    /// A pre/post pairing protocol; the group has two neurons: 0 is pre, 1 is post.
+    Pairing(PairingProtocol),
+    Lif(LifParams),
+    Izhikevich(IzhikevichParams),
+}
+
+/// Pre/post pairing: `pairs` repetitions at `frequency_hz`; the post spike follows the pre spike
+/// by `delta_t_ms` (negative: post first). The first pair is at `start_ms` (the earlier spike).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PairingProtocol {
+    pub delta_t_ms: f64,
+    pub pairs: u32,
+    pub frequency_hz: f64,
+    pub start_ms: f64,
+}
+
+impl Default for PairingProtocol {
+    fn default() -> Self {
+        PairingProtocol {
+            delta_t_ms: 10.0,
+            pairs: 60,
+            frequency_hz: 1.0,
+            start_ms: 100.0,
+        }
+    }
+}
+
+impl PairingProtocol {
+    /// Spike time of pair `k` for role 0 (pre) or 1 (post), ms.
+    pub fn spike_ms(&self, role: u32, k: u32) -> f64 {
+        let base = self.start_ms + k as f64 * 1000.0 / self.frequency_hz;
+        let (pre, post) = if self.delta_t_ms >= 0.0 {
+            (0.0, self.delta_t_ms)
+        } else {
+            (-self.delta_t_ms, 0.0)
+        };
+        base + if role == 0 { pre } else { post }
+    }
+
+    /// Simulated time the protocol takes, ms.
+    pub fn end_ms(&self) -> f64 {
+        self.spike_ms(1, self.pairs.saturating_sub(1))
+            .max(self.spike_ms(0, self.pairs.saturating_sub(1)))
+    }
+}
+
+/// Leaky integrate-and-fire parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifParams {
+    /// Membrane time constant, ms. Default 20.
+    pub tau_m_ms: f64,
+    /// Resting (leak) potential, mV. Default −70.
+    pub e_l_mv: f64,
+    /// Threshold, mV. Default −54.
+    pub v_th_mv: f64,
+    /// Reset potential, mV. Default −70.
+    pub v_reset_mv: f64,
+    /// Refractory period, ms. Default 2.
+    pub refractory_ms: f64,
+    /// Constant drive R·I, mV. Default 0.
+    pub drive_mv: f64,
+    /// Random kicks (as in Izhikevich 2007's thalamic input). Default none.
+    pub kick: Option<RandomKick>,
+}
+
+impl Default for LifParams {
+    fn default() -> Self {
+        LifParams {
+            tau_m_ms: 20.0,
+            e_l_mv: -70.0,
+            v_th_mv: -54.0,
+            v_reset_mv: -70.0,
+            refractory_ms: 2.0,
+            drive_mv: 0.0,
+            kick: None,
+        }
+    }
+}
+
+/// Izhikevich (2003) parameters. Default: regular spiking (RS).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IzhikevichParams {
+    pub a: f64,
+    pub b: f64,
+    /// Reset of v, mV.
+    pub c_mv: f64,
+    /// Reset increment of u.
+    pub d: f64,
+    /// Constant input current I (mV/ms in the model's units). Default 0.
+    pub i_ext: f64,
+    /// Random kicks of I. Default none.
+    pub kick: Option<RandomKick>,
+}
+
+impl Default for IzhikevichParams {
+    fn default() -> Self {
+        IzhikevichParams {
+            a: 0.02,
+            b: 0.2,
+            c_mv: -65.0,
+            d: 8.0,
+            i_ext: 0.0,
+            kick: None,
+        }
+    }
+}
+
+/// Each neuron independently receives `amplitude` with probability `rate_hz`·dt per step
+/// (Izhikevich 2007 gives one random neuron of N a kick of 20 each ms: rate 1000/N Hz).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomKick {
+    pub rate_hz: f64,
+    pub amplitude: f64,
+}
+
+impl NeuronModel {
+    pub fn validate(&self, c: &mut Checker, size: u32, dt_ms: f64) {
+        let kick = |c: &mut Checker, k: &Option<RandomKick>| {
+            if let Some(k) = k {
+                c.within("kick", |c| {
+                    c.range("rate_hz", k.rate_hz, 0.0, 1000.0 / dt_ms, "Hz");
+                    c.range("amplitude", k.amplitude, -1e3, 1e3, "");
+                });
+            }
+        };
+        match self {
+            NeuronModel::Poisson { rate_hz } => {
+                c.range("rate_hz", *rate_hz, 0.0, 1000.0 / dt_ms, "Hz")
+            }
+            NeuronModel::Regular { rate_hz, phase_ms } => {
+                c.range("rate_hz", *rate_hz, 1e-6, 1000.0 / dt_ms, "Hz");
+                c.range("phase_ms", *phase_ms, 0.0, 1e10, "ms");
+            }
+            NeuronModel::SpikeTimes { times_ms } => {
+                if times_ms.iter().any(|t| !t.is_finite() || *t < 0.0) {
+                    c.fail("times_ms", "spike times must be finite and ≥ 0 ms");
+                }
+                if times_ms.windows(2).any(|w| w[1] < w[0]) {
+                    c.fail("times_ms", "spike times must be in ascending order");
+                }
+            }
+            NeuronModel::Pairing(p) => {
+                if size != 2 {
+                    c.fail(
+                        "",
+                        format!("a Pairing group has exactly 2 neurons (pre, post), not {size}"),
+                    );
+                }
+                c.range("delta_t_ms", p.delta_t_ms, -1e4, 1e4, "ms");
+                c.range("frequency_hz", p.frequency_hz, 1e-6, 1e3, "Hz");
+                c.range("start_ms", p.start_ms, 0.0, 1e10, "ms");
+                if p.delta_t_ms.abs() >= 1000.0 / p.frequency_hz {
+                    c.fail(
+                        "delta_t_ms",
+                        "|delta_t_ms| must be shorter than the pairing period",
+                    );
+                }
+            }
+            NeuronModel::Lif(p) => {
+                c.range("tau_m_ms", p.tau_m_ms, 0.01, 1e5, "ms");
+                c.range("e_l_mv", p.e_l_mv, -200.0, 100.0, "mV");
+                c.range("v_th_mv", p.v_th_mv, p.v_reset_mv, 100.0, "mV");
+                c.range("v_reset_mv", p.v_reset_mv, -200.0, 100.0, "mV");
+                c.range("refractory_ms", p.refractory_ms, 0.0, 1e3, "ms");
+                c.range("drive_mv", p.drive_mv, -1e3, 1e3, "mV");
+                kick(c, &p.kick);
+            }
+            NeuronModel::Izhikevich(p) => {
+                c.range("a", p.a, 0.0, 10.0, "");
+                c.range("b", p.b, -10.0, 10.0, "");
+                c.range("c_mv", p.c_mv, -200.0, 30.0, "mV");
+                c.range("d", p.d, -100.0, 100.0, "");
+                c.range("i_ext", p.i_ext, -1e3, 1e3, "");
+                kick(c, &p.kick);
+            }
+        }
+    }
+}
+
+impl Validate for PairingProtocol {
+    fn validate(&self, c: &mut Checker) {
+        NeuronModel::Pairing(self.clone()).validate(c, 2, 1.0);
+    }
+}
+
+/// Marker: a spike source (Poisson, Regular, SpikeTimes, Pairing): its spikes do not depend on
+/// its input.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct SpikeSource;
+
+/// Position in a `SpikeTimes` list.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpikeCursor {
+    pub next: u32,
+}
+
+/// State of a LIF neuron.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LifState {
+    pub v_mv: f32,
+    pub refractory_steps: u32,
+}
+
+/// State of an Izhikevich neuron.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IzhikevichState {
+    pub v_mv: f32,
+    pub u: f32,
+}
+
+/// Whether a periodic train with period `period_ms` starting at `first_ms` fires on `step`.
+fn periodic_fires(step: u64, dt: f64, first_ms: f64, period_ms: f64, count: Option<u32>) -> bool {
+    let t = step as f64 * dt;
+    let k = ((t - first_ms) / period_ms).round();
+    if k < 0.0 || count.is_some_and(|n| k >= n as f64) {
+        return false;
+    }
+    ((first_ms + k * period_ms) / dt).round() as u64 == step
+}
+
+/// Whether a source neuron fires on this step.
+fn source_fires(
+    model: &NeuronModel,
+    n: &Neuron,
+    first: u32,
+    cursor: Option<&mut SpikeCursor>,
+    clock: &Clock,
+) -> bool {
+    let (step, dt) = (clock.step, clock.dt_ms);
+    match model {
+        NeuronModel::Poisson { rate_hz } => {
+            rng::uniform_f64(clock.seed, n.id as u64, step, Purpose::Poisson)
+                < rate_hz * dt / 1000.0
+        }
+        NeuronModel::Regular { rate_hz, phase_ms } => {
+            periodic_fires(step, dt, *phase_ms, 1000.0 / rate_hz, None)
+        }
+        NeuronModel::Pairing(p) => {
+            let role = n.id - first;
+            let first_ms = p.spike_ms(role, 0);
+            periodic_fires(step, dt, first_ms, 1000.0 / p.frequency_hz, Some(p.pairs))
+        }
+        NeuronModel::SpikeTimes { times_ms } => {
+            let Some(c) = cursor else { return false };
+            let mut fired = false;
+            while let Some(t) = times_ms.get(c.next as usize) {
+                let s = (t / dt).round() as u64;
+                if s > step {
+                    break;
+                }
+                fired |= s == step;
+                c.next += 1;
+            }
+            fired
+        }
+        _ => false,
+    }
+}
+
+/// System: spike sources fire; their synaptic input is discarded.
+pub fn fire_sources(
+    mut q: Query<(&Neuron, Option<&mut SpikeCursor>), With<SpikeSource>>,
+    groups: Res<NeuronGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+) {
+    q.par_iter_mut().for_each(|(n, cursor)| {
+        let g = &groups.0[n.group as usize];
+        input.take(n.id);
+        if source_fires(
+            &g.spec.model,
+            n,
+            g.first,
+            cursor.map(|c| c.into_inner()),
+            &clock,
+        ) {
+            spikes.fire(clock.step, n.id);
+        }
+    });
+}
+
+fn kick(k: &Option<RandomKick>, clock: &Clock, id: u32) -> f32 {
+    match k {
+        Some(k)
+            if rng::uniform_f64(clock.seed, id as u64, clock.step, Purpose::NeuronKick)
+                < k.rate_hz * clock.dt_ms / 1000.0 =>
+        {
+            k.amplitude as f32
+        }
+        _ => 0.0,
+    }
+}
+
+/// One step of a LIF neuron; returns whether it fired.
+pub fn lif_step(p: &LifParams, dt_ms: f64, input_mv: f32, s: &mut LifState) -> bool {
+    if s.refractory_steps > 0 {
+        s.refractory_steps -= 1;
+        s.v_mv = p.v_reset_mv as f32;
+        return false;
+    }
+    let decay = (-dt_ms / p.tau_m_ms).exp();
+    let v_inf = p.e_l_mv + p.drive_mv;
+    let v = v_inf + (s.v_mv as f64 - v_inf) * decay + input_mv as f64;
+    if v >= p.v_th_mv {
+        s.v_mv = p.v_reset_mv as f32;
+        s.refractory_steps = (p.refractory_ms / dt_ms).round() as u32;
+        true
+    } else {
+        s.v_mv = v as f32;
+        false
+    }
+}
+
+/// System: LIF neurons.
+pub fn update_lif(
+    mut q: Query<(&Neuron, &mut LifState)>,
+    groups: Res<NeuronGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+) {
+    q.par_iter_mut().for_each(|(n, mut s)| {
+        let NeuronModel::Lif(p) = &groups.0[n.group as usize].spec.model else {
+            return;
+        };
+        let i = input.take(n.id) + kick(&p.kick, &clock, n.id);
+        if lif_step(p, clock.dt_ms, i, s.bypass_change_detection()) {
+            spikes.fire(clock.step, n.id);
+        }
+    });
+}
+
+/// One step of an Izhikevich neuron (his 2003/2007 code: fire and reset, then v in two
+/// half-steps, then u); returns whether it fired.
+pub fn izhikevich_step(
+    p: &IzhikevichParams,
+    dt_ms: f64,
+    input: f32,
+    s: &mut IzhikevichState,
+) -> bool {
+    let (mut v, mut u) = (s.v_mv as f64, s.u as f64);
+    let fired = v >= 30.0;
+    if fired {
+        v = p.c_mv;
+        u += p.d;
+    }
+    let i = p.i_ext + input as f64;
+    let h = 0.5 * dt_ms;
+    for _ in 0..2 {
+        v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + i);
+    }
+    u += dt_ms * p.a * (p.b * v - u);
+    s.v_mv = v.min(30.0) as f32;
+    s.u = u as f32;
+    fired
+}
+
+/// System: Izhikevich neurons.
+pub fn update_izhikevich(
+    mut q: Query<(&Neuron, &mut IzhikevichState)>,
+    groups: Res<NeuronGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+) {
+    q.par_iter_mut().for_each(|(n, mut s)| {
+        let NeuronModel::Izhikevich(p) = &groups.0[n.group as usize].spec.model else {
+            return;
+        };
+        let i = input.take(n.id) + kick(&p.kick, &clock, n.id);
+        if izhikevich_step(p, clock.dt_ms, i, s.bypass_change_detection()) {
+            spikes.fire(clock.step, n.id);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_times_follow_the_protocol() {
+        let p = PairingProtocol {
+            delta_t_ms: -10.0,
+            pairs: 3,
+            frequency_hz: 2.0,
+            start_ms: 50.0,
+        };
+        assert_eq!(p.spike_ms(0, 0), 60.0);
+        assert_eq!(p.spike_ms(1, 0), 50.0);
+        assert_eq!(p.spike_ms(0, 2), 1060.0);
+        let fires: Vec<u64> = (0..20000)
+            .filter(|&s| periodic_fires(s, 0.1, 60.0, 500.0, Some(3)))
+            .collect();
+        assert_eq!(fires, vec![600, 5600, 10600]);
+    }
+
+    /// Izhikevich (2003): an RS neuron with I = 10 fires tonically at a few tens of Hz.
+    #[test]
+    fn regular_spiking_neuron_fires_tonically() {
+        let p = IzhikevichParams {
+            i_ext: 10.0,
+            ..Default::default()
+        };
+        let mut s = IzhikevichState {
+            v_mv: -65.0,
+            u: -13.0,
+        };
+        let spikes = (0..1000)
+            .filter(|_| izhikevich_step(&p, 1.0, 0.0, &mut s))
+            .count();
+        assert!((10..60).contains(&spikes), "{spikes} spikes in 1 s");
+    }
+
+    /// A LIF neuron driven to E_L + 20 mV with θ 16 mV above E_L fires at the analytic rate
+    /// 1/(t_ref + τ ln(20/4)) = 1/(2 + 20·1.609) ms = 29.3 Hz.
+    #[test]
+    fn lif_rate_matches_the_analytic_rate() {
+        let p = LifParams {
+            drive_mv: 20.0,
+            ..Default::default()
+        };
+        let mut s = LifState {
+            v_mv: -70.0,
+            refractory_steps: 0,
+        };
+        let n = (0..100_000)
+            .filter(|_| lif_step(&p, 0.01, 0.0, &mut s))
+            .count();
+        assert!((n as f64 - 29.3).abs() < 0.6, "{n} Hz");
+    }
+}

@@ -1,0 +1,496 @@
+//! Scenes: the RON description of a run — neurons, synapses, dopamine regions, astrocytes, the
+//! timeline of events, recorders and parameter sweeps — and, for a checkpoint, the full state.
+//!
+//! A scene is read straight into this typed schema: unknown fields are refused, every parameter
+//! has a default and a valid range, and every name must refer to something. Errors carry
+//! `file:line:column` and the path of the field.
+
+pub mod locate;
+pub mod paths;
+
+use crate::error::{EdraError, Result};
+use crate::neurons::NeuronModel;
+use crate::params::{Checker, Dist, Validate};
+use crate::stages::ca_influx::CaModel;
+use crate::stages::consolidation::{ConsolidationParams, ProteinPoolParams};
+use crate::stages::homeostasis::AstrocyteParams;
+use crate::stages::modulation::DopamineParams;
+use crate::stages::plasticity::{DopamineGating, Rule};
+use crate::stages::trafficking::AmpaTraffickingParams;
+use crate::state::State;
+use crate::timeline::Event;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A whole scene.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// Name of the scene (the default output folder is `out/<name>/`).
+    pub name: String,
+    /// Seed of every random stream. Default 0.
+    #[serde(default)]
+    pub seed: u64,
+    /// Integration step, ms.
+    pub dt_ms: f64,
+    /// Simulated time at which the run ends, ms.
+    pub duration_ms: f64,
+    /// The slow stages (homeostasis, consolidation) run every this many steps. Default 1.
+    #[serde(default = "one")]
+    pub slow_every_steps: u32,
+    #[serde(default)]
+    pub neurons: Vec<NeuronGroup>,
+    #[serde(default)]
+    pub synapses: Vec<SynapseGroup>,
+    #[serde(default)]
+    pub dopamine_regions: Vec<DopamineRegion>,
+    #[serde(default)]
+    pub astrocytes: Vec<AstrocyteGroup>,
+    #[serde(default)]
+    pub timeline: Vec<Event>,
+    #[serde(default)]
+    pub recorders: Vec<Recorder>,
+    /// Up to two parameter axes; the whole scene is replicated once per combination of values,
+    /// in one world, so a curve runs as one parallel run.
+    #[serde(default)]
+    pub sweep: Vec<SweepAxis>,
+    /// The full state of every entity, present in checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A group of neurons of one model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuronGroup {
+    pub name: String,
+    pub size: u32,
+    pub model: NeuronModel,
+    /// Protein pool of each neuron of the group (stage 6).
+    #[serde(default)]
+    pub protein_pool: ProteinPoolParams,
+}
+
+/// How the synapses of a group connect its presynaptic and postsynaptic neurons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Connectivity {
+    /// Neuron i to neuron i (groups of equal size).
+    OneToOne,
+    AllToAll,
+    /// Each pair independently with probability `p`.
+    FixedProbability(f64),
+    /// Each postsynaptic neuron gets exactly `k` distinct presynaptic partners.
+    FixedInDegree(u32),
+    /// Each presynaptic neuron gets exactly `k` distinct postsynaptic partners.
+    FixedOutDegree(u32),
+}
+
+/// Initial state of a group's synapses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SynapseInit {
+    /// Early weight h, mV (for the calcium rule the initial weight is read from `rho`). Default 1.0.
+    pub h_mv: Dist,
+    /// Late weight z. Default 0.
+    pub z: Dist,
+    /// Calcium-rule efficacy ρ (0..1). Default 0.
+    pub rho: Dist,
+}
+
+impl Default for SynapseInit {
+    fn default() -> Self {
+        SynapseInit {
+            h_mv: Dist::Const(1.0),
+            z: Dist::Const(0.0),
+            rho: Dist::Const(0.0),
+        }
+    }
+}
+
+/// A group of synapses sharing their models and parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynapseGroup {
+    pub name: String,
+    /// Presynaptic neuron group.
+    pub pre: String,
+    /// Postsynaptic neuron group.
+    pub post: String,
+    pub connectivity: Connectivity,
+    /// Whether a neuron may synapse onto itself (when pre and post are the same group). Default false.
+    #[serde(default)]
+    pub allow_autapses: bool,
+    /// Axonal delay (spike to synapse and soma), ms. Default 1.0.
+    #[serde(default = "default_axonal")]
+    pub axonal_delay_ms: Dist,
+    /// Dendritic delay (postsynaptic spike to spine), ms. Default 0.
+    #[serde(default)]
+    pub dendritic_delay_ms: Dist,
+    /// Inhibitory synapses deliver a negative efficacy. Default false.
+    #[serde(default)]
+    pub inhibitory: bool,
+    /// Stage 1: calcium model. Default: NMDA with default parameters.
+    #[serde(default)]
+    pub ca: CaModel,
+    /// Stage 3: plasticity rule. Default: pair STDP with default parameters.
+    #[serde(default)]
+    pub rule: Rule,
+    /// Stage 2: the dopamine region the synapses sit in (sets NMDA Ca sensitivity). Default none.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Stage 3: dopamine gating of pair STDP (needs `region`). Default none.
+    #[serde(default)]
+    pub gating: Option<DopamineGating>,
+    /// Stage 4: AMPA trafficking. Default none (efficacy = weight).
+    #[serde(default)]
+    pub trafficking: Option<AmpaTraffickingParams>,
+    /// Stage 6: tagging and capture. Default none.
+    #[serde(default)]
+    pub consolidation: Option<ConsolidationParams>,
+    #[serde(default)]
+    pub init: SynapseInit,
+}
+
+fn default_axonal() -> Dist {
+    Dist::Const(1.0)
+}
+
+/// A dopamine region (one extracellular volume).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DopamineRegion {
+    pub name: String,
+    #[serde(default)]
+    pub params: DopamineParams,
+}
+
+/// Astrocytes tiling one neuron group: each covers `neurons_per_astrocyte` consecutive neurons
+/// and all synapses onto them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AstrocyteGroup {
+    pub name: String,
+    pub covers: String,
+    pub neurons_per_astrocyte: u32,
+    #[serde(default)]
+    pub params: AstrocyteParams,
+}
+
+/// What a recorder samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RecordTarget {
+    /// Synapses of a group, by their index within the group.
+    Synapses { group: String, indices: Vec<u32> },
+    /// Neurons of a group, by their index within the group.
+    Neurons { group: String, indices: Vec<u32> },
+    /// Every dopamine region.
+    Regions,
+    /// Every astrocyte.
+    Astrocytes,
+}
+
+/// A recorder: a CSV of `variables` of `target`, one row per entity per sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recorder {
+    pub name: String,
+    pub target: RecordTarget,
+    /// Variable names; empty means all of the target's variables.
+    #[serde(default)]
+    pub variables: Vec<String>,
+    /// Sample every this many steps. Default 1.
+    #[serde(default = "one")]
+    pub every_steps: u32,
+}
+
+/// One axis of a sweep: a parameter path (`synapses.<group>.rule.a_plus`,
+/// `neurons.<group>.model.delta_t_ms`, ...) and its values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepAxis {
+    pub path: String,
+    pub values: Vec<f64>,
+}
+
+/// A scene read from a file, with its text kept for error positions.
+pub struct SceneFile {
+    pub scene: Scene,
+    pub file: String,
+    pub src: String,
+}
+
+impl SceneFile {
+    /// Reads, parses and validates a scene file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let src = std::fs::read_to_string(path).map_err(|source| EdraError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&path.display().to_string(), src)
+    }
+
+    /// Parses and validates scene text; `file` names it in errors.
+    pub fn parse(file: &str, src: String) -> Result<Self> {
+        let scene = parse_ron(file, &src)?;
+        let sf = SceneFile {
+            scene,
+            file: file.to_string(),
+            src,
+        };
+        sf.check()?;
+        Ok(sf)
+    }
+
+    /// An error at the field `path`, positioned in the source text.
+    pub fn error_at(&self, path: &str, message: impl Into<String>) -> EdraError {
+        EdraError::Scene {
+            file: self.file.clone(),
+            pos: locate::best_position(&self.src, path),
+            field: path.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut c = Checker::default();
+        self.scene.validate(&mut c);
+        if let Some((path, msg)) = c.errors.first() {
+            let mut e = self.error_at(path, msg.clone());
+            if c.errors.len() > 1 {
+                if let EdraError::Scene { message, .. } = &mut e {
+                    message.push_str(&format!(" (and {} more problems)", c.errors.len() - 1));
+                }
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// Deserialises RON into `T`, reporting the field path and position of any error.
+pub fn parse_ron<T: serde::de::DeserializeOwned>(file: &str, src: &str) -> Result<T> {
+    let mk = |pos: Option<ron::error::Position>, field: String, message: String| EdraError::Scene {
+        file: file.to_string(),
+        pos: pos.map(|p| crate::error::Position {
+            line: p.line,
+            col: p.col,
+        }),
+        field,
+        message,
+    };
+    let mut de = ron::Deserializer::from_str(src)
+        .map_err(|e| mk(Some(e.span.start), String::new(), e.code.to_string()))?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        let spanned = de.span_error(e.into_inner());
+        mk(Some(spanned.span.start), field, spanned.code.to_string())
+    })?;
+    de.end().map_err(|e| {
+        let spanned = de.span_error(e);
+        mk(
+            Some(spanned.span.start),
+            String::new(),
+            spanned.code.to_string(),
+        )
+    })?;
+    Ok(value)
+}
+
+impl Validate for Scene {
+    fn validate(&self, c: &mut Checker) {
+        c.range("dt_ms", self.dt_ms, 1e-4, 100.0, "ms");
+        c.range("duration_ms", self.duration_ms, 0.0, 1e10, "ms");
+        c.range(
+            "slow_every_steps",
+            self.slow_every_steps as f64,
+            1.0,
+            1e6,
+            "steps",
+        );
+        let neuron_names: Vec<&str> = self.neurons.iter().map(|n| n.name.as_str()).collect();
+        let region_names: Vec<&str> = self
+            .dopamine_regions
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        let known = |c: &mut Checker, field: &str, name: &str, names: &[&str], what: &str| {
+            if !names.contains(&name) {
+                c.fail(
+                    field,
+                    format!(
+                        "unknown {what} `{name}` (the scene has: {})",
+                        names.join(", ")
+                    ),
+                );
+            }
+        };
+        unique(c, "neurons", self.neurons.iter().map(|n| &n.name));
+        unique(c, "synapses", self.synapses.iter().map(|n| &n.name));
+        unique(
+            c,
+            "dopamine_regions",
+            self.dopamine_regions.iter().map(|n| &n.name),
+        );
+        for (i, n) in self.neurons.iter().enumerate() {
+            c.within(format!("neurons[{i}]"), |c| {
+                c.range("size", n.size as f64, 1.0, 1e9, "neurons");
+                c.within("model", |c| n.model.validate(c, n.size, self.dt_ms));
+                c.within("protein_pool", |c| n.protein_pool.validate(c));
+            });
+        }
+        for (i, s) in self.synapses.iter().enumerate() {
+            c.within(format!("synapses[{i}]"), |c| {
+                known(c, "pre", &s.pre, &neuron_names, "neuron group");
+                known(c, "post", &s.post, &neuron_names, "neuron group");
+                if let Some(r) = &s.region {
+                    known(c, "region", r, &region_names, "dopamine region");
+                }
+                if s.gating.is_some() && s.region.is_none() {
+                    c.fail(
+                        "gating",
+                        "dopamine gating needs `region` to name a dopamine region",
+                    );
+                }
+                if s.gating.is_some() && !matches!(s.rule, Rule::PairStdp(_)) {
+                    c.fail(
+                        "gating",
+                        "dopamine gating applies to the PairStdp rule only",
+                    );
+                }
+                self.validate_synapse_group(c, s);
+            });
+        }
+        for (i, r) in self.dopamine_regions.iter().enumerate() {
+            c.within(format!("dopamine_regions[{i}].params"), |c| {
+                r.params.validate(c)
+            });
+        }
+        for (i, a) in self.astrocytes.iter().enumerate() {
+            c.within(format!("astrocytes[{i}]"), |c| {
+                known(c, "covers", &a.covers, &neuron_names, "neuron group");
+                c.range(
+                    "neurons_per_astrocyte",
+                    a.neurons_per_astrocyte as f64,
+                    1.0,
+                    1e9,
+                    "",
+                );
+                c.within("params", |c| a.params.validate(c));
+            });
+        }
+        for (i, e) in self.timeline.iter().enumerate() {
+            c.within(format!("timeline[{i}]"), |c| e.validate(c, self));
+        }
+        for (i, r) in self.recorders.iter().enumerate() {
+            c.within(format!("recorders[{i}]"), |c| {
+                crate::record::validate_recorder(c, r, self)
+            });
+        }
+        if self.sweep.len() > 2 {
+            c.fail("sweep", "at most two sweep axes");
+        }
+        for (i, a) in self.sweep.iter().enumerate() {
+            c.within(format!("sweep[{i}]"), |c| {
+                if a.values.is_empty() {
+                    c.fail("values", "a sweep axis needs at least one value");
+                }
+                for v in &a.values {
+                    let mut probe = self.clone();
+                    probe.sweep.clear();
+                    if let Err(msg) = paths::apply(&mut probe, &a.path, &(*v).into()) {
+                        c.fail("path", msg);
+                        break;
+                    }
+                    let mut inner = Checker::default();
+                    probe.validate(&mut inner);
+                    if let Some((p, m)) = inner.errors.first() {
+                        c.fail("values", format!("value {v} makes `{p}` invalid: {m}"));
+                        break;
+                    }
+                }
+            });
+        }
+    }
+}
+
+impl Scene {
+    fn validate_synapse_group(&self, c: &mut Checker, s: &SynapseGroup) {
+        let size_of = |name: &str| self.neurons.iter().find(|n| n.name == name).map(|n| n.size);
+        let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));
+        match &s.connectivity {
+            Connectivity::OneToOne => {
+                if let (Some(a), Some(b)) = (pre_n, post_n) {
+                    if a != b {
+                        c.fail(
+                            "connectivity",
+                            format!("OneToOne needs groups of equal size ({a} vs {b})"),
+                        );
+                    }
+                }
+            }
+            Connectivity::AllToAll => {}
+            Connectivity::FixedProbability(p) => {
+                c.range("connectivity", *p, 0.0, 1.0, "(probability)")
+            }
+            Connectivity::FixedInDegree(k) => {
+                if let Some(n) = pre_n {
+                    c.range("connectivity", *k as f64, 0.0, n as f64, "(in-degree)");
+                }
+            }
+            Connectivity::FixedOutDegree(k) => {
+                if let Some(n) = post_n {
+                    c.range("connectivity", *k as f64, 0.0, n as f64, "(out-degree)");
+                }
+            }
+        }
+        let max_delay = 1000.0;
+        c.dist("axonal_delay_ms", &s.axonal_delay_ms, 0.0, max_delay, "ms");
+        c.dist(
+            "dendritic_delay_ms",
+            &s.dendritic_delay_ms,
+            0.0,
+            max_delay,
+            "ms",
+        );
+        c.within("ca", |c| s.ca.validate(c));
+        c.within("rule", |c| s.rule.validate(c));
+        if let Some(g) = &s.gating {
+            c.within("gating", |c| g.validate(c));
+        }
+        if let Some(t) = &s.trafficking {
+            c.within("trafficking", |c| t.validate(c));
+        }
+        if let Some(t) = &s.consolidation {
+            c.within("consolidation", |c| t.validate(c));
+        }
+        c.within("init", |c| {
+            c.dist("h_mv", &s.init.h_mv, -1e3, 1e3, "mV");
+            c.dist("z", &s.init.z, -1.0, 1.0, "");
+            c.dist("rho", &s.init.rho, 0.0, 1.0, "");
+        });
+    }
+}
+
+fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, n) in names.enumerate() {
+        if seen.contains(&n.as_str()) {
+            c.fail(
+                &format!("{field}[{i}].name"),
+                format!("the name `{n}` is used twice"),
+            );
+        }
+        if n.contains(['.', '[', ']', ',']) || n.is_empty() {
+            c.fail(
+                &format!("{field}[{i}].name"),
+                format!("`{n}` is not a valid name (non-empty, without . [ ] ,)"),
+            );
+        }
+        seen.push(n);
+    }
+}

@@ -1,0 +1,142 @@
+//! Setting one parameter of a scene by its path, for sweeps and timed parameter changes.
+//!
+//! A path names the kind of group, the group and the field: `synapses.<group>.rule.a_plus`,
+//! `neurons.<group>.model.rate_hz`, `dopamine_regions.<name>.params.tau_dopamine_ms`,
+//! `astrocytes.<name>.params.goal_hz`. The group is written to RON, the value replaced at the
+//! field's position (see [`super::locate`]) and the text read back into the typed group, so the
+//! new value goes through the same parsing as the scene itself.
+
+use super::Scene;
+use super::locate::{locate, parse_path};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A value a parameter path can be set to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Bool(bool),
+    Number(f64),
+}
+
+impl From<f64> for ParamValue {
+    fn from(v: f64) -> Self {
+        ParamValue::Number(v)
+    }
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Bool(b) => write!(f, "{b}"),
+            ParamValue::Number(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Splits `synapses.exc.rule.a_plus` into (`synapses`, `exc`, `rule.a_plus`).
+pub fn split(path: &str) -> Result<(&str, &str, &str), String> {
+    let mut it = path.splitn(3, '.');
+    match (it.next(), it.next(), it.next()) {
+        (Some(k), Some(g), Some(f)) if !f.is_empty() => Ok((k, g, f)),
+        _ => Err(format!(
+            "`{path}` is not a parameter path (expected e.g. synapses.<group>.rule.a_plus)"
+        )),
+    }
+}
+
+/// Sets the parameter at `path` in `scene`.
+pub fn apply(scene: &mut Scene, path: &str, value: &ParamValue) -> Result<(), String> {
+    let (kind, group, field) = split(path)?;
+    let missing = || format!("no {kind} group named `{group}`");
+    match kind {
+        "synapses" => {
+            let g = scene.synapses.iter_mut().find(|g| g.name == group);
+            set_field(g.ok_or_else(missing)?, field, value)
+        }
+        "neurons" => {
+            let g = scene.neurons.iter_mut().find(|g| g.name == group);
+            set_field(g.ok_or_else(missing)?, field, value)
+        }
+        "dopamine_regions" => {
+            let g = scene.dopamine_regions.iter_mut().find(|g| g.name == group);
+            set_field(g.ok_or_else(missing)?, field, value)
+        }
+        "astrocytes" => {
+            let g = scene.astrocytes.iter_mut().find(|g| g.name == group);
+            set_field(g.ok_or_else(missing)?, field, value)
+        }
+        _ => Err(format!(
+            "`{path}`: a parameter path starts with synapses., neurons., dopamine_regions. or astrocytes."
+        )),
+    }
+}
+
+/// Sets `field` (a path inside `spec`) to `value`.
+pub fn set_field<T: Serialize + DeserializeOwned>(
+    spec: &mut T,
+    field: &str,
+    value: &ParamValue,
+) -> Result<(), String> {
+    if field == "name" {
+        return Err("a group's name cannot be changed".into());
+    }
+    let text = ron::to_string(spec).map_err(|e| e.to_string())?;
+    let range =
+        locate(&text, &parse_path(field)).ok_or_else(|| format!("no parameter `{field}`"))?;
+    let old = &text[range.clone()];
+    let numeric = |s: &str| s.parse::<f64>().is_ok();
+    let new = match value {
+        ParamValue::Bool(b) if old == "true" || old == "false" => b.to_string(),
+        ParamValue::Number(v) if numeric(old) => {
+            let integral = !old.contains(['.', 'e', 'E']);
+            if integral {
+                if v.fract() != 0.0 {
+                    return Err(format!("`{field}` takes a whole number, not {v}"));
+                }
+                format!("{}", *v as i64)
+            } else {
+                format!("{v:?}")
+            }
+        }
+        _ => {
+            return Err(format!(
+                "`{field}` is `{old}`, which cannot be set to {value}"
+            ));
+        }
+    };
+    let spliced = format!("{}{}{}", &text[..range.start], new, &text[range.end..]);
+    *spec = ron::from_str(&spliced).map_err(|e| format!("`{field}` = {value}: {e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::plasticity::{Rule, StdpParams};
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct G {
+        name: String,
+        size: u32,
+        rule: Rule,
+        on: bool,
+    }
+
+    #[test]
+    fn sets_nested_numbers_integers_and_bools() {
+        let mut g = G {
+            name: "a".into(),
+            size: 3,
+            rule: Rule::PairStdp(StdpParams::default()),
+            on: false,
+        };
+        set_field(&mut g, "rule.a_plus", &0.25.into()).unwrap();
+        set_field(&mut g, "size", &7.0.into()).unwrap();
+        set_field(&mut g, "on", &ParamValue::Bool(true)).unwrap();
+        let Rule::PairStdp(p) = &g.rule else { panic!() };
+        assert_eq!((p.a_plus, g.size, g.on), (0.25, 7, true));
+        assert!(set_field(&mut g, "size", &7.5.into()).is_err());
+        assert!(set_field(&mut g, "rule.nope", &1.0.into()).is_err());
+    }
+}

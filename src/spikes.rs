@@ -1,0 +1,221 @@
+//! Spikes as events: who fired on each of the last few steps, and the input they deliver.
+//!
+//! A spike is one bit. [`SpikeHistory`] is a ring of bitsets, one row per step over the longest
+//! delay in the scene, so a synapse with delay `d` reads its presynaptic neuron's bit `d` steps
+//! back in O(1) with no per-spike allocation. Bits are set with atomic `fetch_or`, which commutes,
+//! so the rows do not depend on which thread set which bit.
+//!
+//! [`NeuronInput`] accumulates the efficacy of arriving spikes per postsynaptic neuron in 32.32
+//! fixed point with atomic adds: integer addition is associative, so the sum is bit-identical
+//! whatever the order in which threads add to it (floating-point addition would not be).
+
+use bevy_ecs::prelude::*;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// Which neurons spiked on each of the last `rows` steps.
+#[derive(Resource)]
+pub struct SpikeHistory {
+    words: usize,
+    rows: usize,
+    bits: Vec<AtomicU64>,
+}
+
+impl SpikeHistory {
+    /// A history for `neurons` neurons long enough for delays up to `max_delay_steps`.
+    pub fn new(neurons: usize, max_delay_steps: usize) -> Self {
+        let words = neurons.div_ceil(64).max(1);
+        let rows = max_delay_steps + 2;
+        let bits = (0..words * rows).map(|_| AtomicU64::new(0)).collect();
+        SpikeHistory { words, rows, bits }
+    }
+
+    /// Number of steps held.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn row(&self, step: u64) -> usize {
+        (step % self.rows as u64) as usize * self.words
+    }
+
+    /// Clears the row of `step` before neurons write into it.
+    pub fn clear(&mut self, step: u64) {
+        let r = self.row(step);
+        for w in &mut self.bits[r..r + self.words] {
+            *w.get_mut() = 0;
+        }
+    }
+
+    /// Marks `neuron` as having fired on `step`.
+    #[inline]
+    pub fn fire(&self, step: u64, neuron: u32) {
+        let i = self.row(step) + (neuron as usize >> 6);
+        self.bits[i].fetch_or(1 << (neuron & 63), Relaxed);
+    }
+
+    /// Whether `neuron` fired on `step - back` (false before the start of the run).
+    #[inline(always)]
+    pub fn fired(&self, step: u64, back: u64, neuron: u32) -> bool {
+        if back > step {
+            return false;
+        }
+        let i = self.row(step - back) + (neuron as usize >> 6);
+        self.bits[i].load(Relaxed) >> (neuron & 63) & 1 == 1
+    }
+
+    /// Number of neurons in `first..first + n` that fired on `step`.
+    pub fn count_range(&self, step: u64, first: u32, n: u32) -> u32 {
+        (first..first + n)
+            .filter(|&id| self.fired(step, 0, id))
+            .count() as u32
+    }
+
+    /// The ids of the neurons that fired on `step`, in ascending order.
+    pub fn fired_on(&self, step: u64) -> impl Iterator<Item = u32> + '_ {
+        let r = self.row(step);
+        self.bits[r..r + self.words]
+            .iter()
+            .enumerate()
+            .flat_map(|(w, word)| {
+                let mut b = word.load(Relaxed);
+                std::iter::from_fn(move || {
+                    if b == 0 {
+                        return None;
+                    }
+                    let t = b.trailing_zeros();
+                    b &= b - 1;
+                    Some(w as u32 * 64 + t)
+                })
+            })
+    }
+
+    /// The rows as plain words, oldest step first, ending with `step` (for checkpoints).
+    pub fn export(&self, step: u64) -> Vec<u64> {
+        let mut out = Vec::with_capacity(self.bits.len());
+        for k in (0..self.rows as u64).rev() {
+            let s = step.wrapping_sub(k);
+            let r = self.row(s);
+            out.extend(self.bits[r..r + self.words].iter().map(|w| w.load(Relaxed)));
+        }
+        out
+    }
+
+    /// Restores rows written by [`export`](Self::export) at the same `step`.
+    pub fn import(&mut self, step: u64, words: &[u64]) -> bool {
+        if words.len() != self.bits.len() {
+            return false;
+        }
+        let mut chunks = words.chunks(self.words);
+        for k in (0..self.rows as u64).rev() {
+            let r = self.row(step.wrapping_sub(k));
+            let chunk = chunks.next().expect("length checked above");
+            for (dst, src) in self.bits[r..r + self.words].iter_mut().zip(chunk) {
+                *dst.get_mut() = *src;
+            }
+        }
+        true
+    }
+}
+
+/// Fixed-point scale of [`NeuronInput`]: 2^32 units per mV.
+const FIXED_ONE: f64 = 4_294_967_296.0;
+
+/// Synaptic input arriving at each neuron during the current step, in mV.
+#[derive(Resource)]
+pub struct NeuronInput {
+    acc: Vec<AtomicI64>,
+}
+
+impl NeuronInput {
+    pub fn new(neurons: usize) -> Self {
+        NeuronInput {
+            acc: (0..neurons).map(|_| AtomicI64::new(0)).collect(),
+        }
+    }
+
+    /// Adds `mv` to the input of `neuron` (order-independent).
+    #[inline]
+    pub fn add(&self, neuron: u32, mv: f32) {
+        let q = (mv as f64 * FIXED_ONE).round() as i64;
+        self.acc[neuron as usize].fetch_add(q, Relaxed);
+    }
+
+    /// Takes and clears the input of `neuron`.
+    #[inline]
+    pub fn take(&self, neuron: u32) -> f32 {
+        (self.acc[neuron as usize].swap(0, Relaxed) as f64 / FIXED_ONE) as f32
+    }
+
+    /// The raw accumulators (for checkpoints).
+    pub fn export(&self) -> Vec<i64> {
+        self.acc.iter().map(|a| a.load(Relaxed)).collect()
+    }
+
+    /// Restores accumulators written by [`export`](Self::export).
+    pub fn import(&mut self, raw: &[i64]) -> bool {
+        if raw.len() != self.acc.len() {
+            return false;
+        }
+        for (a, r) in self.acc.iter_mut().zip(raw) {
+            *a.get_mut() = *r;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delayed_reads_see_the_right_step() {
+        let mut h = SpikeHistory::new(130, 5);
+        for step in 0..20u64 {
+            h.clear(step);
+            if step % 3 == 0 {
+                h.fire(step, 129);
+            }
+            for back in 0..=5u64 {
+                let expected = back <= step && (step - back) % 3 == 0;
+                assert_eq!(
+                    h.fired(step, back, 129),
+                    expected,
+                    "step {step} back {back}"
+                );
+                assert!(!h.fired(step, back, 128));
+            }
+        }
+        assert_eq!(h.fired_on(18).collect::<Vec<_>>(), vec![129]);
+    }
+
+    #[test]
+    fn export_import_round_trips() {
+        let mut h = SpikeHistory::new(70, 3);
+        for step in 0..7u64 {
+            h.clear(step);
+            h.fire(step, (step * 11 % 70) as u32);
+        }
+        let saved = h.export(6);
+        let mut g = SpikeHistory::new(70, 3);
+        assert!(g.import(6, &saved));
+        for back in 0..4 {
+            for n in 0..70 {
+                assert_eq!(g.fired(6, back, n), h.fired(6, back, n));
+            }
+        }
+    }
+
+    #[test]
+    fn input_sum_is_exact_in_any_order() {
+        let a = NeuronInput::new(1);
+        let b = NeuronInput::new(1);
+        let xs = [0.1f32, 1e-3, 3.7, -2.2, 0.33];
+        for x in xs {
+            a.add(0, x);
+        }
+        for x in xs.iter().rev() {
+            b.add(0, *x);
+        }
+        assert_eq!(a.take(0).to_bits(), b.take(0).to_bits());
+    }
+}

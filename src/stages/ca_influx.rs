@@ -1,0 +1,472 @@
+//! Stage 1 — Ca2+ influx into the spine head.
+//!
+//! Two models, each a marker component and its own system:
+//!
+//! | model | state | equation | source |
+//! |---|---|---|---|
+//! | [`LinearCa`] | [`SpineHeadCa`] | dc/dt = −c/τ_Ca + C_pre·Σδ(t − t_pre − D) + C_post·Σδ(t − t_post) | Graupner & Brunel 2012, PNAS 109:3991 |
+//! | [`NmdaCa`] | [`SynapticCleft`], [`NmdaReceptor`], [`PostSynapticMembrane`], [`SpineHeadCa`] | see [`nmda_step`] | after Shouval, Bear & Cooper 2002, PNAS 99:10831; Mg block of Jahr & Stevens 1990 |
+//!
+//! In the linear model `c` is in the model's normalised units (C_pre = 1), stored in `ca_um`.
+
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::rng::{self, Purpose};
+use crate::spikes::SpikeHistory;
+use crate::synapse::{Synapse, batching, group_runs};
+use crate::world::SynapseGroups;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Glutamate in the synaptic cleft.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SynapticCleft {
+    pub glutamate_mm: f32,
+}
+
+/// Membrane potential of the spine head, depolarised by back-propagating action potentials.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostSynapticMembrane {
+    pub v_mv: f32,
+}
+
+/// Fraction of NMDA receptors with glutamate bound and the channel open (0..1).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NmdaReceptor {
+    pub open_fraction: f32,
+}
+
+/// Free Ca2+ in the spine head, and the sensitivity `s` of its NMDA influx set by the
+/// dopamine/PKA cascade (stage 2; 1 without dopamine).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpineHeadCa {
+    pub ca_um: f32,
+    pub sensitivity: f32,
+}
+
+/// Marker: this synapse follows the linear calcium model.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct LinearCa;
+
+/// Marker: this synapse follows the biophysical NMDA calcium model.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct NmdaCa;
+
+/// Which calcium model a synapse group uses, with its parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CaModel {
+    Linear(LinearCaParams),
+    Nmda(NmdaCaParams),
+}
+
+impl Default for CaModel {
+    fn default() -> Self {
+        CaModel::Nmda(NmdaCaParams::default())
+    }
+}
+
+impl Validate for CaModel {
+    fn validate(&self, c: &mut Checker) {
+        match self {
+            CaModel::Linear(p) => p.validate(c),
+            CaModel::Nmda(p) => p.validate(c),
+        }
+    }
+}
+
+/// Parameters of the linear calcium model (Graupner & Brunel 2012). Defaults: their "DP" set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinearCaParams {
+    /// Decay time constant of Ca, ms. Default 20.
+    pub tau_ca_ms: f64,
+    /// Jump on a presynaptic spike, normalised units. Default 1.0.
+    pub c_pre: f64,
+    /// Jump on a postsynaptic spike, normalised units. Default 2.0.
+    pub c_post: f64,
+    /// Delay D of the presynaptic Ca transient after the spike arrives, ms. Default 13.7.
+    pub delay_ms: f64,
+}
+
+impl Default for LinearCaParams {
+    fn default() -> Self {
+        LinearCaParams {
+            tau_ca_ms: 20.0,
+            c_pre: 1.0,
+            c_post: 2.0,
+            delay_ms: 13.7,
+        }
+    }
+}
+
+impl Validate for LinearCaParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("tau_ca_ms", self.tau_ca_ms, 0.1, 1e4, "ms");
+        c.range("c_pre", self.c_pre, 0.0, 100.0, "");
+        c.range("c_post", self.c_post, 0.0, 100.0, "");
+        c.range("delay_ms", self.delay_ms, 0.0, 1000.0, "ms");
+    }
+}
+
+/// Parameters of the NMDA calcium model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NmdaCaParams {
+    /// Probability that a presynaptic spike releases a vesicle. Default 0.5.
+    pub release_probability: f64,
+    /// Cleft glutamate added by one release, mM. Default 1.0.
+    pub glutamate_per_release_mm: f64,
+    /// Clearance time constant of cleft glutamate, ms. Default 1.0.
+    pub tau_glutamate_ms: f64,
+    /// Binding/opening rate of NMDA receptors, per mM per ms. Default 0.5.
+    pub nmda_on_per_mm_ms: f64,
+    /// Deactivation time constant of NMDA receptors, ms. Default 80.
+    pub tau_nmda_ms: f64,
+    /// Extracellular Mg2+, mM. Default 1.0.
+    pub mg_mm: f64,
+    /// Resting potential of the spine, mV. Default −70.
+    pub v_rest_mv: f64,
+    /// Depolarisation of the spine by a back-propagating action potential, mV. Default 70.
+    pub bap_amplitude_mv: f64,
+    /// Decay time constant of the back-propagating depolarisation, ms. Default 5.
+    pub tau_bap_ms: f64,
+    /// NMDA Ca conductance scale: µM of Ca per ms per mV of driving force at full opening. Default 0.003.
+    pub g_nmda_um_per_ms_mv: f64,
+    /// Reversal potential of Ca2+, mV. Default 130.
+    pub e_ca_mv: f64,
+    /// Ca2+ entering through voltage-gated channels on a back-propagating AP, µM. Default 0.1.
+    pub vgcc_jump_um: f64,
+    /// Resting Ca2+, µM. Default 0.05.
+    pub ca_rest_um: f64,
+    /// Ca2+ clearance time constant, ms. Default 20.
+    pub tau_ca_ms: f64,
+}
+
+impl Default for NmdaCaParams {
+    fn default() -> Self {
+        NmdaCaParams {
+            release_probability: 0.5,
+            glutamate_per_release_mm: 1.0,
+            tau_glutamate_ms: 1.0,
+            nmda_on_per_mm_ms: 0.5,
+            tau_nmda_ms: 80.0,
+            mg_mm: 1.0,
+            v_rest_mv: -70.0,
+            bap_amplitude_mv: 70.0,
+            tau_bap_ms: 5.0,
+            g_nmda_um_per_ms_mv: 0.003,
+            e_ca_mv: 130.0,
+            vgcc_jump_um: 0.1,
+            ca_rest_um: 0.05,
+            tau_ca_ms: 20.0,
+        }
+    }
+}
+
+impl Validate for NmdaCaParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range(
+            "release_probability",
+            self.release_probability,
+            0.0,
+            1.0,
+            "",
+        );
+        c.range(
+            "glutamate_per_release_mm",
+            self.glutamate_per_release_mm,
+            0.0,
+            100.0,
+            "mM",
+        );
+        c.range("tau_glutamate_ms", self.tau_glutamate_ms, 0.01, 1e3, "ms");
+        c.range(
+            "nmda_on_per_mm_ms",
+            self.nmda_on_per_mm_ms,
+            0.0,
+            1e3,
+            "1/(mM ms)",
+        );
+        c.range("tau_nmda_ms", self.tau_nmda_ms, 0.1, 1e4, "ms");
+        c.range("mg_mm", self.mg_mm, 0.0, 100.0, "mM");
+        c.range("v_rest_mv", self.v_rest_mv, -120.0, 0.0, "mV");
+        c.range("bap_amplitude_mv", self.bap_amplitude_mv, 0.0, 200.0, "mV");
+        c.range("tau_bap_ms", self.tau_bap_ms, 0.1, 1e3, "ms");
+        c.range(
+            "g_nmda_um_per_ms_mv",
+            self.g_nmda_um_per_ms_mv,
+            0.0,
+            1.0,
+            "µM/(ms mV)",
+        );
+        c.range("e_ca_mv", self.e_ca_mv, 0.0, 300.0, "mV");
+        c.range("vgcc_jump_um", self.vgcc_jump_um, 0.0, 100.0, "µM");
+        c.range("ca_rest_um", self.ca_rest_um, 0.0, 10.0, "µM");
+        c.range("tau_ca_ms", self.tau_ca_ms, 0.1, 1e4, "ms");
+    }
+}
+
+/// Fraction of NMDA receptors not blocked by Mg2+ at membrane potential `v_mv`:
+/// B(V) = 1 / (1 + exp(−0.062·V)·[Mg2+]/3.57) (Jahr & Stevens 1990, J Neurosci 10:3178).
+#[inline(always)]
+pub fn mg_unblock(v_mv: f32, mg_mm: f32) -> f32 {
+    1.0 / (1.0 + (-0.062 * v_mv).exp() * (mg_mm / 3.57))
+}
+
+/// Per-step constants of the NMDA model, computed once per run of a group.
+#[derive(Clone, Copy, Debug)]
+pub struct NmdaStep {
+    pub dt_ms: f32,
+    pub p_release: f32,
+    pub g_release_mm: f32,
+    pub decay_glu: f32,
+    pub k_on: f32,
+    pub inv_tau_nmda: f32,
+    pub decay_nmda: f32,
+    pub mg_mm: f32,
+    pub v_rest: f32,
+    pub bap_mv: f32,
+    pub decay_v: f32,
+    pub g_nmda: f32,
+    pub e_ca: f32,
+    pub vgcc_um: f32,
+    pub ca_rest: f32,
+    pub decay_ca: f32,
+}
+
+impl NmdaStep {
+    pub fn new(p: &NmdaCaParams, dt_ms: f64) -> Self {
+        let d = |tau: f64| (-dt_ms / tau).exp() as f32;
+        NmdaStep {
+            dt_ms: dt_ms as f32,
+            p_release: p.release_probability as f32,
+            g_release_mm: p.glutamate_per_release_mm as f32,
+            decay_glu: d(p.tau_glutamate_ms),
+            k_on: p.nmda_on_per_mm_ms as f32,
+            inv_tau_nmda: (1.0 / p.tau_nmda_ms) as f32,
+            decay_nmda: d(p.tau_nmda_ms),
+            mg_mm: p.mg_mm as f32,
+            v_rest: p.v_rest_mv as f32,
+            bap_mv: p.bap_amplitude_mv as f32,
+            decay_v: d(p.tau_bap_ms),
+            g_nmda: p.g_nmda_um_per_ms_mv as f32,
+            e_ca: p.e_ca_mv as f32,
+            vgcc_um: p.vgcc_jump_um as f32,
+            ca_rest: p.ca_rest_um as f32,
+            decay_ca: d(p.tau_ca_ms),
+        }
+    }
+}
+
+/// One step of the NMDA calcium model for one synapse:
+///
+/// - cleft: G ← G·e^(−dt/τ_glu), plus G_rel on a presynaptic arrival with probability p_rel;
+/// - receptor: dO/dt = k_on·G·(1 − O) − O/τ_NMDA, integrated exactly for G constant over dt;
+/// - spine membrane: V relaxes to V_rest with τ_bAP, and jumps by the bAP amplitude on post;
+/// - Ca: dCa/dt = −(Ca − Ca_rest)/τ_Ca + s·g_NMDA·O·B(V)·(E_Ca − V), plus the VGCC jump on post.
+///
+/// `released` is whether a vesicle was released this step; `s` the dopamine sensitivity.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn nmda_step(
+    k: &NmdaStep,
+    released: bool,
+    post: bool,
+    s: f32,
+    cleft: &mut SynapticCleft,
+    nmda: &mut NmdaReceptor,
+    membrane: &mut PostSynapticMembrane,
+    spine: &mut SpineHeadCa,
+) {
+    let mut g = cleft.glutamate_mm * k.decay_glu;
+    if released {
+        g += k.g_release_mm;
+    }
+    cleft.glutamate_mm = g;
+
+    let o = nmda.open_fraction;
+    nmda.open_fraction = if g > 0.0 {
+        let rate = k.k_on * g + k.inv_tau_nmda;
+        let o_inf = k.k_on * g / rate;
+        o_inf + (o - o_inf) * (-rate * k.dt_ms).exp()
+    } else {
+        o * k.decay_nmda
+    };
+
+    let mut v = k.v_rest + (membrane.v_mv - k.v_rest) * k.decay_v;
+    if post {
+        v += k.bap_mv;
+    }
+    membrane.v_mv = v;
+
+    let influx = s * k.g_nmda * nmda.open_fraction * mg_unblock(v, k.mg_mm) * (k.e_ca - v);
+    let mut ca = k.ca_rest + (spine.ca_um - k.ca_rest) * k.decay_ca + influx * k.dt_ms;
+    if post {
+        ca += k.vgcc_um;
+    }
+    spine.ca_um = ca;
+    spine.sensitivity = s;
+}
+
+/// One step of the linear calcium model for one synapse (Graupner & Brunel 2012):
+/// c ← c·e^(−dt/τ_Ca) + C_pre·[pre Ca transient due] + C_post·[post arrived].
+#[inline(always)]
+pub fn linear_step(decay: f32, c_pre: f32, c_post: f32, pre: bool, post: bool, ca: &mut f32) {
+    let mut c = *ca * decay;
+    if pre {
+        c += c_pre;
+    }
+    if post {
+        c += c_post;
+    }
+    *ca = c;
+}
+
+/// System: linear-model synapses.
+pub fn linear_ca_influx(
+    mut q: Query<(&Synapse, &mut SpineHeadCa), With<LinearCa>>,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+) {
+    let (step, dt) = (clock.step, clock.dt_ms);
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut ca)| {
+            let (syn, ca) = (syn, ca.bypass_change_detection());
+            for (g, run) in group_runs(syn) {
+                let CaModel::Linear(p) = &groups.0[g].spec.ca else {
+                    continue;
+                };
+                let decay = (-dt / p.tau_ca_ms).exp() as f32;
+                let d_steps = (p.delay_ms / dt).round() as u64;
+                let (c_pre, c_post) = (p.c_pre as f32, p.c_post as f32);
+                for (s, c) in syn[run.clone()].iter().zip(&mut ca[run]) {
+                    let pre = spikes.fired(step, s.axonal_delay_steps as u64 + d_steps, s.pre);
+                    linear_step(decay, c_pre, c_post, pre, s.post_arrived(), &mut c.ca_um);
+                }
+            }
+        });
+}
+
+/// The NMDA-model query: the four stage-1 components of a synapse.
+type NmdaQuery<'a> = (
+    &'a Synapse,
+    &'a mut SynapticCleft,
+    &'a mut NmdaReceptor,
+    &'a mut PostSynapticMembrane,
+    &'a mut SpineHeadCa,
+);
+
+/// System: NMDA-model synapses. Reads the Ca sensitivity of the synapse's dopamine region.
+pub fn nmda_ca_influx(
+    mut q: Query<NmdaQuery<'static>, With<NmdaCa>>,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+    regions: Res<crate::stages::modulation::RegionLevels>,
+) {
+    let (step, dt, seed) = (clock.step, clock.dt_ms, clock.seed);
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut cl, mut nm, mut mb, mut sp)| {
+            let syn = syn;
+            let (cl, nm) = (cl.bypass_change_detection(), nm.bypass_change_detection());
+            let (mb, sp) = (mb.bypass_change_detection(), sp.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let group = &groups.0[g];
+                let CaModel::Nmda(p) = &group.spec.ca else {
+                    continue;
+                };
+                let k = NmdaStep::new(p, dt);
+                let s = group
+                    .region
+                    .map_or(1.0, |r| regions.sensitivity[r as usize]);
+                for i in r {
+                    let sy = &syn[i];
+                    let released = sy.pre_arrived()
+                        && rng::uniform_f32(seed, sy.id as u64, step, Purpose::Release)
+                            < k.p_release;
+                    nmda_step(
+                        &k,
+                        released,
+                        sy.post_arrived(),
+                        s,
+                        &mut cl[i],
+                        &mut nm[i],
+                        &mut mb[i],
+                        &mut sp[i],
+                    );
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jahr & Stevens 1990 (J Neurosci 10:3178), as tabulated in the reference model:
+    /// B at [Mg2+] = 1 mM is 0.0445 at −70 mV, 0.2302 at −40 mV and 0.7812 at 0 mV (±0.0005).
+    #[test]
+    fn mg_block_matches_jahr_stevens() {
+        for (v, b) in [(-70.0, 0.0445), (-40.0, 0.2302), (0.0, 0.7812)] {
+            let got = mg_unblock(v, 1.0);
+            assert!((got - b).abs() < 5e-4, "B({v}) = {got}, expected {b}");
+        }
+    }
+
+    fn peak_ca(pre_at: Option<u32>, post_at: Option<u32>) -> f32 {
+        let p = NmdaCaParams {
+            release_probability: 1.0,
+            ..Default::default()
+        };
+        let k = NmdaStep::new(&p, 0.1);
+        let mut cl = SynapticCleft::default();
+        let mut nm = NmdaReceptor::default();
+        let mut mb = PostSynapticMembrane { v_mv: -70.0 };
+        let mut sp = SpineHeadCa {
+            ca_um: 0.05,
+            sensitivity: 1.0,
+        };
+        let mut peak = 0.0f32;
+        for step in 0..3000 {
+            let pre = pre_at == Some(step);
+            let post = post_at == Some(step);
+            nmda_step(&k, pre, post, 1.0, &mut cl, &mut nm, &mut mb, &mut sp);
+            peak = peak.max(sp.ca_um - 0.05);
+        }
+        peak
+    }
+
+    /// Coincidence detection (Shouval et al. 2002): pre then post within 10 ms gives a larger Ca
+    /// peak than pre alone plus post alone.
+    #[test]
+    fn nmda_detects_coincidence() {
+        let pre = peak_ca(Some(100), None);
+        let post = peak_ca(None, Some(150));
+        let both = peak_ca(Some(100), Some(150));
+        assert!(pre > 0.0 && post > 0.0);
+        assert!(both > pre + post, "pre {pre} post {post} both {both}");
+    }
+
+    #[test]
+    fn linear_model_jumps_and_decays() {
+        let mut c = 0.0;
+        linear_step(0.5, 1.0, 2.0, true, true, &mut c);
+        assert_eq!(c, 3.0);
+        linear_step(0.5, 1.0, 2.0, false, false, &mut c);
+        assert_eq!(c, 1.5);
+    }
+}
+
+/// Registers both Ca models in [`Stage::CaInflux`](crate::schedule::Stage::CaInflux).
+pub fn plugin(s: &mut Schedule) {
+    use crate::schedule::Stage;
+    s.add_systems(
+        (linear_ca_influx, nmda_ca_influx)
+            .chain()
+            .in_set(Stage::CaInflux),
+    );
+}

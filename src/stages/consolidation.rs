@@ -1,0 +1,262 @@
+//! Stage 6 — synaptic tagging, protein synthesis and capture (late-phase weight).
+//!
+//! Tag-trigger-consolidation (Clopath et al. 2008, PLoS Comput Biol 4:e1000248; Li et al. 2016;
+//! Luboeinski & Tetzlaff 2021, Commun Biol 4:275), with early weight h (stage 3), its baseline h0
+//! and the late weight z:
+//!
+//! - tag: Θ[|h − h0| − θ_tag], θ_tag = 0.2·h0;
+//! - protein pool p of the postsynaptic neuron: τ_p·dp/dt = −p + α·Θ[Σ_synapses |h − h0| − θ_pro];
+//! - capture: τ_z·dz/dt = p·(1 − z)·Θ[(h − h0) − θ_tag] − p·(z + 0.5)·Θ[(h0 − h) − θ_tag];
+//! - total weight w = h + h0·z (written by stage 3).
+//!
+//! Runs on the slow clock. The sum over a neuron's synapses is accumulated in fixed point with
+//! atomic adds, so it is the same whatever the thread count.
+
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::stages::plasticity::SynapticWeight;
+use crate::synapse::{Synapse, batching, group_runs};
+use crate::world::SynapseGroups;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+/// Marker: this synapse takes part in tagging and capture.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct Tagging;
+
+/// Whether the synapse carries a tag (its early weight is far enough from baseline).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SynapticTag {
+    pub tagged: bool,
+}
+
+/// Plasticity-related proteins available to one neuron's synapses (0..α).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConsolidationProteinPool {
+    pub protein: f32,
+}
+
+/// Consolidation parameters of a synapse group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsolidationParams {
+    /// Baseline early weight h0, mV. Default 4.20075 (Luboeinski & Tetzlaff 2021).
+    pub h0_mv: f64,
+    /// Tag threshold θ_tag as a fraction of h0. Default 0.2.
+    pub theta_tag_rel: f64,
+    /// Time constant of the late weight τ_z, s. Default 3600.
+    pub tau_z_s: f64,
+}
+
+impl Default for ConsolidationParams {
+    fn default() -> Self {
+        ConsolidationParams {
+            h0_mv: 4.20075,
+            theta_tag_rel: 0.2,
+            tau_z_s: 3600.0,
+        }
+    }
+}
+
+impl Validate for ConsolidationParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("h0_mv", self.h0_mv, 0.0, 1e3, "mV");
+        c.range("theta_tag_rel", self.theta_tag_rel, 0.0, 100.0, "");
+        c.range("tau_z_s", self.tau_z_s, 1e-3, 1e8, "s");
+    }
+}
+
+/// Protein-synthesis parameters of a neuron group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProteinPoolParams {
+    /// Time constant τ_p, s. Default 3600.
+    pub tau_p_s: f64,
+    /// Synthesis amplitude α. Default 1.0.
+    pub alpha: f64,
+    /// Threshold θ_pro on Σ|h − h0| of the neuron's synapses, mV. Default 2.100375 (0.5·h0).
+    pub theta_pro_mv: f64,
+}
+
+impl Default for ProteinPoolParams {
+    fn default() -> Self {
+        ProteinPoolParams {
+            tau_p_s: 3600.0,
+            alpha: 1.0,
+            theta_pro_mv: 0.5 * 4.20075,
+        }
+    }
+}
+
+impl Validate for ProteinPoolParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("tau_p_s", self.tau_p_s, 1e-3, 1e8, "s");
+        c.range("alpha", self.alpha, 0.0, 1e3, "");
+        c.range("theta_pro_mv", self.theta_pro_mv, 0.0, 1e6, "mV");
+    }
+}
+
+const FIXED_ONE: f64 = 4_294_967_296.0;
+
+/// Per-neuron protein levels read by capture, and the drive Σ|h − h0| being accumulated.
+#[derive(Resource, Default)]
+pub struct ProteinLevels {
+    pub per_neuron: Vec<f32>,
+    /// Pool parameters of each neuron (by its group).
+    pub params_of_neuron: Vec<u32>,
+    pub params: Vec<ProteinPoolParams>,
+    drive: Vec<AtomicI64>,
+}
+
+impl ProteinLevels {
+    pub fn new(params_of_neuron: Vec<u32>, params: Vec<ProteinPoolParams>) -> Self {
+        let n = params_of_neuron.len();
+        ProteinLevels {
+            per_neuron: vec![0.0; n],
+            params_of_neuron,
+            params,
+            drive: (0..n).map(|_| AtomicI64::new(0)).collect(),
+        }
+    }
+
+    /// Σ|h − h0| accumulated for `neuron` since its pool last updated, mV.
+    pub fn drive_mv(&self, neuron: usize) -> f64 {
+        self.drive[neuron].load(Relaxed) as f64 / FIXED_ONE
+    }
+}
+
+/// The protein pool after one slow step of τ_p·dp/dt = −p + α·Θ[drive − θ_pro] (exact).
+pub fn protein_step(p: &ProteinPoolParams, dt_s: f64, protein: f32, drive_mv: f64) -> f32 {
+    let target = if drive_mv > p.theta_pro_mv {
+        p.alpha
+    } else {
+        0.0
+    };
+    (target + (protein as f64 - target) * (-dt_s / p.tau_p_s).exp()) as f32
+}
+
+/// The late weight after one slow step of capture (forward Euler; dt_s ≪ τ_z).
+#[inline(always)]
+pub fn capture_step(dt_over_tau: f32, theta: f32, h0: f32, h: f32, z: f32, protein: f32) -> f32 {
+    let up = ((h - h0) > theta) as u8 as f32;
+    let down = ((h0 - h) > theta) as u8 as f32;
+    z + dt_over_tau * protein * ((1.0 - z) * up - (z + 0.5) * down)
+}
+
+/// System (slow): sets tags and adds |h − h0| to the postsynaptic neuron's drive.
+pub fn tag_synapses(
+    mut q: Query<(&Synapse, &SynapticWeight, &mut SynapticTag), With<Tagging>>,
+    groups: Res<SynapseGroups>,
+    proteins: Res<ProteinLevels>,
+) {
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, w, mut tag)| {
+            let (syn, w, tag) = (syn, w, tag.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let Some(p) = &groups.0[g].spec.consolidation else {
+                    continue;
+                };
+                let (h0, theta) = (p.h0_mv as f32, (p.theta_tag_rel * p.h0_mv) as f32);
+                for i in r {
+                    let d = (w[i].h_mv - h0).abs();
+                    tag[i].tagged = d > theta;
+                    if d > 0.0 {
+                        let q = (d as f64 * FIXED_ONE).round() as i64;
+                        proteins.drive[syn[i].post as usize].fetch_add(q, Relaxed);
+                    }
+                }
+            }
+        });
+}
+
+/// System (slow): each neuron's pool synthesises or decays, then its drive is reset.
+pub fn synthesize_proteins(
+    mut q: Query<(&crate::neurons::Neuron, &mut ConsolidationProteinPool)>,
+    mut proteins: ResMut<ProteinLevels>,
+    clock: Res<Clock>,
+) {
+    let dt_s = clock.slow_dt_ms() / 1000.0;
+    let proteins = &mut *proteins;
+    for (n, mut pool) in &mut q {
+        let i = n.id as usize;
+        let drive = std::mem::take(proteins.drive[i].get_mut()) as f64 / FIXED_ONE;
+        let p = &proteins.params[proteins.params_of_neuron[i] as usize];
+        pool.protein = protein_step(p, dt_s, pool.protein, drive);
+        proteins.per_neuron[i] = pool.protein;
+    }
+}
+
+/// System (slow): tagged synapses capture proteins into their late weight.
+pub fn capture_proteins(
+    mut q: Query<(&Synapse, &mut SynapticWeight), With<Tagging>>,
+    groups: Res<SynapseGroups>,
+    proteins: Res<ProteinLevels>,
+    clock: Res<Clock>,
+) {
+    let dt_s = clock.slow_dt_ms() / 1000.0;
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut w)| {
+            let (syn, w) = (syn, w.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let Some(p) = &groups.0[g].spec.consolidation else {
+                    continue;
+                };
+                let h0 = p.h0_mv as f32;
+                let theta = (p.theta_tag_rel * p.h0_mv) as f32;
+                let k = (dt_s / p.tau_z_s) as f32;
+                for i in r {
+                    let prot = proteins.per_neuron[syn[i].post as usize];
+                    let wi = &mut w[i];
+                    wi.z = capture_step(k, theta, h0, wi.h_mv, wi.z, prot);
+                    wi.w_mv = wi.h_mv + h0 * wi.z;
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proteins_rise_only_above_threshold() {
+        let p = ProteinPoolParams::default();
+        assert_eq!(protein_step(&p, 60.0, 0.0, 1.0), 0.0);
+        let up = protein_step(&p, 3600.0, 0.0, 10.0);
+        assert!((up as f64 - (1.0 - (-1.0f64).exp())).abs() < 1e-6);
+    }
+
+    /// With proteins and a potentiated early weight, z approaches 1; depressed, −0.5
+    /// (the fixed points of the capture equation).
+    #[test]
+    fn capture_converges_to_its_fixed_points() {
+        let (h0, theta) = (4.2, 0.84);
+        let (mut up, mut down) = (0.0, 0.0);
+        for _ in 0..100_000 {
+            up = capture_step(1e-3, theta, h0, 8.4, up, 1.0);
+            down = capture_step(1e-3, theta, h0, 1.0, down, 1.0);
+        }
+        assert!(
+            (up - 1.0).abs() < 1e-3 && (down + 0.5).abs() < 1e-3,
+            "{up} {down}"
+        );
+    }
+}
+
+/// Registers tagging, synthesis and capture in
+/// [`Stage::Consolidation`](crate::schedule::Stage::Consolidation), on the slow clock.
+pub fn plugin(s: &mut Schedule) {
+    use crate::clock::on_slow_step;
+    use crate::schedule::Stage;
+    s.add_systems(
+        (tag_synapses, synthesize_proteins, capture_proteins)
+            .chain()
+            .run_if(on_slow_step)
+            .in_set(Stage::Consolidation),
+    );
+}

@@ -1,0 +1,182 @@
+//! Stage 5 — astrocyte homeostatic scaling (global feedback).
+//!
+//! Each astrocyte covers a domain of postsynaptic neurons (and so all their incoming synapses).
+//! It integrates their firing rate, τ_a·da/dt = −a + rate (τ_a ≈ 100 s), and sends back one
+//! multiplicative factor for every synapse of the domain (van Rossum, Bi & Turrigiano 2000,
+//! J Neurosci 20:8812):
+//!
+//! dS/dt = β·S·(a_goal − a) + γ·S·∫(a_goal − a)dt,   β ≈ 4e−5 s⁻¹Hz⁻¹, γ ≈ 1e−7 s⁻²Hz⁻¹
+//!
+//! integrated as S ← S·exp(Δt·(β·e + γ·I)). S multiplies the PSD slots of trafficked synapses
+//! (and the efficacy of the others), so all efficacies of a domain scale by one common factor
+//! (Turrigiano et al. 1998, Nature 391:892). There is no standard quantitative model of
+//! astrocyte-mediated scaling: this one is van Rossum's synaptic scaling rule with the
+//! integration done per astrocyte domain, and is documented as edra's own.
+
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::spikes::SpikeHistory;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An astrocyte and the neurons `first_neuron..first_neuron + n_neurons` of its domain.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AstrocyteUnit {
+    pub id: u32,
+    pub first_neuron: u32,
+    pub n_neurons: u32,
+    /// Index into [`AstrocyteScaling::params`].
+    pub params: u32,
+    /// Integrated firing rate of the domain, Hz.
+    pub activity_hz: f32,
+    /// ∫(a_goal − a)dt, Hz·s.
+    pub error_integral_hz_s: f32,
+    /// Multiplicative scaling factor S sent to the domain's synapses.
+    pub scale: f32,
+    /// Spikes of the domain since the last slow step.
+    pub spikes_in_window: u32,
+}
+
+/// Parameters of an astrocyte group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AstrocyteParams {
+    /// Integration time constant of activity, s. Default 100.
+    pub tau_activity_s: f64,
+    /// Target rate of the domain, Hz. Default 5.
+    pub goal_hz: f64,
+    /// Proportional gain β, 1/(s·Hz). Default 4e-5.
+    pub beta_per_s_hz: f64,
+    /// Integral gain γ, 1/(s²·Hz). Default 1e-7.
+    pub gamma_per_s2_hz: f64,
+    /// Initial activity, Hz (by default the goal, so a run starts at rest). Default: goal_hz.
+    pub initial_activity_hz: Option<f64>,
+}
+
+impl Default for AstrocyteParams {
+    fn default() -> Self {
+        AstrocyteParams {
+            tau_activity_s: 100.0,
+            goal_hz: 5.0,
+            beta_per_s_hz: 4e-5,
+            gamma_per_s2_hz: 1e-7,
+            initial_activity_hz: None,
+        }
+    }
+}
+
+impl Validate for AstrocyteParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("tau_activity_s", self.tau_activity_s, 1e-3, 1e7, "s");
+        c.range("goal_hz", self.goal_hz, 0.0, 1e3, "Hz");
+        c.range("beta_per_s_hz", self.beta_per_s_hz, 0.0, 1.0, "1/(s Hz)");
+        c.range(
+            "gamma_per_s2_hz",
+            self.gamma_per_s2_hz,
+            0.0,
+            1.0,
+            "1/(s² Hz)",
+        );
+        if let Some(a) = self.initial_activity_hz {
+            c.range("initial_activity_hz", a, 0.0, 1e3, "Hz");
+        }
+    }
+}
+
+/// The scaling factor of each neuron's astrocyte (1 for neurons no astrocyte covers), read by
+/// stage 4 per synapse through its postsynaptic neuron.
+#[derive(Resource, Default, Clone, Debug)]
+pub struct AstrocyteScaling {
+    pub per_neuron: Vec<f32>,
+    /// Name and replica of each astrocyte group (indexed like `params`).
+    pub names: Vec<(String, u32)>,
+    pub params: Vec<AstrocyteParams>,
+}
+
+/// One slow step of an astrocyte; `dt_s` is the slow step in seconds.
+pub fn astrocyte_step(p: &AstrocyteParams, dt_s: f64, a: &mut AstrocyteUnit) {
+    let rate = a.spikes_in_window as f64 / (a.n_neurons.max(1) as f64 * dt_s);
+    let act = a.activity_hz as f64;
+    let act = rate + (act - rate) * (-dt_s / p.tau_activity_s).exp();
+    let err = p.goal_hz - act;
+    let integral = a.error_integral_hz_s as f64 + err * dt_s;
+    let growth = p.beta_per_s_hz * err + p.gamma_per_s2_hz * integral;
+    a.scale = (a.scale as f64 * (growth * dt_s).exp()) as f32;
+    a.activity_hz = act as f32;
+    a.error_integral_hz_s = integral as f32;
+    a.spikes_in_window = 0;
+}
+
+/// System (every step): each astrocyte counts the spikes of its domain.
+pub fn count_domain_spikes(
+    mut q: Query<&mut AstrocyteUnit>,
+    spikes: Res<SpikeHistory>,
+    clock: Res<Clock>,
+) {
+    for mut a in &mut q {
+        let n = spikes.count_range(clock.step, a.first_neuron, a.n_neurons);
+        a.spikes_in_window += n;
+    }
+}
+
+/// System (slow clock): astrocytes integrate activity and publish their scaling factor.
+pub fn integrate_astrocytes(
+    mut q: Query<&mut AstrocyteUnit>,
+    mut scaling: ResMut<AstrocyteScaling>,
+    clock: Res<Clock>,
+) {
+    let dt_s = clock.slow_dt_ms() / 1000.0;
+    let scaling = &mut *scaling;
+    for mut a in &mut q {
+        astrocyte_step(&scaling.params[a.params as usize], dt_s, &mut a);
+        let (first, n) = (a.first_neuron as usize, a.n_neurons as usize);
+        scaling.per_neuron[first..first + n].fill(a.scale);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(rate_hz: f64) -> (AstrocyteUnit, u32) {
+        let a = AstrocyteUnit {
+            id: 0,
+            first_neuron: 0,
+            n_neurons: 10,
+            params: 0,
+            activity_hz: 5.0,
+            error_integral_hz_s: 0.0,
+            scale: 1.0,
+            spikes_in_window: 0,
+        };
+        (a, (rate_hz * 10.0) as u32)
+    }
+
+    #[test]
+    fn silence_scales_up_and_overactivity_scales_down() {
+        let p = AstrocyteParams::default();
+        for (rate, up) in [(0.0, true), (20.0, false)] {
+            let (mut a, spikes_per_s) = unit(rate);
+            for _ in 0..3600 {
+                a.spikes_in_window = spikes_per_s;
+                astrocyte_step(&p, 1.0, &mut a);
+            }
+            assert_eq!(a.scale > 1.0, up, "rate {rate}: scale {}", a.scale);
+        }
+    }
+}
+
+/// Registers the astrocytes in [`Stage::Homeostasis`](crate::schedule::Stage::Homeostasis):
+/// spike counting every step, integration on the slow clock.
+pub fn plugin(s: &mut Schedule) {
+    use crate::clock::on_slow_step;
+    use crate::schedule::Stage;
+    s.add_systems(
+        (
+            count_domain_spikes,
+            integrate_astrocytes.run_if(on_slow_step),
+        )
+            .chain()
+            .in_set(Stage::Homeostasis),
+    );
+}

@@ -1,0 +1,173 @@
+//! Calcium-based plasticity rule (Graupner & Brunel 2012, PNAS 109:3991):
+//!
+//! τ dρ/dt = −ρ(1−ρ)(ρ* − ρ) + γp(1 − ρ)Θ[c − θp] − γd·ρ·Θ[c − θd] + σ√τ·√(Θ[c−θp] + Θ[c−θd])·η(t)
+//!
+//! integrated with Euler–Maruyama (the noise draw is keyed by synapse and step). The early weight
+//! reads ρ out linearly: h = h_down + ρ·(h_up − h_down). Defaults: their "DP" parameter set.
+
+use super::SynapticWeight;
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::rng::{self, Purpose};
+use crate::stages::ca_influx::SpineHeadCa;
+use crate::synapse::{Synapse, batching, group_runs};
+use crate::world::SynapseGroups;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Marker: this synapse follows the calcium rule.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct CalciumRule;
+
+/// Efficacy variable ρ of the calcium rule (bistable: DOWN near 0, UP near 1).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaRuleState {
+    pub rho: f32,
+}
+
+/// Parameters of the calcium rule. Defaults: the "DP" set of Graupner & Brunel 2012.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalciumRuleParams {
+    /// Time constant τ, ms. Default 150 000 (150 s).
+    pub tau_ms: f64,
+    /// Unstable fixed point ρ*. Default 0.5.
+    pub rho_star: f64,
+    /// Depression threshold θd (units of c). Default 1.0.
+    pub theta_d: f64,
+    /// Potentiation threshold θp (units of c). Default 1.3.
+    pub theta_p: f64,
+    /// Depression rate γd. Default 200.
+    pub gamma_d: f64,
+    /// Potentiation rate γp. Default 321.808.
+    pub gamma_p: f64,
+    /// Noise amplitude σ. Default 2.8284.
+    pub sigma: f64,
+    /// Whether the noise term is on. Default true.
+    pub noise: bool,
+    /// Early weight at ρ = 0, mV. Default 1.0.
+    pub h_down_mv: f64,
+    /// Early weight at ρ = 1, mV. Default 5.0 (b = w1/w0 = 5).
+    pub h_up_mv: f64,
+}
+
+impl Default for CalciumRuleParams {
+    fn default() -> Self {
+        CalciumRuleParams {
+            tau_ms: 150_000.0,
+            rho_star: 0.5,
+            theta_d: 1.0,
+            theta_p: 1.3,
+            gamma_d: 200.0,
+            gamma_p: 321.808,
+            sigma: 2.8284,
+            noise: true,
+            h_down_mv: 1.0,
+            h_up_mv: 5.0,
+        }
+    }
+}
+
+impl Validate for CalciumRuleParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("tau_ms", self.tau_ms, 1.0, 1e9, "ms");
+        c.range("rho_star", self.rho_star, 0.0, 1.0, "");
+        c.range("theta_d", self.theta_d, 0.0, 1e3, "");
+        c.range("theta_p", self.theta_p, 0.0, 1e3, "");
+        c.range("gamma_d", self.gamma_d, 0.0, 1e5, "");
+        c.range("gamma_p", self.gamma_p, 0.0, 1e5, "");
+        c.range("sigma", self.sigma, 0.0, 1e3, "");
+        c.range("h_down_mv", self.h_down_mv, -1e3, 1e3, "mV");
+        c.range("h_up_mv", self.h_up_mv, -1e3, 1e3, "mV");
+    }
+}
+
+/// Deterministic part of τ·dρ/dt.
+#[inline(always)]
+pub fn drift(p: &CalciumRuleParams, rho: f64, ca: f64) -> f64 {
+    let up = (ca >= p.theta_p) as u8 as f64;
+    let down = (ca >= p.theta_d) as u8 as f64;
+    -rho * (1.0 - rho) * (p.rho_star - rho) + p.gamma_p * (1.0 - rho) * up - p.gamma_d * rho * down
+}
+
+/// One Euler–Maruyama step of ρ; `normal` is a standard normal draw (used only above threshold).
+#[inline(always)]
+pub fn rho_step(p: &CalciumRuleParams, dt_ms: f64, rho: f64, ca: f64, normal: f64) -> f64 {
+    let h = dt_ms / p.tau_ms;
+    let active = (ca >= p.theta_p) as u8 as f64 + (ca >= p.theta_d) as u8 as f64;
+    rho + drift(p, rho, ca) * h + p.sigma * (h * active).sqrt() * normal
+}
+
+/// System: calcium-rule synapses.
+pub fn calcium_rule(
+    mut q: Query<
+        (
+            &Synapse,
+            &SpineHeadCa,
+            &mut CaRuleState,
+            &mut SynapticWeight,
+        ),
+        With<CalciumRule>,
+    >,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+) {
+    let (dt, step, seed) = (clock.dt_ms, clock.step, clock.seed);
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, ca, mut st, mut w)| {
+            let (syn, ca) = (syn, ca);
+            let (st, w) = (st.bypass_change_detection(), w.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let group = &groups.0[g];
+                let super::Rule::CalciumRule(p) = &group.spec.rule else {
+                    continue;
+                };
+                let h0 = group.h0_mv() as f32;
+                let (lo, span) = (p.h_down_mv as f32, (p.h_up_mv - p.h_down_mv) as f32);
+                for i in r {
+                    let c = ca[i].ca_um as f64;
+                    let n = if p.noise && c >= p.theta_d.min(p.theta_p) {
+                        rng::normal(seed, syn[i].id as u64, step, Purpose::RuleNoise)
+                    } else {
+                        0.0
+                    };
+                    let rho = rho_step(p, dt, st[i].rho as f64, c, n) as f32;
+                    st[i].rho = rho;
+                    let wi = &mut w[i];
+                    wi.h_mv = lo + rho * span;
+                    wi.w_mv = wi.h_mv + h0 * wi.z;
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without calcium the bistable dynamics keep ρ at its stable states 0 and 1 and push it
+    /// away from ρ* = 0.5.
+    #[test]
+    fn bistable_without_calcium() {
+        let p = CalciumRuleParams::default();
+        assert_eq!(drift(&p, 0.0, 0.0), 0.0);
+        assert_eq!(drift(&p, 1.0, 0.0), 0.0);
+        assert!(drift(&p, 0.6, 0.0) > 0.0);
+        assert!(drift(&p, 0.4, 0.0) < 0.0);
+    }
+
+    /// Above θp, ρ is driven to the potentiation fixed point γp/(γp + γd) (for c above both
+    /// thresholds, neglecting the cubic term): 321.808/521.808 = 0.6167 (Graupner & Brunel 2012).
+    #[test]
+    fn sustained_high_calcium_drives_rho_towards_the_ltp_fixed_point() {
+        let p = CalciumRuleParams::default();
+        let mut rho = 0.0;
+        for _ in 0..2_000_000 {
+            rho = rho_step(&p, 1.0, rho, 2.0, 0.0);
+        }
+        let rho_bar = p.gamma_p / (p.gamma_p + p.gamma_d);
+        assert!((rho - rho_bar).abs() < 0.01, "rho {rho} vs {rho_bar}");
+    }
+}

@@ -1,0 +1,67 @@
+//! Stage 3 — plasticity rules → early-phase synaptic weight.
+//!
+//! Each rule is a marker component with its own system: [`pair_stdp`] (optionally gated by
+//! dopamine through an eligibility trace) and [`calcium_rule`]. Every rule writes the early
+//! weight `h` and the total `w = h + h0·z`, where `z` is the late (consolidated) weight of stage 6
+//! and `h0` its baseline (0 without consolidation).
+
+pub mod calcium_rule;
+pub mod pair_stdp;
+
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use calcium_rule::{CaRuleState, CalciumRule, CalciumRuleParams};
+pub use pair_stdp::{DopamineGated, DopamineGating, PairStdp, StdpParams, StdpTraces};
+
+/// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
+/// late-phase weight set by consolidation (stage 6, dimensionless), `w = h + h0·z` the total, and
+/// `efficacy_mv` what the postsynaptic neuron receives per arriving spike (stage 4: proportional
+/// to PSD AMPA receptors, or `w` without trafficking; scaled by the astrocyte; negative for
+/// inhibitory groups).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SynapticWeight {
+    pub h_mv: f32,
+    pub z: f32,
+    pub w_mv: f32,
+    pub efficacy_mv: f32,
+}
+
+/// Which plasticity rule a synapse group follows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Rule {
+    PairStdp(StdpParams),
+    CalciumRule(CalciumRuleParams),
+    /// No plasticity: the weight stays at its initial value.
+    Static,
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule::PairStdp(StdpParams::default())
+    }
+}
+
+impl crate::params::Validate for Rule {
+    fn validate(&self, c: &mut crate::params::Checker) {
+        match self {
+            Rule::PairStdp(p) => p.validate(c),
+            Rule::CalciumRule(p) => p.validate(c),
+            Rule::Static => {}
+        }
+    }
+}
+
+/// Registers every rule in [`Stage::Plasticity`](crate::schedule::Stage::Plasticity).
+pub fn plugin(s: &mut Schedule) {
+    use crate::schedule::Stage;
+    s.add_systems(
+        (
+            pair_stdp::pair_stdp,
+            pair_stdp::gated_pair_stdp,
+            calcium_rule::calcium_rule,
+        )
+            .chain()
+            .in_set(Stage::Plasticity),
+    );
+}

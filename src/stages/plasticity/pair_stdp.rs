@@ -1,0 +1,278 @@
+//! Pair STDP with all-to-all traces (Song, Miller & Abbott 2000; Morrison, Diesmann & Gerstner
+//! 2008), and its dopamine-gated form (Izhikevich 2007, Cereb Cortex 17:2443).
+//!
+//! Traces: dx/dt = −x/τ+, x += 1 on pre; dy/dt = −y/τ−, y += 1 on post.
+//! Update: on pre Δ = −A−·y·u (multiplicative variant: −A−·y·h); on post Δ = +A+·x·u, where
+//! u = `weight_unit_mv`. Without gating Δ goes straight into h. With gating it goes into the
+//! eligibility trace c: dc/dt = −c/τ_c + Δ, and dh/dt = λ·c·M with M = DA + DA_tonic (stage 2).
+//! h is kept in [h_min, h_max]. Bi & Poo 1998 (J Neurosci 18:10464) fit: τ+ = 16.8 ms,
+//! τ− = 33.7 ms (the defaults).
+
+use super::SynapticWeight;
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::stages::modulation::RegionLevels;
+use crate::synapse::{Synapse, batching, group_runs};
+use crate::world::SynapseGroups;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Marker: this synapse follows pair STDP.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct PairStdp;
+
+/// Marker: this synapse's STDP is gated by dopamine through an eligibility trace.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct DopamineGated;
+
+/// STDP state: presynaptic trace x, postsynaptic trace y, eligibility c (mV; 0 if not gated).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StdpTraces {
+    pub x_pre: f32,
+    pub y_post: f32,
+    pub eligibility_mv: f32,
+}
+
+/// Parameters of pair STDP.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StdpParams {
+    /// Presynaptic trace time constant τ+, ms. Default 16.8 (Bi & Poo 1998).
+    pub tau_plus_ms: f64,
+    /// Postsynaptic trace time constant τ−, ms. Default 33.7 (Bi & Poo 1998).
+    pub tau_minus_ms: f64,
+    /// Potentiation amplitude A+, in units of `weight_unit_mv`. Default 0.01.
+    pub a_plus: f64,
+    /// Depression amplitude A−, in units of `weight_unit_mv`. Default 0.0105.
+    pub a_minus: f64,
+    /// Weight change per unit of amplitude, mV. Default 1.0.
+    pub weight_unit_mv: f64,
+    /// Depression proportional to h (Δ = −A−·y·h) instead of additive. Default false.
+    pub multiplicative_depression: bool,
+    /// Lower bound of h, mV. Default 0.
+    pub h_min_mv: f64,
+    /// Upper bound of h, mV. Default 10.
+    pub h_max_mv: f64,
+}
+
+impl Default for StdpParams {
+    fn default() -> Self {
+        StdpParams {
+            tau_plus_ms: 16.8,
+            tau_minus_ms: 33.7,
+            a_plus: 0.01,
+            a_minus: 0.0105,
+            weight_unit_mv: 1.0,
+            multiplicative_depression: false,
+            h_min_mv: 0.0,
+            h_max_mv: 10.0,
+        }
+    }
+}
+
+impl Validate for StdpParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("tau_plus_ms", self.tau_plus_ms, 0.1, 1e4, "ms");
+        c.range("tau_minus_ms", self.tau_minus_ms, 0.1, 1e4, "ms");
+        c.range("a_plus", self.a_plus, 0.0, 100.0, "");
+        c.range("a_minus", self.a_minus, 0.0, 100.0, "");
+        c.range("weight_unit_mv", self.weight_unit_mv, 0.0, 1e3, "mV");
+        c.range("h_min_mv", self.h_min_mv, -1e3, 1e3, "mV");
+        c.range("h_max_mv", self.h_max_mv, self.h_min_mv, 1e3, "mV");
+    }
+}
+
+/// Dopamine gating of a group's STDP (Izhikevich 2007).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DopamineGating {
+    /// Eligibility trace time constant τ_c, ms. Default 1000.
+    pub tau_eligibility_ms: f64,
+    /// λ in dh/dt = λ·c·M, per µM per ms. Default 1.0.
+    pub rate_per_um_ms: f64,
+}
+
+impl Default for DopamineGating {
+    fn default() -> Self {
+        DopamineGating {
+            tau_eligibility_ms: 1000.0,
+            rate_per_um_ms: 1.0,
+        }
+    }
+}
+
+impl Validate for DopamineGating {
+    fn validate(&self, c: &mut Checker) {
+        c.range(
+            "tau_eligibility_ms",
+            self.tau_eligibility_ms,
+            1.0,
+            1e7,
+            "ms",
+        );
+        c.range("rate_per_um_ms", self.rate_per_um_ms, 0.0, 1e3, "1/(µM ms)");
+    }
+}
+
+/// Per-step constants of pair STDP for one group.
+#[derive(Clone, Copy, Debug)]
+pub struct StdpStep {
+    pub decay_x: f32,
+    pub decay_y: f32,
+    pub a_plus_mv: f32,
+    pub a_minus: f32,
+    pub unit_mv: f32,
+    pub multiplicative: bool,
+    pub h_min: f32,
+    pub h_max: f32,
+    /// Baseline of the late weight (0 without consolidation).
+    pub h0_mv: f32,
+}
+
+impl StdpStep {
+    pub fn new(p: &StdpParams, dt_ms: f64, h0_mv: f64) -> Self {
+        StdpStep {
+            decay_x: (-dt_ms / p.tau_plus_ms).exp() as f32,
+            decay_y: (-dt_ms / p.tau_minus_ms).exp() as f32,
+            a_plus_mv: (p.a_plus * p.weight_unit_mv) as f32,
+            a_minus: p.a_minus as f32,
+            unit_mv: p.weight_unit_mv as f32,
+            multiplicative: p.multiplicative_depression,
+            h_min: p.h_min_mv as f32,
+            h_max: p.h_max_mv as f32,
+            h0_mv: h0_mv as f32,
+        }
+    }
+
+    /// Decays the traces, returns the STDP change Δ (mV) for this step, then adds the spikes
+    /// to the traces. Both pairings of a simultaneous pre and post use the traces before either
+    /// spike is added.
+    #[inline(always)]
+    pub fn trace_step(&self, pre: bool, post: bool, h: f32, t: &mut StdpTraces) -> f32 {
+        let x = t.x_pre * self.decay_x;
+        let y = t.y_post * self.decay_y;
+        let mut d = 0.0;
+        if pre {
+            let scale = if self.multiplicative { h } else { self.unit_mv };
+            d -= self.a_minus * y * scale;
+        }
+        if post {
+            d += self.a_plus_mv * x;
+        }
+        t.x_pre = x + pre as u8 as f32;
+        t.y_post = y + post as u8 as f32;
+        d
+    }
+}
+
+/// System: ungated pair STDP.
+pub fn pair_stdp(
+    mut q: Query<
+        (&Synapse, &mut StdpTraces, &mut SynapticWeight),
+        (With<PairStdp>, Without<DopamineGated>),
+    >,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+) {
+    let dt = clock.dt_ms;
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut tr, mut w)| {
+            let syn = syn;
+            let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let group = &groups.0[g];
+                let super::Rule::PairStdp(p) = &group.spec.rule else {
+                    continue;
+                };
+                let k = StdpStep::new(p, dt, group.h0_mv());
+                for i in r {
+                    let s = &syn[i];
+                    let wi = &mut w[i];
+                    let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, &mut tr[i]);
+                    wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
+                    wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+                }
+            }
+        });
+}
+
+/// System: dopamine-gated pair STDP.
+pub fn gated_pair_stdp(
+    mut q: Query<
+        (&Synapse, &mut StdpTraces, &mut SynapticWeight),
+        (With<PairStdp>, With<DopamineGated>),
+    >,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+    regions: Res<RegionLevels>,
+) {
+    let dt = clock.dt_ms;
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut tr, mut w)| {
+            let syn = syn;
+            let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let group = &groups.0[g];
+                let (super::Rule::PairStdp(p), Some(gate), Some(region)) =
+                    (&group.spec.rule, &group.spec.gating, group.region)
+                else {
+                    continue;
+                };
+                let k = StdpStep::new(p, dt, group.h0_mv());
+                let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
+                let m = regions.third_factor_um[region as usize];
+                let rate = (gate.rate_per_um_ms * dt) as f32 * m;
+                for i in r {
+                    let s = &syn[i];
+                    let (t, wi) = (&mut tr[i], &mut w[i]);
+                    let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
+                    t.eligibility_mv = t.eligibility_mv * decay_c + d;
+                    wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
+                    wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairing(dt_between_ms: f64) -> f32 {
+        let p = StdpParams::default();
+        let k = StdpStep::new(&p, 0.1, 0.0);
+        let mut t = StdpTraces::default();
+        let steps = (dt_between_ms.abs() / 0.1).round() as usize;
+        let (first_pre, mut total) = (dt_between_ms > 0.0, 0.0);
+        total += k.trace_step(first_pre, !first_pre, 1.0, &mut t);
+        for _ in 1..steps {
+            total += k.trace_step(false, false, 1.0, &mut t);
+        }
+        total + k.trace_step(!first_pre, first_pre, 1.0, &mut t)
+    }
+
+    /// One pairing gives A+·e^(−Δt/τ+) for pre-before-post and −A−·e^(Δt/τ−) for
+    /// post-before-pre (exact to float rounding).
+    #[test]
+    fn one_pairing_follows_the_exponential_window() {
+        let p = StdpParams::default();
+        for dt in [5.0, 20.0, 50.0] {
+            let ltp = pairing(dt) as f64;
+            let expected = p.a_plus * (-dt / p.tau_plus_ms).exp();
+            assert!(
+                (ltp - expected).abs() < 1e-6 * p.a_plus + 1e-9,
+                "{dt}: {ltp}"
+            );
+            let ltd = pairing(-dt) as f64;
+            let expected = -p.a_minus * (-dt / p.tau_minus_ms).exp();
+            assert!(
+                (ltd - expected).abs() < 1e-6 * p.a_minus + 1e-9,
+                "{dt}: {ltd}"
+            );
+        }
+    }
+}

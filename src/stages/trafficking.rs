@@ -1,0 +1,269 @@
+//! Stage 4 — AMPA receptor trafficking between the endosome and the PSD.
+//!
+//! Two pools per synapse, in receptors: the recycling endosome E and the PSD P. The total weight
+//! w sets the number of PSD slots, S = slots_per_mv·w·scale (scale: the astrocyte's homeostatic
+//! factor, stage 5). Exocytosis fills free slots, endocytosis empties the PSD:
+//!
+//! dP/dt = k_exo·E·(1 − P/S)₊ − k_endo·P,   dE/dt = −dP/dt + synthesis − degradation·(E + P)
+//!
+//! (after Earnshaw & Bressloff 2006, J Neurosci 26:12362). The state holds P and the total
+//! T = E + P, so that trafficking conserves receptors exactly, not to float rounding. The
+//! efficacy the postsynaptic neuron sees is P·mv_per_receptor: it follows weight changes with a
+//! lag of minutes. Groups without trafficking use efficacy = w·scale.
+
+use crate::clock::Clock;
+use crate::params::{Checker, Validate};
+use crate::stages::homeostasis::AstrocyteScaling;
+use crate::stages::plasticity::SynapticWeight;
+use crate::synapse::{Synapse, batching, group_runs};
+use crate::world::SynapseGroups;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Marker: this synapse's efficacy follows its PSD AMPA pool.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct Trafficked;
+
+/// AMPA receptors in the PSD, and in the PSD and endosome together.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AmpaPools {
+    pub psd: f32,
+    pub total: f32,
+}
+
+impl AmpaPools {
+    /// Receptors in the recycling endosome.
+    pub fn endosome(&self) -> f32 {
+        self.total - self.psd
+    }
+}
+
+/// Parameters of AMPA trafficking.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmpaTraffickingParams {
+    /// Exocytosis rate, per minute. Default 1/6.
+    pub k_exo_per_min: f64,
+    /// Endocytosis rate, per minute. Default 0.1 (PSD half-life ≈ 7 min with exocytosis blocked).
+    pub k_endo_per_min: f64,
+    /// PSD slots per mV of total weight. Default 250.
+    pub slots_per_mv: f64,
+    /// Efficacy per PSD receptor, mV. Default 0.01.
+    pub mv_per_receptor: f64,
+    /// Receptors per synapse at the start (E + P). Default 200.
+    pub total_receptors: f64,
+    /// Receptor synthesis into the endosome, per minute. Default 0.
+    pub synthesis_per_min: f64,
+    /// Receptor degradation, fraction of the total per minute. Default 0.
+    pub degradation_per_min: f64,
+    /// Blocks exocytosis (experiment). Default false.
+    pub exocytosis_blocked: bool,
+    /// Blocks endocytosis (experiment). Default false.
+    pub endocytosis_blocked: bool,
+}
+
+impl Default for AmpaTraffickingParams {
+    fn default() -> Self {
+        AmpaTraffickingParams {
+            k_exo_per_min: 1.0 / 6.0,
+            k_endo_per_min: 0.1,
+            slots_per_mv: 250.0,
+            mv_per_receptor: 0.01,
+            total_receptors: 200.0,
+            synthesis_per_min: 0.0,
+            degradation_per_min: 0.0,
+            exocytosis_blocked: false,
+            endocytosis_blocked: false,
+        }
+    }
+}
+
+impl Validate for AmpaTraffickingParams {
+    fn validate(&self, c: &mut Checker) {
+        c.range("k_exo_per_min", self.k_exo_per_min, 0.0, 1e4, "1/min");
+        c.range("k_endo_per_min", self.k_endo_per_min, 0.0, 1e4, "1/min");
+        c.range("slots_per_mv", self.slots_per_mv, 0.0, 1e7, "1/mV");
+        c.range("mv_per_receptor", self.mv_per_receptor, 0.0, 1e3, "mV");
+        c.range("total_receptors", self.total_receptors, 0.0, 1e7, "");
+        c.range(
+            "synthesis_per_min",
+            self.synthesis_per_min,
+            0.0,
+            1e6,
+            "1/min",
+        );
+        c.range(
+            "degradation_per_min",
+            self.degradation_per_min,
+            0.0,
+            1e3,
+            "1/min",
+        );
+    }
+}
+
+impl AmpaTraffickingParams {
+    /// The steady PSD pool for weight `w_mv` with all receptors `total` (solves
+    /// k_exo·(T − P)·(1 − P/S) = k_endo·P for the root in [0, min(T, S)]).
+    pub fn steady_psd(&self, w_mv: f64, total: f64) -> f64 {
+        let s = self.slots_per_mv * w_mv.max(0.0);
+        let (ke, kn) = (self.k_exo_per_min, self.k_endo_per_min);
+        if s <= 0.0 || ke <= 0.0 {
+            return 0.0;
+        }
+        // ke/S·P² − (ke·T/S + ke + kn)·P + ke·T = 0
+        let a = ke / s;
+        let b = -(ke * total / s + ke + kn);
+        let c = ke * total;
+        (-b - (b * b - 4.0 * a * c).max(0.0).sqrt()) / (2.0 * a)
+    }
+}
+
+/// One trafficking step (dt in minutes); returns the efficacy before sign and scaling.
+#[inline(always)]
+pub fn traffic_step(p: &TraffickingStep, w_mv: f32, scale: f32, pools: &mut AmpaPools) -> f32 {
+    let slots = p.slots_per_mv * w_mv.max(0.0) * scale;
+    let psd = pools.psd;
+    let free = if slots > 0.0 {
+        (1.0 - psd / slots).max(0.0)
+    } else {
+        0.0
+    };
+    let flux = p.k_exo * (pools.total - psd) * free - p.k_endo * psd;
+    pools.psd = psd + flux * p.dt_min;
+    pools.total += (p.synthesis - p.degradation * pools.total) * p.dt_min;
+    pools.psd * p.mv_per_receptor
+}
+
+/// Per-step constants of trafficking for one group (rates zero where blocked).
+#[derive(Clone, Copy, Debug)]
+pub struct TraffickingStep {
+    pub dt_min: f32,
+    pub k_exo: f32,
+    pub k_endo: f32,
+    pub slots_per_mv: f32,
+    pub mv_per_receptor: f32,
+    pub synthesis: f32,
+    pub degradation: f32,
+}
+
+impl TraffickingStep {
+    pub fn new(p: &AmpaTraffickingParams, dt_ms: f64) -> Self {
+        TraffickingStep {
+            dt_min: (dt_ms / 60_000.0) as f32,
+            k_exo: if p.exocytosis_blocked {
+                0.0
+            } else {
+                p.k_exo_per_min as f32
+            },
+            k_endo: if p.endocytosis_blocked {
+                0.0
+            } else {
+                p.k_endo_per_min as f32
+            },
+            slots_per_mv: p.slots_per_mv as f32,
+            mv_per_receptor: p.mv_per_receptor as f32,
+            synthesis: p.synthesis_per_min as f32,
+            degradation: p.degradation_per_min as f32,
+        }
+    }
+}
+
+/// System: trafficked synapses move receptors and set their efficacy.
+pub fn traffic_ampa(
+    mut q: Query<(&Synapse, &mut AmpaPools, &mut SynapticWeight), With<Trafficked>>,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+    scaling: Res<AstrocyteScaling>,
+) {
+    let dt = clock.dt_ms;
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut pools, mut w)| {
+            let syn = syn;
+            let (pools, w) = (pools.bypass_change_detection(), w.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let group = &groups.0[g];
+                let Some(p) = &group.spec.trafficking else {
+                    continue;
+                };
+                let k = TraffickingStep::new(p, dt);
+                for i in r {
+                    let scale = scaling.per_neuron[syn[i].post as usize];
+                    let e = traffic_step(&k, w[i].w_mv, scale, &mut pools[i]);
+                    w[i].efficacy_mv = group.sign * e;
+                }
+            }
+        });
+}
+
+/// System: synapses without trafficking pass their weight straight to the neuron.
+pub fn direct_efficacy(
+    mut q: Query<(&Synapse, &mut SynapticWeight), Without<Trafficked>>,
+    groups: Res<SynapseGroups>,
+    scaling: Res<AstrocyteScaling>,
+) {
+    q.contiguous_par_iter_mut()
+        .expect("stage queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(syn, mut w)| {
+            let (syn, w) = (syn, w.bypass_change_detection());
+            for (g, r) in group_runs(syn) {
+                let sign = groups.0[g].sign;
+                for i in r {
+                    w[i].efficacy_mv = sign * w[i].w_mv * scaling.per_neuron[syn[i].post as usize];
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(p: &AmpaTraffickingParams, minutes: f64, pools: &mut AmpaPools) {
+        let k = TraffickingStep::new(p, 100.0);
+        for _ in 0..(minutes * 600.0) as usize {
+            traffic_step(&k, 1.0, 1.0, pools);
+        }
+    }
+
+    #[test]
+    fn steady_state_is_steady() {
+        let p = AmpaTraffickingParams::default();
+        let psd = p.steady_psd(1.0, 200.0) as f32;
+        let mut pools = AmpaPools { psd, total: 200.0 };
+        run(&p, 30.0, &mut pools);
+        assert!(
+            (pools.psd - psd).abs() < 1e-3 * psd,
+            "{} vs {psd}",
+            pools.psd
+        );
+    }
+
+    #[test]
+    fn conservation_is_exact_without_synthesis() {
+        let p = AmpaTraffickingParams {
+            endocytosis_blocked: true,
+            ..Default::default()
+        };
+        let mut pools = AmpaPools {
+            psd: 50.0,
+            total: 200.0,
+        };
+        run(&p, 60.0, &mut pools);
+        assert_eq!(pools.total, 200.0);
+        assert!(pools.psd > 50.0 && pools.endosome() >= 0.0);
+    }
+}
+
+/// Registers trafficking in [`Stage::Trafficking`](crate::schedule::Stage::Trafficking).
+pub fn plugin(s: &mut Schedule) {
+    use crate::schedule::Stage;
+    s.add_systems(
+        (traffic_ampa, direct_efficacy)
+            .chain()
+            .in_set(Stage::Trafficking),
+    );
+}

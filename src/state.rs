@@ -1,0 +1,79 @@
+//! The complete dynamic state of a run, as stored in a checkpoint.
+//!
+//! A checkpoint is the scene it came from plus this state: loading it rebuilds the world from
+//! the scene (connectivity from the stored columns, not from the seed) and then overwrites every
+//! entity's state, the spikes still in flight (spike history and pending neuron input), the
+//! reward rules' memory and the rewards they have scheduled. Floats are written in Rust's
+//! shortest round-trip form, so a resumed run is bit-identical to one that never stopped.
+
+use crate::stages::homeostasis::AstrocyteUnit;
+use crate::timeline::PendingReward;
+use serde::{Deserialize, Serialize};
+
+/// Per-synapse columns, in id order. Columns of components a synapse lacks hold 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynapseColumns {
+    pub pre: Vec<u32>,
+    pub post: Vec<u32>,
+    pub group: Vec<u16>,
+    pub axonal_delay_steps: Vec<u16>,
+    pub dendritic_delay_steps: Vec<u16>,
+    pub arrivals: Vec<u8>,
+    pub glutamate_mm: Vec<f32>,
+    pub spine_v_mv: Vec<f32>,
+    pub nmda_open_fraction: Vec<f32>,
+    pub ca_um: Vec<f32>,
+    pub ca_sensitivity: Vec<f32>,
+    pub x_pre: Vec<f32>,
+    pub y_post: Vec<f32>,
+    pub eligibility_mv: Vec<f32>,
+    pub rho: Vec<f32>,
+    pub h_mv: Vec<f32>,
+    pub z: Vec<f32>,
+    pub w_mv: Vec<f32>,
+    pub efficacy_mv: Vec<f32>,
+    pub psd_receptors: Vec<f32>,
+    pub total_receptors: Vec<f32>,
+    pub tagged: Vec<bool>,
+}
+
+/// Per-neuron columns, in id order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuronColumns {
+    pub v_mv: Vec<f32>,
+    pub u: Vec<f32>,
+    pub refractory_steps: Vec<u32>,
+    pub spike_cursor: Vec<u32>,
+    pub protein: Vec<f32>,
+}
+
+/// One dopamine region's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionState {
+    pub dopamine_um: f32,
+    pub occupancy: f32,
+    pub pka: f32,
+}
+
+/// Everything that changes during a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Steps completed.
+    pub step: u64,
+    /// Version of edra that wrote the checkpoint.
+    pub edra_version: String,
+    pub synapses: SynapseColumns,
+    pub neurons: NeuronColumns,
+    pub regions: Vec<RegionState>,
+    pub astrocytes: Vec<AstrocyteUnit>,
+    /// Spike history words, oldest row first.
+    pub spike_history: Vec<u64>,
+    /// Pending synaptic input per neuron, 32.32 fixed point mV.
+    pub neuron_input: Vec<i64>,
+    /// Last presynaptic spike step of each reward rule.
+    pub rule_last_pre: Vec<Option<u64>>,
+    pub pending_rewards: Vec<PendingReward>,
+}
