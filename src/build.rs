@@ -842,16 +842,8 @@ fn recorders(
         };
         ids.sort_unstable();
         ids.dedup();
-        let all = crate::record::RecorderRt {
-            name: r.name.clone(),
-            kind,
-            ids: Vec::new(),
-            columns: Vec::new(),
-            every_steps: r.every_steps,
-            rows: Vec::new(),
-        };
-        let names = all.header()[2..].to_vec();
-        let columns = if r.variables.is_empty() {
+        let names = crate::record::variable_names(kind);
+        let columns: Vec<usize> = if r.variables.is_empty() {
             (0..names.len()).collect()
         } else {
             r.variables
@@ -866,9 +858,12 @@ fn recorders(
         };
         let samples = total.saturating_sub(start) / r.every_steps as u64 + 1;
         let mut rec = RecorderRt {
+            name: r.name.clone(),
+            kind,
             ids,
             columns,
-            ..all
+            every_steps: r.every_steps,
+            rows: Vec::new(),
         };
         let width = 2 + rec.columns.len();
         rec.rows

@@ -118,12 +118,12 @@ pub const REGION_VARIABLES: [&str; 3] = ["dopamine_um", "receptor_occupancy", "p
 pub const ASTROCYTE_VARIABLES: [&str; 3] = ["activity_hz", "error_integral_hz_s", "scale"];
 
 fn variables_of(t: &RecordTarget) -> Vec<&'static str> {
-    match t {
-        RecordTarget::Synapses { .. } => SYNAPSE_VARIABLES.iter().map(|v| v.name).collect(),
-        RecordTarget::Neurons { .. } => NEURON_VARIABLES.to_vec(),
-        RecordTarget::Regions => REGION_VARIABLES.to_vec(),
-        RecordTarget::Astrocytes => ASTROCYTE_VARIABLES.to_vec(),
-    }
+    variable_names(match t {
+        RecordTarget::Synapses { .. } => RecordKind::Synapses,
+        RecordTarget::Neurons { .. } => RecordKind::Neurons,
+        RecordTarget::Regions => RecordKind::Regions,
+        RecordTarget::Astrocytes => RecordKind::Astrocytes,
+    })
 }
 
 /// Checks a recorder's names against the scene.
@@ -131,6 +131,15 @@ pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
     c.range("every_steps", r.every_steps as f64, 1.0, 1e9, "steps");
     if r.name.is_empty() || r.name.contains(['/', '\\', '.']) {
         c.fail("name", format!("`{}` cannot name a file", r.name));
+    }
+    if RESERVED_NAMES.contains(&r.name.as_str()) {
+        c.fail(
+            "name",
+            format!(
+                "`{}` is taken by edra's own output file {}.csv/.ron",
+                r.name, r.name
+            ),
+        );
     }
     let known = variables_of(&r.target);
     for (i, v) in r.variables.iter().enumerate() {
@@ -196,14 +205,22 @@ pub enum RecordKind {
     Astrocytes,
 }
 
+/// The variables a recorder of `kind` can sample.
+pub fn variable_names(kind: RecordKind) -> Vec<&'static str> {
+    match kind {
+        RecordKind::Synapses => SYNAPSE_VARIABLES.iter().map(|v| v.name).collect(),
+        RecordKind::Neurons => NEURON_VARIABLES.to_vec(),
+        RecordKind::Regions => REGION_VARIABLES.to_vec(),
+        RecordKind::Astrocytes => ASTROCYTE_VARIABLES.to_vec(),
+    }
+}
+
+/// File names `edra run` writes itself; a recorder may not take them.
+pub const RESERVED_NAMES: [&str; 4] = ["synapses", "spikes", "summary", "checkpoint"];
+
 impl RecorderRt {
     pub fn header(&self) -> Vec<&'static str> {
-        let names = match self.kind {
-            RecordKind::Synapses => SYNAPSE_VARIABLES.iter().map(|v| v.name).collect(),
-            RecordKind::Neurons => NEURON_VARIABLES.to_vec(),
-            RecordKind::Regions => REGION_VARIABLES.to_vec(),
-            RecordKind::Astrocytes => ASTROCYTE_VARIABLES.to_vec(),
-        };
+        let names = variable_names(self.kind);
         let id = match self.kind {
             RecordKind::Synapses => "synapse",
             RecordKind::Neurons => "neuron",
