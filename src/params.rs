@@ -108,9 +108,14 @@ impl Checker {
     /// Checks `lo <= v <= hi` (and that `v` is finite); `unit` is shown in the message.
     pub fn range(&mut self, field: &str, v: f64, lo: f64, hi: f64, unit: &str) {
         if !(v.is_finite() && v >= lo && v <= hi) {
+            let u = if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {unit}")
+            };
             self.fail(
                 field,
-                format!("{v} {unit} is outside the valid range [{lo}, {hi}] {unit}"),
+                format!("{v}{u} is outside the valid range [{lo}, {hi}]{u}"),
             );
         }
     }

@@ -260,9 +260,9 @@ impl SceneFile {
         self.scene.validate(&mut c);
         if let Some((path, msg)) = c.errors.first() {
             let mut e = self.error_at(path, msg.clone());
-            if c.errors.len() > 1 {
-                if let EdraError::Scene { message, .. } = &mut e {
-                    message.push_str(&format!(" (and {} more problems)", c.errors.len() - 1));
+            if let EdraError::Scene { message, .. } = &mut e {
+                for (path, msg) in &c.errors[1..] {
+                    message.push_str(&format!("\n  also: {}", self.error_at(path, msg.clone())));
                 }
             }
             return Err(e);

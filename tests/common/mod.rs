@@ -1,0 +1,42 @@
+//! Helpers shared by the whole-scene tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh, empty scratch folder under the system temp dir, unique per test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edra-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Runs the `edra` binary with `args`.
+pub fn edra(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edra"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("edra runs")
+}
+
+/// Runs `edra` and panics with its stderr if it fails.
+pub fn edra_ok(args: &[&str]) -> Output {
+    let out = edra(args);
+    assert!(
+        out.status.success(),
+        "edra {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A path inside the repository.
+pub fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+pub fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}

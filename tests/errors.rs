@@ -1,0 +1,144 @@
+//! Bad input gets a clear error with file, line, column and field, exit code 2, and nothing is
+//! written. A run that goes non-finite stops naming the synapse, the variable and the time.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+const GOOD: &str = include_str!("../scenes/single_synapse.ron");
+
+/// Writes `scene` to a file, runs it, and returns (exit code, stderr, whether the out dir exists).
+fn run_scene(name: &str, scene: &str) -> (i32, String, bool) {
+    let dir = scratch(name);
+    let file = dir.join("scene.ron");
+    std::fs::write(&file, scene).unwrap();
+    let out_dir = dir.join("out");
+    let out = edra(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.code().unwrap_or(-1), err, out_dir.exists())
+}
+
+fn assert_refused(name: &str, scene: &str, line: usize, needles: &[&str]) {
+    let (code, err, wrote) = run_scene(name, scene);
+    assert_eq!(code, 2, "exit code, stderr: {err}");
+    assert!(!wrote, "an output folder was created for a refused scene");
+    assert!(
+        err.contains(&format!("scene.ron:{line}:")),
+        "no file:line:col for line {line} in: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "`{n}` missing from: {err}");
+    }
+}
+
+fn line_of(src: &str, needle: &str) -> usize {
+    src.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle in scene")
+        + 1
+}
+
+#[test]
+fn syntax_error_is_refused_with_its_position() {
+    let bad = GOOD.replacen("connectivity: OneToOne,", "connectivity: OneToOne,,", 1);
+    assert_refused("syntax", &bad, line_of(&bad, "OneToOne,,"), &[]);
+}
+
+#[test]
+fn unknown_field_is_refused_with_its_path() {
+    let bad = GOOD.replacen(
+        "axonal_delay_ms: 1.0,",
+        "axonal_delay_ms: 1.0, axon_speed: 3.0,",
+        1,
+    );
+    assert_refused(
+        "unknown-field",
+        &bad,
+        line_of(&bad, "axon_speed"),
+        &["axon_speed", "synapses[0]"],
+    );
+}
+
+#[test]
+fn unknown_group_is_refused_with_its_path() {
+    let bad = GOOD.replacen("post: \"post\",", "post: \"postt\",", 1);
+    assert_refused(
+        "unknown-group",
+        &bad,
+        line_of(&bad, "\"postt\""),
+        &["synapses[0].post", "postt"],
+    );
+}
+
+#[test]
+fn out_of_range_value_is_refused_with_its_path_and_range() {
+    let bad = GOOD.replacen("release_probability: 1.0", "release_probability: 1.5", 1);
+    assert_refused(
+        "range",
+        &bad,
+        line_of(&bad, "release_probability: 1.5"),
+        &["synapses[0].ca.release_probability", "[0, 1]"],
+    );
+}
+
+#[test]
+fn missing_file_is_refused() {
+    let dir = scratch("missing");
+    let out_dir = dir.join("out");
+    let out = edra(&[
+        "run",
+        "no/such/scene.ron",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/scene.ron"));
+    assert!(!out_dir.exists());
+}
+
+#[test]
+fn check_reports_counts_and_memory() {
+    let out = edra_ok(&["check", "scenes/population.ron"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("synapses      100000"), "{text}");
+    assert!(text.contains("bytes per synapse"), "{text}");
+}
+
+/// An unstable integration (endocytosis rate × dt far above 2) overflows the PSD pool; the run
+/// stops with the synapse, a variable and the time, exit code 1, and leaves no output files.
+#[test]
+fn non_finite_values_stop_the_run_and_name_the_culprit() {
+    let bad = GOOD
+        .replacen("dt_ms: 0.5,", "dt_ms: 100.0,", 1)
+        .replacen(
+            "trafficking: Some(()),",
+            "trafficking: Some((k_endo_per_min: 10000.0)),",
+            1,
+        )
+        .replacen("dendritic_delay_ms: 0.5,", "dendritic_delay_ms: 0.0,", 1)
+        .replacen("axonal_delay_ms: 1.0,", "axonal_delay_ms: 0.0,", 1)
+        .replace("every_steps: 2", "every_steps: 1")
+        .replace("every_steps: 200", "every_steps: 1");
+    let (code, err, wrote) = run_scene("nonfinite", &bad);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("synapse 0"), "{err}");
+    assert!(
+        err.contains("efficacy_mv") || err.contains("psd_receptors"),
+        "{err}"
+    );
+    assert!(err.contains("at t = "), "{err}");
+    let out = Path::new(&std::env::temp_dir())
+        .join(format!("edra-test-{}-nonfinite/out", std::process::id()));
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        wrote && leftovers.is_empty(),
+        "files left after a failed run: {leftovers:?}"
+    );
+}
