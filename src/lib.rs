@@ -25,6 +25,7 @@ pub mod guard;
 pub mod neurons;
 pub mod output;
 pub mod params;
+pub mod plot;
 pub mod record;
 pub mod rng;
 pub mod scene;
