@@ -36,6 +36,7 @@ pub mod stages;
 pub mod state;
 pub mod synapse;
 pub mod timeline;
+pub mod validation;
 pub mod world;
 
 pub use error::{EdraError, Result};
