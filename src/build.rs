@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::error::{EdraError, Result};
 use crate::guard::NonFinite;
 use crate::neurons::{
-    IzhikevichState, LifState, Neuron, NeuronGroupRt, NeuronGroups, NeuronModel, SpikeCursor,
-    SpikeSource,
+    IzhikevichState, LifState, Neuron, NeuronGroupRt, NeuronGroups, NeuronModel, PairingSource,
+    PoissonSource, RegularSource, SpikeCursor,
 };
 use crate::params::Dist;
 use crate::record::{RecordKind, RecorderRt, Recorders};
@@ -660,10 +660,16 @@ fn spawn_neurons(
                 }
                 NeuronModel::SpikeTimes { .. } => {
                     let next = state.map_or(0, |s| s.neurons.spike_cursor[id as usize]);
-                    e.insert((SpikeSource, SpikeCursor { next }));
+                    e.insert(SpikeCursor { next });
                 }
-                _ => {
-                    e.insert(SpikeSource);
+                NeuronModel::Poisson { .. } => {
+                    e.insert(PoissonSource);
+                }
+                NeuronModel::Regular { .. } => {
+                    e.insert(RegularSource);
+                }
+                NeuronModel::Pairing(_) => {
+                    e.insert(PairingSource);
                 }
             }
             if recorded.contains(&id) {

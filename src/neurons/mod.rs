@@ -45,7 +45,14 @@ pub struct NeuronGroups(pub Vec<NeuronGroupRt>);
 pub fn plugin(s: &mut Schedule) {
     use crate::schedule::Stage;
     s.add_systems(
-        (fire_sources, update_lif, update_izhikevich)
+        (
+            fire_poisson,
+            fire_regular,
+            fire_pairing,
+            fire_spike_times,
+            update_lif,
+            update_izhikevich,
+        )
             .chain()
             .in_set(Stage::Neurons),
     );

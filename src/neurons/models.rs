@@ -213,10 +213,17 @@ impl Validate for PairingProtocol {
     }
 }
 
-/// Marker: a spike source (Poisson, Regular, SpikeTimes, Pairing): its spikes do not depend on
-/// its input.
+/// Marker: a Poisson spike source.
 #[derive(Component, Clone, Copy, Debug, Default)]
-pub struct SpikeSource;
+pub struct PoissonSource;
+
+/// Marker: a regular spike source.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct RegularSource;
+
+/// Marker: a pairing-protocol neuron (its role, pre or post, is its index in the group).
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub struct PairingSource;
 
 /// Position in a `SpikeTimes` list.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -248,66 +255,108 @@ fn periodic_fires(step: u64, dt: f64, first_ms: f64, period_ms: f64, count: Opti
     ((first_ms + k * period_ms) / dt).round() as u64 == step
 }
 
-/// Whether a source neuron fires on this step.
-fn source_fires(
-    model: &NeuronModel,
-    n: &Neuron,
-    first: u32,
-    cursor: Option<&mut SpikeCursor>,
+/// Runs `fires` for every neuron of a source query, fires those that do, and discards their
+/// synaptic input (a source's spikes do not depend on it).
+fn fire_each<'a>(
+    neurons: impl Iterator<Item = &'a Neuron>,
+    spikes: &SpikeHistory,
+    input: &NeuronInput,
     clock: &Clock,
-) -> bool {
-    let (step, dt) = (clock.step, clock.dt_ms);
-    match model {
-        NeuronModel::Poisson { rate_hz } => {
-            rng::uniform_f64(clock.seed, n.id as u64, step, Purpose::Poisson)
-                < rate_hz * dt / 1000.0
+    fires: impl Fn(&Neuron) -> bool,
+) {
+    for n in neurons {
+        input.take(n.id);
+        if fires(n) {
+            spikes.fire(clock.step, n.id);
         }
-        NeuronModel::Regular { rate_hz, phase_ms } => {
-            periodic_fires(step, dt, *phase_ms, 1000.0 / rate_hz, None)
-        }
-        NeuronModel::Pairing(p) => {
-            let role = n.id - first;
-            let first_ms = p.spike_ms(role, 0);
-            periodic_fires(step, dt, first_ms, 1000.0 / p.frequency_hz, Some(p.pairs))
-        }
-        NeuronModel::SpikeTimes { times_ms } => {
-            let Some(c) = cursor else { return false };
-            let mut fired = false;
-            while let Some(t) = times_ms.get(c.next as usize) {
-                let s = (t / dt).round() as u64;
-                if s > step {
-                    break;
-                }
-                fired |= s == step;
-                c.next += 1;
-            }
-            fired
-        }
-        _ => false,
     }
 }
 
-/// System: spike sources fire; their synaptic input is discarded.
-pub fn fire_sources(
-    mut q: Query<(&Neuron, Option<&mut SpikeCursor>), With<SpikeSource>>,
+/// System: Poisson sources fire with probability rate·dt per step.
+pub fn fire_poisson(
+    q: Query<&Neuron, With<PoissonSource>>,
     groups: Res<NeuronGroups>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
-    q.par_iter_mut().for_each(|(n, cursor)| {
+    fire_each(q.iter(), &spikes, &input, &clock, |n| {
+        let NeuronModel::Poisson { rate_hz } = groups.0[n.group as usize].spec.model else {
+            return false;
+        };
+        let p = rate_hz * clock.dt_ms / 1000.0;
+        rng::uniform_f64(clock.seed, n.id as u64, clock.step, Purpose::Poisson) < p
+    });
+}
+
+/// System: regular sources fire at phase + k/rate.
+pub fn fire_regular(
+    q: Query<&Neuron, With<RegularSource>>,
+    groups: Res<NeuronGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+) {
+    fire_each(q.iter(), &spikes, &input, &clock, |n| {
+        let NeuronModel::Regular { rate_hz, phase_ms } = groups.0[n.group as usize].spec.model
+        else {
+            return false;
+        };
+        periodic_fires(clock.step, clock.dt_ms, phase_ms, 1000.0 / rate_hz, None)
+    });
+}
+
+/// System: pairing protocols; neuron 0 of the group is pre, neuron 1 post.
+pub fn fire_pairing(
+    q: Query<&Neuron, With<PairingSource>>,
+    groups: Res<NeuronGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+) {
+    fire_each(q.iter(), &spikes, &input, &clock, |n| {
         let g = &groups.0[n.group as usize];
+        let NeuronModel::Pairing(p) = &g.spec.model else {
+            return false;
+        };
+        let first_ms = p.spike_ms(n.id - g.first, 0);
+        periodic_fires(
+            clock.step,
+            clock.dt_ms,
+            first_ms,
+            1000.0 / p.frequency_hz,
+            Some(p.pairs),
+        )
+    });
+}
+
+/// System: explicit spike times, read through each neuron's cursor.
+pub fn fire_spike_times(
+    mut q: Query<(&Neuron, &mut SpikeCursor)>,
+    groups: Res<NeuronGroups>,
+    clock: Res<Clock>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+) {
+    for (n, mut cursor) in &mut q {
         input.take(n.id);
-        if source_fires(
-            &g.spec.model,
-            n,
-            g.first,
-            cursor.map(|c| c.into_inner()),
-            &clock,
-        ) {
+        let NeuronModel::SpikeTimes { times_ms } = &groups.0[n.group as usize].spec.model else {
+            continue;
+        };
+        let c = cursor.bypass_change_detection();
+        let mut fired = false;
+        while let Some(t) = times_ms.get(c.next as usize) {
+            let s = (t / clock.dt_ms).round() as u64;
+            if s > clock.step {
+                break;
+            }
+            fired |= s == clock.step;
+            c.next += 1;
+        }
+        if fired {
             spikes.fire(clock.step, n.id);
         }
-    });
+    }
 }
 
 fn kick(k: &Option<RandomKick>, clock: &Clock, id: u32) -> f32 {

@@ -260,7 +260,7 @@ mod tests {
         let p = parse_path("synapses[1].rule.tau_plus_ms");
         let r = locate(SRC, &p).unwrap();
         assert_eq!(&SRC[r.clone()], "-3.0");
-        assert_eq!(position(SRC, r.start), Position { line: 5, col: 66 });
+        assert_eq!(position(SRC, r.start), Position { line: 5, col: 74 });
         let r = locate(SRC, &parse_path("synapses[0].rule.tau_plus_ms")).unwrap();
         assert_eq!(&SRC[r], "1.0");
         assert!(locate(SRC, &parse_path("synapses[1].rule.tau_minus_ms")).is_none());

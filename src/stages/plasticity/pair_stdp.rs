@@ -256,7 +256,7 @@ mod tests {
     }
 
     /// One pairing gives A+·e^(−Δt/τ+) for pre-before-post and −A−·e^(Δt/τ−) for
-    /// post-before-pre (exact to float rounding).
+    /// post-before-pre (to the rounding of f32 trace decay over up to 500 steps: 1e-4 relative).
     #[test]
     fn one_pairing_follows_the_exponential_window() {
         let p = StdpParams::default();
@@ -264,14 +264,14 @@ mod tests {
             let ltp = pairing(dt) as f64;
             let expected = p.a_plus * (-dt / p.tau_plus_ms).exp();
             assert!(
-                (ltp - expected).abs() < 1e-6 * p.a_plus + 1e-9,
-                "{dt}: {ltp}"
+                (ltp - expected).abs() < 1e-4 * expected,
+                "{dt}: {ltp} vs {expected}"
             );
             let ltd = pairing(-dt) as f64;
             let expected = -p.a_minus * (-dt / p.tau_minus_ms).exp();
             assert!(
-                (ltd - expected).abs() < 1e-6 * p.a_minus + 1e-9,
-                "{dt}: {ltd}"
+                (ltd - expected).abs() < 1e-4 * -expected,
+                "{dt}: {ltd} vs {expected}"
             );
         }
     }
