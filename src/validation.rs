@@ -356,3 +356,25 @@ mod tests {
         assert!((gb::erf(-1.0) + 0.842_700_792_9).abs() < 2e-7);
     }
 }
+
+/// Every astrocyte's (activity Hz, scale), in id order.
+pub fn astrocytes(sim: &mut Simulation) -> Vec<(f64, f64)> {
+    use crate::stages::homeostasis::AstrocyteUnit;
+    let world = sim.world_mut();
+    let mut q = world.query::<&AstrocyteUnit>();
+    let mut v: Vec<&AstrocyteUnit> = q.iter(world).collect();
+    v.sort_by_key(|a| a.id);
+    v.iter()
+        .map(|a| (a.activity_hz as f64, a.scale as f64))
+        .collect()
+}
+
+/// Compresses the astrocytes' time scale by `k` (τa/k, β·k, γ·k²): the scaling dynamics are the
+/// same in t/k, so a test covers hours of the published rule in minutes of simulated time.
+pub fn compress_astrocyte_time(scene: &mut Scene, k: f64) {
+    for a in &mut scene.astrocytes {
+        a.params.tau_activity_s /= k;
+        a.params.beta_per_s_hz *= k;
+        a.params.gamma_per_s2_hz *= k * k;
+    }
+}
