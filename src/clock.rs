@@ -29,7 +29,7 @@ impl Clock {
 
     /// Whether the slow stages run on this step.
     pub fn is_slow_step(&self) -> bool {
-        self.step % self.slow_every as u64 == 0
+        self.step.is_multiple_of(self.slow_every as u64)
     }
 
     /// Converts a time in ms to the nearest step.

@@ -248,7 +248,7 @@ impl RecorderRt {
     }
 
     fn due(&self, step: u64) -> bool {
-        step % self.every_steps as u64 == 0
+        step.is_multiple_of(self.every_steps as u64)
     }
 }
 

@@ -116,7 +116,7 @@ impl Simulation {
         self.check_finite()?;
         let mut clock = self.world.resource_mut::<Clock>();
         clock.step += 1;
-        if clock.step % 100_000 == 0 {
+        if clock.step.is_multiple_of(100_000) {
             // Without an App, change ticks must be checked or they wrap after long runs.
             self.world.check_change_ticks();
         }
@@ -128,7 +128,7 @@ impl Simulation {
         let end = self.clock().steps(t_ms);
         while self.clock().step < end {
             self.step()?;
-            if self.clock().step % 256 == 0 {
+            if self.clock().step.is_multiple_of(256) {
                 progress(self.t_ms());
             }
         }

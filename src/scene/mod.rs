@@ -424,13 +424,13 @@ impl Scene {
         let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));
         match &s.connectivity {
             Connectivity::OneToOne => {
-                if let (Some(a), Some(b)) = (pre_n, post_n) {
-                    if a != b {
-                        c.fail(
-                            "connectivity",
-                            format!("OneToOne needs groups of equal size ({a} vs {b})"),
-                        );
-                    }
+                if let (Some(a), Some(b)) = (pre_n, post_n)
+                    && a != b
+                {
+                    c.fail(
+                        "connectivity",
+                        format!("OneToOne needs groups of equal size ({a} vs {b})"),
+                    );
                 }
             }
             Connectivity::AllToAll => {}

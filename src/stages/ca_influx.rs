@@ -225,6 +225,8 @@ pub struct NmdaStep {
     pub decay_nmda: f32,
     pub mg_mm: f32,
     pub v_rest: f32,
+    /// B(V_rest): the Mg unblock at rest.
+    pub mg_unblock_rest: f32,
     pub bap_mv: f32,
     pub decay_v: f32,
     pub g_nmda: f32,
@@ -247,6 +249,7 @@ impl NmdaStep {
             decay_nmda: d(p.tau_nmda_ms),
             mg_mm: p.mg_mm as f32,
             v_rest: p.v_rest_mv as f32,
+            mg_unblock_rest: mg_unblock(p.v_rest_mv as f32, p.mg_mm as f32),
             bap_mv: p.bap_amplitude_mv as f32,
             decay_v: d(p.tau_bap_ms),
             g_nmda: p.g_nmda_um_per_ms_mv as f32,
@@ -299,7 +302,14 @@ pub fn nmda_step(
     }
     membrane.v_mv = v;
 
-    let influx = s * k.g_nmda * nmda.open_fraction * mg_unblock(v, k.mg_mm) * (k.e_ca - v);
+    // At rest (most steps: the spine is back at V_rest within ~100 ms of a bAP) the Mg block
+    // is the group's precomputed B(V_rest), the same value without the exp.
+    let b = if v == k.v_rest {
+        k.mg_unblock_rest
+    } else {
+        mg_unblock(v, k.mg_mm)
+    };
+    let influx = s * k.g_nmda * nmda.open_fraction * b * (k.e_ca - v);
     let mut ca = k.ca_rest + (spine.ca_um - k.ca_rest) * k.decay_ca + influx * k.dt_ms;
     if post {
         ca += k.vgcc_um;
@@ -334,7 +344,7 @@ pub fn linear_ca_influx(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut ca)| {
-            let (syn, ca) = (syn, ca.bypass_change_detection());
+            let ca = ca.bypass_change_detection();
             for (g, run) in group_runs(syn) {
                 let CaModel::Linear(p) = &groups.0[g].spec.ca else {
                     continue;
@@ -371,7 +381,6 @@ pub fn nmda_ca_influx(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut cl, mut nm, mut mb, mut sp)| {
-            let syn = syn;
             let (cl, nm) = (cl.bypass_change_detection(), nm.bypass_change_detection());
             let (mb, sp) = (mb.bypass_change_detection(), sp.bypass_change_detection());
             for (g, r) in group_runs(syn) {
@@ -401,6 +410,16 @@ pub fn nmda_ca_influx(
                 }
             }
         });
+}
+
+/// Registers both Ca models in [`Stage::CaInflux`](crate::schedule::Stage::CaInflux).
+pub fn plugin(s: &mut Schedule) {
+    use crate::schedule::Stage;
+    s.add_systems(
+        (linear_ca_influx, nmda_ca_influx)
+            .chain()
+            .in_set(Stage::CaInflux),
+    );
 }
 
 #[cfg(test)]
@@ -459,14 +478,4 @@ mod tests {
         linear_step(0.5, 1.0, 2.0, false, false, &mut c);
         assert_eq!(c, 1.5);
     }
-}
-
-/// Registers both Ca models in [`Stage::CaInflux`](crate::schedule::Stage::CaInflux).
-pub fn plugin(s: &mut Schedule) {
-    use crate::schedule::Stage;
-    s.add_systems(
-        (linear_ca_influx, nmda_ca_influx)
-            .chain()
-            .in_set(Stage::CaInflux),
-    );
 }

@@ -128,12 +128,18 @@ impl ProteinLevels {
 
 /// The protein pool after one slow step of τ_p·dp/dt = −p + α·Θ[drive − θ_pro] (exact).
 pub fn protein_step(p: &ProteinPoolParams, dt_s: f64, protein: f32, drive_mv: f64) -> f32 {
+    protein_step_decay(p, (-dt_s / p.tau_p_s).exp(), protein, drive_mv)
+}
+
+/// [`protein_step`] with its decay factor e^(−dt/τ_p) computed by the caller.
+#[inline(always)]
+pub fn protein_step_decay(p: &ProteinPoolParams, decay: f64, protein: f32, drive_mv: f64) -> f32 {
     let target = if drive_mv > p.theta_pro_mv {
         p.alpha
     } else {
         0.0
     };
-    (target + (protein as f64 - target) * (-dt_s / p.tau_p_s).exp()) as f32
+    (target + (protein as f64 - target) * decay) as f32
 }
 
 /// The late weight after one slow step of capture (forward Euler; dt_s ≪ τ_z).
@@ -154,7 +160,7 @@ pub fn tag_synapses(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, w, mut tag)| {
-            let (syn, w, tag) = (syn, w, tag.bypass_change_detection());
+            let tag = tag.bypass_change_detection();
             for (g, r) in group_runs(syn) {
                 let Some(p) = &groups.0[g].spec.consolidation else {
                     continue;
@@ -180,12 +186,25 @@ pub fn synthesize_proteins(
 ) {
     let dt_s = clock.slow_dt_ms() / 1000.0;
     let proteins = &mut *proteins;
-    for (n, mut pool) in &mut q {
-        let i = n.id as usize;
-        let drive = std::mem::take(proteins.drive[i].get_mut()) as f64 / FIXED_ONE;
-        let p = &proteins.params[proteins.params_of_neuron[i] as usize];
-        pool.protein = protein_step(p, dt_s, pool.protein, drive);
-        proteins.per_neuron[i] = pool.protein;
+    // The decay of the last parameter set seen (neurons come group after group).
+    let mut decay = (u32::MAX, 0.0);
+    for (ns, mut pools) in q.contiguous_iter_mut().expect("neuron queries are dense") {
+        for (n, pool) in ns.iter().zip(pools.bypass_change_detection()) {
+            let i = n.id as usize;
+            let raw = std::mem::take(proteins.drive[i].get_mut());
+            if raw == 0 && pool.protein == 0.0 {
+                // No drive and no protein: the pool stays at 0 (θ_pro ≥ 0).
+                (pool.protein, proteins.per_neuron[i]) = (0.0, 0.0);
+                continue;
+            }
+            let k = proteins.params_of_neuron[i];
+            let p = &proteins.params[k as usize];
+            if decay.0 != k {
+                decay = (k, (-dt_s / p.tau_p_s).exp());
+            }
+            pool.protein = protein_step_decay(p, decay.1, pool.protein, raw as f64 / FIXED_ONE);
+            proteins.per_neuron[i] = pool.protein;
+        }
     }
 }
 
@@ -201,7 +220,7 @@ pub fn capture_proteins(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut w)| {
-            let (syn, w) = (syn, w.bypass_change_detection());
+            let w = w.bypass_change_detection();
             for (g, r) in group_runs(syn) {
                 let Some(p) = &groups.0[g].spec.consolidation else {
                     continue;
@@ -217,6 +236,19 @@ pub fn capture_proteins(
                 }
             }
         });
+}
+
+/// Registers tagging, synthesis and capture in
+/// [`Stage::Consolidation`](crate::schedule::Stage::Consolidation), on the slow clock.
+pub fn plugin(s: &mut Schedule) {
+    use crate::clock::on_slow_step;
+    use crate::schedule::Stage;
+    s.add_systems(
+        (tag_synapses, synthesize_proteins, capture_proteins)
+            .chain()
+            .run_if(on_slow_step)
+            .in_set(Stage::Consolidation),
+    );
 }
 
 #[cfg(test)]
@@ -246,17 +278,4 @@ mod tests {
             "{up} {down}"
         );
     }
-}
-
-/// Registers tagging, synthesis and capture in
-/// [`Stage::Consolidation`](crate::schedule::Stage::Consolidation), on the slow clock.
-pub fn plugin(s: &mut Schedule) {
-    use crate::clock::on_slow_step;
-    use crate::schedule::Stage;
-    s.add_systems(
-        (tag_synapses, synthesize_proteins, capture_proteins)
-            .chain()
-            .run_if(on_slow_step)
-            .in_set(Stage::Consolidation),
-    );
 }

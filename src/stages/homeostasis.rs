@@ -134,6 +134,21 @@ pub fn integrate_astrocytes(
     }
 }
 
+/// Registers the astrocytes in [`Stage::Homeostasis`](crate::schedule::Stage::Homeostasis):
+/// spike counting every step, integration on the slow clock.
+pub fn plugin(s: &mut Schedule) {
+    use crate::clock::on_slow_step;
+    use crate::schedule::Stage;
+    s.add_systems(
+        (
+            count_domain_spikes,
+            integrate_astrocytes.run_if(on_slow_step),
+        )
+            .chain()
+            .in_set(Stage::Homeostasis),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,19 +179,4 @@ mod tests {
             assert_eq!(a.scale > 1.0, up, "rate {rate}: scale {}", a.scale);
         }
     }
-}
-
-/// Registers the astrocytes in [`Stage::Homeostasis`](crate::schedule::Stage::Homeostasis):
-/// spike counting every step, integration on the slow clock.
-pub fn plugin(s: &mut Schedule) {
-    use crate::clock::on_slow_step;
-    use crate::schedule::Stage;
-    s.add_systems(
-        (
-            count_domain_spikes,
-            integrate_astrocytes.run_if(on_slow_step),
-        )
-            .chain()
-            .in_set(Stage::Homeostasis),
-    );
 }

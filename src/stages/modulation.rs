@@ -171,6 +171,11 @@ pub fn update_dopamine(
     }
 }
 
+/// Registers the dopamine cascade in [`Stage::Modulation`](crate::schedule::Stage::Modulation).
+pub fn plugin(s: &mut Schedule) {
+    s.add_systems(update_dopamine.in_set(crate::schedule::Stage::Modulation));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,9 +209,4 @@ mod tests {
         let s = region_step(&p, 1.0, 0.0, &mut c, &mut r, &mut m);
         assert!(s < 1.0 + (s_peak - 1.0) * 0.01);
     }
-}
-
-/// Registers the dopamine cascade in [`Stage::Modulation`](crate::schedule::Stage::Modulation).
-pub fn plugin(s: &mut Schedule) {
-    s.add_systems(update_dopamine.in_set(crate::schedule::Stage::Modulation));
 }

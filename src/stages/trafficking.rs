@@ -181,7 +181,6 @@ pub fn traffic_ampa(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut pools, mut w)| {
-            let syn = syn;
             let (pools, w) = (pools.bypass_change_detection(), w.bypass_change_detection());
             for (g, r) in group_runs(syn) {
                 let group = &groups.0[g];
@@ -208,7 +207,7 @@ pub fn direct_efficacy(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut w)| {
-            let (syn, w) = (syn, w.bypass_change_detection());
+            let w = w.bypass_change_detection();
             for (g, r) in group_runs(syn) {
                 let sign = groups.0[g].sign;
                 for i in r {
@@ -216,6 +215,16 @@ pub fn direct_efficacy(
                 }
             }
         });
+}
+
+/// Registers trafficking in [`Stage::Trafficking`](crate::schedule::Stage::Trafficking).
+pub fn plugin(s: &mut Schedule) {
+    use crate::schedule::Stage;
+    s.add_systems(
+        (traffic_ampa, direct_efficacy)
+            .chain()
+            .in_set(Stage::Trafficking),
+    );
 }
 
 #[cfg(test)]
@@ -256,14 +265,4 @@ mod tests {
         assert_eq!(pools.total, 200.0);
         assert!(pools.psd > 50.0 && pools.endosome() >= 0.0);
     }
-}
-
-/// Registers trafficking in [`Stage::Trafficking`](crate::schedule::Stage::Trafficking).
-pub fn plugin(s: &mut Schedule) {
-    use crate::schedule::Stage;
-    s.add_systems(
-        (traffic_ampa, direct_efficacy)
-            .chain()
-            .in_set(Stage::Trafficking),
-    );
 }

@@ -117,7 +117,6 @@ pub fn calcium_rule(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, ca, mut st, mut w)| {
-            let (syn, ca) = (syn, ca);
             let (st, w) = (st.bypass_change_detection(), w.bypass_change_detection());
             for (g, r) in group_runs(syn) {
                 let group = &groups.0[g];

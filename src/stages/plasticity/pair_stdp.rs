@@ -165,12 +165,12 @@ impl StdpStep {
     }
 }
 
+/// The columns pair STDP reads and writes.
+type StdpColumns<'a> = (&'a Synapse, &'a mut StdpTraces, &'a mut SynapticWeight);
+
 /// System: ungated pair STDP.
 pub fn pair_stdp(
-    mut q: Query<
-        (&Synapse, &mut StdpTraces, &mut SynapticWeight),
-        (With<PairStdp>, Without<DopamineGated>),
-    >,
+    mut q: Query<StdpColumns<'static>, (With<PairStdp>, Without<DopamineGated>)>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
 ) {
@@ -179,7 +179,6 @@ pub fn pair_stdp(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut tr, mut w)| {
-            let syn = syn;
             let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
             for (g, r) in group_runs(syn) {
                 let group = &groups.0[g];
@@ -200,10 +199,7 @@ pub fn pair_stdp(
 
 /// System: dopamine-gated pair STDP.
 pub fn gated_pair_stdp(
-    mut q: Query<
-        (&Synapse, &mut StdpTraces, &mut SynapticWeight),
-        (With<PairStdp>, With<DopamineGated>),
-    >,
+    mut q: Query<StdpColumns<'static>, (With<PairStdp>, With<DopamineGated>)>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
     regions: Res<RegionLevels>,
@@ -213,7 +209,6 @@ pub fn gated_pair_stdp(
         .expect("stage queries are dense")
         .batching_strategy(batching())
         .for_each(|(syn, mut tr, mut w)| {
-            let syn = syn;
             let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
             for (g, r) in group_runs(syn) {
                 let group = &groups.0[g];
