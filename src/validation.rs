@@ -378,3 +378,74 @@ pub fn compress_astrocyte_time(scene: &mut Scene, k: f64) {
         a.params.gamma_per_s2_hz *= k * k;
     }
 }
+
+/// One point of `frequency_dependence.ron`: pairing frequency, Δt, ρ right after the protocol of
+/// the synapse started DOWN and of the one started UP, and the mean-weight ratio.
+#[derive(Clone, Copy, Debug)]
+pub struct FrequencyPoint {
+    pub frequency_hz: f64,
+    pub delta_t_ms: f64,
+    pub rho_from_down: f64,
+    pub rho_from_up: f64,
+    pub ratio: f64,
+}
+
+/// Runs `frequency_dependence.ron` (or a variant) and reads every replica's pre → post synapses
+/// at the end of its own protocol (start + pairs/f). The ratio is the mean early weight after
+/// over before, with a fraction `beta` of synapses UP before:
+/// ((1 − β)·h(ρ_from_down) + β·h(ρ_from_up)) / ((1 − β)·h_down + β·h_up).
+pub fn frequency_dependence(sim: &mut Simulation, beta: f64) -> Result<Vec<FrequencyPoint>> {
+    use crate::neurons::NeuronModel;
+    use crate::stages::plasticity::Rule;
+    let scene = sim.scene().clone();
+    let NeuronModel::Pairing(p) = &scene.neurons[0].model else {
+        panic!("the first neuron group is a Pairing protocol");
+    };
+    let Rule::CalciumRule(rule) = &scene.synapses[0].rule else {
+        panic!("the synapses follow the calcium rule");
+    };
+    let (h_lo, h_hi) = (rule.h_down_mv, rule.h_up_mv);
+    let h = |rho: f64| h_lo + rho * (h_hi - h_lo);
+    let axis = |name: &str| scene.sweep.iter().position(|a| a.path.ends_with(name));
+    let (fa, da) = (axis("frequency_hz").unwrap(), axis("delta_t_ms").unwrap());
+    let mut ends: Vec<f64> = scene.sweep[fa]
+        .values
+        .iter()
+        .map(|f| p.start_ms + p.pairs as f64 * 1000.0 / f)
+        .collect();
+    ends.sort_by(f64::total_cmp);
+    ends.dedup();
+    let mut out = Vec::new();
+    for end in ends {
+        sim.run_until(end, &mut |_| {})?;
+        let rows = synapse_rows(sim);
+        let mut reps: Vec<u32> = rows.iter().map(|r| r.replica).collect();
+        reps.dedup();
+        for rep in reps {
+            let of = |g: &str| {
+                rows.iter()
+                    .find(|r| r.replica == rep && r.group == g && r.pre < r.post)
+                    .expect("one pre → post synapse per group and replica")
+            };
+            let (down, up) = (of("from_down"), of("from_up"));
+            let f = down.sweep[fa];
+            if (p.start_ms + p.pairs as f64 * 1000.0 / f - end).abs() > 1e-9 {
+                continue;
+            }
+            let (rd, ru) = (down.var("rho"), up.var("rho"));
+            out.push(FrequencyPoint {
+                frequency_hz: f,
+                delta_t_ms: down.sweep[da],
+                rho_from_down: rd,
+                rho_from_up: ru,
+                ratio: ((1.0 - beta) * h(rd) + beta * h(ru)) / ((1.0 - beta) * h_lo + beta * h_hi),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.delta_t_ms, a.frequency_hz)
+            .partial_cmp(&(b.delta_t_ms, b.frequency_hz))
+            .unwrap()
+    });
+    Ok(out)
+}

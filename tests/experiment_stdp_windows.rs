@@ -168,3 +168,37 @@ fn calcium_rule_frequency_dependence() {
         );
     }
 }
+
+/// The same in the engine (`frequency_dependence.ron`, noise off, mean-drift readout; 0.1 Hz left
+/// out here because 60 pairs then take 10 simulated minutes, and at 0.1 Hz the pairs are as
+/// independent as at 1 Hz). Sjöström et al. 2001: LTD for post-pre at low frequency, LTP for
+/// both orders at high frequency.
+#[test]
+fn frequency_dependence_in_the_engine() {
+    edra::sim::init_threads(Some(1));
+    let mut sim = validation::load("frequency_dependence.ron", |s| {
+        s.sweep[0].values = vec![1.0, 10.0, 20.0, 40.0, 50.0];
+        s.duration_ms = 60_200.0;
+    })
+    .unwrap();
+    let points = validation::frequency_dependence(&mut sim, 0.5).unwrap();
+    assert_eq!(points.len(), 10);
+    let at = |dt: f64, f: f64| {
+        points
+            .iter()
+            .find(|p| p.delta_t_ms == dt && p.frequency_hz == f)
+            .unwrap()
+            .ratio
+    };
+    // Direction of the change (a 2 % margin keeps the sign clear of rounding).
+    assert!(at(-10.0, 1.0) < 0.98, "post-pre 1 Hz: {}", at(-10.0, 1.0));
+    assert!(
+        at(-10.0, 10.0) < 0.98,
+        "post-pre 10 Hz: {}",
+        at(-10.0, 10.0)
+    );
+    for f in [40.0, 50.0] {
+        assert!(at(-10.0, f) > 1.02, "post-pre {f} Hz: {}", at(-10.0, f));
+        assert!(at(10.0, f) > 1.02, "pre-post {f} Hz: {}", at(10.0, f));
+    }
+}
