@@ -23,7 +23,8 @@ use crate::stages::modulation::{
     DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId, RegionLevels,
 };
 use crate::stages::plasticity::{
-    CaRuleState, CalciumRule, DopamineGated, PairStdp, Rule, StdpTraces, SynapticWeight,
+    CaRuleState, CalciumRule, DopamineGated, EarlyCalciumRule, PairStdp, Rule, StdpTraces,
+    SynapticWeight,
 };
 use crate::stages::trafficking::{AmpaPools, Trafficked};
 use crate::state::State;
@@ -293,7 +294,7 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
     world.insert_resource(Clock {
         step,
         dt_ms: dt,
-        slow_every: scene.slow_every_steps,
+        slow_every: scene.slow_every(),
         seed: scene.seed,
     });
     world.insert_resource(spikes);
@@ -594,12 +595,18 @@ fn spawn_synapses(world: &mut World, g: &SynapseGroupRt, rows: &[Row], recorded:
         (CaModel::Linear(_), Rule::CalciumRule(_)) => {
             spawn_rows(world, rows, |r| (base(r), LinearCa, ca_rule(r)))
         }
+        (CaModel::Linear(_), Rule::EarlyCalcium(_)) => {
+            spawn_rows(world, rows, |r| (base(r), LinearCa, EarlyCalciumRule))
+        }
         (CaModel::Linear(_), Rule::Static) => spawn_rows(world, rows, |r| (base(r), LinearCa)),
         (CaModel::Nmda(_), Rule::PairStdp(_)) => {
             spawn_rows(world, rows, |r| (base(r), nmda(r), pair(r)))
         }
         (CaModel::Nmda(_), Rule::CalciumRule(_)) => {
             spawn_rows(world, rows, |r| (base(r), nmda(r), ca_rule(r)))
+        }
+        (CaModel::Nmda(_), Rule::EarlyCalcium(_)) => {
+            spawn_rows(world, rows, |r| (base(r), nmda(r), EarlyCalciumRule))
         }
         (CaModel::Nmda(_), Rule::Static) => spawn_rows(world, rows, |r| (base(r), nmda(r))),
     };
@@ -726,14 +733,13 @@ fn spawn_astrocytes(
                         first_neuron: first,
                         n_neurons: n,
                         params,
-                        activity_hz: a.params.initial_activity_hz.unwrap_or(a.params.goal_hz)
-                            as f32,
+                        activity_hz: a.params.initial_activity_hz.unwrap_or(a.params.goal_hz),
                         error_integral_hz_s: 0.0,
                         scale: 1.0,
                         spikes_in_window: 0,
                     },
                 };
-                scaling.per_neuron[first as usize..(first + n) as usize].fill(unit.scale);
+                scaling.per_neuron[first as usize..(first + n) as usize].fill(unit.scale as f32);
                 world.spawn(unit);
                 first += n;
                 id += 1;
@@ -917,6 +923,7 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
     b += match g.rule {
         Rule::PairStdp(_) => cost::<PairStdp>() + cost::<StdpTraces>(),
         Rule::CalciumRule(_) => cost::<CalciumRule>() + cost::<CaRuleState>(),
+        Rule::EarlyCalcium(_) => cost::<EarlyCalciumRule>(),
         Rule::Static => 0.0,
     };
     if g.gating.is_some() {

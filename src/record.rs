@@ -302,9 +302,9 @@ pub fn sample_recorders(
             RecordKind::Astrocytes => {
                 for a in &astros {
                     let v = [
-                        Some(a.activity_hz),
-                        Some(a.error_integral_hz_s),
-                        Some(a.scale),
+                        Some(a.activity_hz as f32),
+                        Some(a.error_integral_hz_s as f32),
+                        Some(a.scale as f32),
                     ];
                     r.push(t, a.id, &v);
                 }

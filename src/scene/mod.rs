@@ -35,8 +35,11 @@ pub struct Scene {
     pub dt_ms: f64,
     /// Simulated time at which the run ends, ms.
     pub duration_ms: f64,
-    /// The slow stages (homeostasis, consolidation) run every this many steps. Default 1.
-    #[serde(default = "one")]
+    /// The slow stages (homeostasis, consolidation) run every this many steps, with a step of
+    /// `dt_ms` times this. Default 0: automatic, the number of steps closest to 10 ms (their
+    /// time constants are seconds to hours; on a much finer clock their f32 increments fall
+    /// below rounding).
+    #[serde(default)]
     pub slow_every_steps: u32,
     #[serde(default)]
     pub neurons: Vec<NeuronGroup>,
@@ -308,7 +311,7 @@ impl Validate for Scene {
         c.range(
             "slow_every_steps",
             self.slow_every_steps as f64,
-            1.0,
+            0.0,
             1e6,
             "steps",
         );
@@ -419,6 +422,14 @@ impl Validate for Scene {
 }
 
 impl Scene {
+    /// The slow clock in steps (see [`Scene::slow_every_steps`]).
+    pub fn slow_every(&self) -> u32 {
+        match self.slow_every_steps {
+            0 => ((10.0 / self.dt_ms).round() as u32).max(1),
+            k => k,
+        }
+    }
+
     fn validate_synapse_group(&self, c: &mut Checker, s: &SynapseGroup) {
         let size_of = |name: &str| self.neurons.iter().find(|n| n.name == name).map(|n| n.size);
         let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));

@@ -20,6 +20,9 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An astrocyte and the neurons `first_neuron..first_neuron + n_neurons` of its domain.
+///
+/// Its state is f64: the scaling factor changes by parts in 10^8 per step on a fine clock,
+/// below f32 resolution (there are few astrocytes, so this costs nothing).
 #[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AstrocyteUnit {
     pub id: u32,
@@ -28,11 +31,11 @@ pub struct AstrocyteUnit {
     /// Index into [`AstrocyteScaling::params`].
     pub params: u32,
     /// Integrated firing rate of the domain, Hz.
-    pub activity_hz: f32,
+    pub activity_hz: f64,
     /// ∫(a_goal − a)dt, Hz·s.
-    pub error_integral_hz_s: f32,
+    pub error_integral_hz_s: f64,
     /// Multiplicative scaling factor S sent to the domain's synapses.
-    pub scale: f32,
+    pub scale: f64,
     /// Spikes of the domain since the last slow step.
     pub spikes_in_window: u32,
 }
@@ -96,14 +99,14 @@ pub struct AstrocyteScaling {
 /// One slow step of an astrocyte; `dt_s` is the slow step in seconds.
 pub fn astrocyte_step(p: &AstrocyteParams, dt_s: f64, a: &mut AstrocyteUnit) {
     let rate = a.spikes_in_window as f64 / (a.n_neurons.max(1) as f64 * dt_s);
-    let act = a.activity_hz as f64;
+    let act = a.activity_hz;
     let act = rate + (act - rate) * (-dt_s / p.tau_activity_s).exp();
     let err = p.goal_hz - act;
-    let integral = a.error_integral_hz_s as f64 + err * dt_s;
+    let integral = a.error_integral_hz_s + err * dt_s;
     let growth = p.beta_per_s_hz * err + p.gamma_per_s2_hz * integral;
-    a.scale = (a.scale as f64 * (growth * dt_s).exp()) as f32;
-    a.activity_hz = act as f32;
-    a.error_integral_hz_s = integral as f32;
+    a.scale *= (growth * dt_s).exp();
+    a.activity_hz = act;
+    a.error_integral_hz_s = integral;
     a.spikes_in_window = 0;
 }
 
@@ -130,7 +133,7 @@ pub fn integrate_astrocytes(
     for mut a in &mut q {
         astrocyte_step(&scaling.params[a.params as usize], dt_s, &mut a);
         let (first, n) = (a.first_neuron as usize, a.n_neurons as usize);
-        scaling.per_neuron[first..first + n].fill(a.scale);
+        scaling.per_neuron[first..first + n].fill(a.scale as f32);
     }
 }
 
