@@ -35,22 +35,6 @@ pub enum Stage {
     Record,
 }
 
-impl Stage {
-    /// All stages in cascade order.
-    pub const CASCADE: [Stage; 10] = [
-        Stage::Input,
-        Stage::Neurons,
-        Stage::Delivery,
-        Stage::CaInflux,
-        Stage::Modulation,
-        Stage::Plasticity,
-        Stage::Trafficking,
-        Stage::Homeostasis,
-        Stage::Consolidation,
-        Stage::Record,
-    ];
-}
-
 /// The schedule of one step, with every built-in stage registered.
 pub fn cascade_schedule() -> Schedule {
     let mut s = Schedule::default();
