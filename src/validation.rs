@@ -449,3 +449,39 @@ pub fn frequency_dependence(sim: &mut Simulation, beta: f64) -> Result<Vec<Frequ
     });
     Ok(out)
 }
+
+/// Compresses the slow time scales of tag-and-capture by `k`: the relaxation of h (r·k), the
+/// protein pools (τp/k) and the late weight (τz/k), and moves every explicit spike train so that
+/// its first spike at T is at T/k (the tetanus itself keeps its timing). The tetanus phase
+/// (seconds) is unchanged; hours of consolidation run in minutes of simulated time.
+pub fn compress_consolidation_time(scene: &mut Scene, k: f64) {
+    use crate::neurons::NeuronModel;
+    use crate::stages::plasticity::Rule;
+    for g in &mut scene.synapses {
+        if let Rule::EarlyCalcium(p) = &mut g.rule {
+            p.relaxation *= k;
+        }
+        if let Some(c) = &mut g.consolidation {
+            c.tau_z_s /= k;
+        }
+    }
+    for n in &mut scene.neurons {
+        n.protein_pool.tau_p_s /= k;
+        if let NeuronModel::SpikeTimes { times_ms } = &mut n.model
+            && let Some(&first) = times_ms.first()
+        {
+            let shift = first / k - first;
+            for t in times_ms.iter_mut() {
+                *t += shift;
+            }
+        }
+    }
+    scene.duration_ms /= k;
+}
+
+/// The final state of `tag_and_capture.ron`'s synapses by group name.
+pub fn by_group<'a>(rows: &'a [SynapseRow], group: &str) -> &'a SynapseRow {
+    rows.iter()
+        .find(|r| r.group == group)
+        .unwrap_or_else(|| panic!("no synapse group `{group}`"))
+}

@@ -6,12 +6,14 @@
 //! and `h0` its baseline (0 without consolidation).
 
 pub mod calcium_rule;
+pub mod early_calcium;
 pub mod pair_stdp;
 
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use calcium_rule::{CaRuleState, CalciumRule, CalciumRuleParams};
+pub use early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
 pub use pair_stdp::{DopamineGated, DopamineGating, PairStdp, StdpParams, StdpTraces};
 
 /// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
@@ -32,6 +34,8 @@ pub struct SynapticWeight {
 pub enum Rule {
     PairStdp(StdpParams),
     CalciumRule(CalciumRuleParams),
+    /// Calcium rule on the early weight h (Luboeinski & Tetzlaff 2021), for tag-and-capture.
+    EarlyCalcium(EarlyCalciumParams),
     /// No plasticity: the weight stays at its initial value.
     Static,
 }
@@ -47,6 +51,7 @@ impl crate::params::Validate for Rule {
         match self {
             Rule::PairStdp(p) => p.validate(c),
             Rule::CalciumRule(p) => p.validate(c),
+            Rule::EarlyCalcium(p) => p.validate(c),
             Rule::Static => {}
         }
     }
@@ -60,6 +65,7 @@ pub fn plugin(s: &mut Schedule) {
             pair_stdp::pair_stdp,
             pair_stdp::gated_pair_stdp,
             calcium_rule::calcium_rule,
+            early_calcium::early_calcium_rule,
         )
             .chain()
             .in_set(Stage::Plasticity),
