@@ -364,9 +364,7 @@ pub fn astrocytes(sim: &mut Simulation) -> Vec<(f64, f64)> {
     let mut q = world.query::<&AstrocyteUnit>();
     let mut v: Vec<&AstrocyteUnit> = q.iter(world).collect();
     v.sort_by_key(|a| a.id);
-    v.iter()
-        .map(|a| (a.activity_hz as f64, a.scale as f64))
-        .collect()
+    v.iter().map(|a| (a.activity_hz, a.scale)).collect()
 }
 
 /// Compresses the astrocytes' time scale by `k` (τa/k, β·k, γ·k²): the scaling dynamics are the

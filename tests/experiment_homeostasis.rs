@@ -20,7 +20,7 @@ fn scaling_restores_the_rate_by_one_common_factor() {
     let window_ms = 1_800_000.0 / k;
     let end = sim.scene().duration_ms;
     sim.run_until(end - window_ms, &mut |_| {}).unwrap();
-    let mut sums = vec![0.0; 3];
+    let mut sums = [0.0; 3];
     let samples = 100;
     for i in 1..=samples {
         sim.run_until(
