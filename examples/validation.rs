@@ -783,4 +783,34 @@ fn missing(p: &mut Page) {
         100.0 * sum / n as f64 / 4.0
     )
     .unwrap();
+    let (rew, oth) = (dir.join("rewarded.csv"), dir.join("others.csv"));
+    if rew.exists() && oth.exists() {
+        let (h, rows) = read_csv(&oth);
+        let (ct, cs, ch) = (
+            h.iter().position(|c| c == "t_ms").unwrap_or(0),
+            h.iter().position(|c| c == "synapse").unwrap_or(1),
+            h.iter().position(|c| c == "h_mv").unwrap_or(2),
+        );
+        let mut ids: Vec<f64> = rows.iter().map(|r| r[cs]).collect();
+        ids.sort_by(f64::total_cmp);
+        ids.dedup();
+        let mut series = vec![Series::new(
+            "rewarded exc[0] → exc[4]",
+            columns(&rew, "t_ms", "h_mv", 1.0 / 60_000.0),
+        )];
+        for id in ids {
+            let pts = rows
+                .iter()
+                .filter(|r| r[cs] == id)
+                .map(|r| (r[ct] / 60_000.0, r[ch]))
+                .collect();
+            series.push(Series::new(format!("synapse {id}"), pts));
+        }
+        p.figure(
+            "distal_reward_partial.svg",
+            LineChart::new("Distal reward (partial run)", "t (min)", "w (mV)"),
+            &series,
+            "Weight of the rewarded synapse and of five others (recorder CSVs of the partial run).",
+        );
+    }
 }
