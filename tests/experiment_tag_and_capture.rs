@@ -23,7 +23,9 @@ fn weak_and_strong_tetani_tag_and_capture() {
         sim.run_until(t0_ms + eq_min * 60_000.0 / K, &mut |_| {})
             .unwrap();
         let rows = validation::synapse_rows(sim);
-        rows[weak_alone as usize].var("h_mv") - H0_MV
+        let r = &rows[weak_alone as usize];
+        assert_eq!(r.group, "weak_weak_alone");
+        r.var("h_mv") - H0_MV
     };
     let dh_10 = at(&mut sim, 10.0);
     let dh_130 = at(&mut sim, 130.0);
