@@ -722,8 +722,8 @@ fn missing(p: &mut Page) {
     p.md.push_str(
         "\n## Distal reward and retraining: not yet reproduced\n\n\
          Scenes: `distal_reward.ron` (Izhikevich 2007: 800 RS + 200 FS Izhikevich neurons,\n\
-         100 000 synapses, DA-gated STDP, reward 1–3 s after exc[4] fires within 20 ms of exc[0])\n\
-         and `retraining.ron` (the same, with the reward rule moved to exc[0] → exc[15] at 1 h).\n\
+         100 000 synapses, DA-gated STDP, reward 1–3 s after exc[493] fires within 20 ms of exc[0])\n\
+         and `retraining.ron` (the same, with the reward rule moved to exc[0] → exc[757] at 1 h).\n\
          Both build and run with `edra run`, but edra's clock-driven engine needs about 1.4 s of\n\
          wall time per simulated second for this network on this machine (≈ 1.5 h for the\n\
          published hour), so neither the full protocol nor a test of the published result fits\n\
@@ -752,7 +752,7 @@ fn missing(p: &mut Page) {
             continue;
         }
         let h: f64 = f[ch].parse().unwrap_or(f64::NAN);
-        if f[ci] == "313" {
+        if f[ci] == "39418" {
             rewarded = h;
         } else {
             sum += h;
@@ -774,7 +774,7 @@ fn missing(p: &mut Page) {
         .unwrap_or(f64::NAN);
     writeln!(
         p.md,
-        "\nPartial run, {:.1} simulated minutes: rewarded synapse exc[0] → exc[4] at\n\
+        "\nPartial run, {:.1} simulated minutes: rewarded synapse exc[0] → exc[493] at\n\
          h = {rewarded:.3} mV; the other {n} excitatory-to-excitatory synapses average\n\
          {:.3} mV ({:.1} % of w_max = 4 mV), {above} of them at ≥ 3.9 mV. Published: the\n\
          rewarded synapse at w_max within 1 h, the others' mean below 25 % of w_max.",
@@ -795,7 +795,7 @@ fn missing(p: &mut Page) {
         ids.sort_by(f64::total_cmp);
         ids.dedup();
         let mut series = vec![Series::new(
-            "rewarded exc[0] → exc[4]",
+            "rewarded exc[0] → exc[493]",
             columns(&rew, "t_ms", "h_mv", 1.0 / 60_000.0),
         )];
         for id in ids {
