@@ -37,6 +37,7 @@ pub mod state;
 pub mod synapse;
 pub mod timeline;
 pub mod validation;
+pub mod web;
 pub mod world;
 
 pub use error::{EdraError, Result};

@@ -52,6 +52,17 @@ enum Command {
         #[arg(long)]
         duration_ms: Option<f64>,
     },
+    /// Write DIR/report.html: one self-contained page about the run in DIR (from `edra run`).
+    Report { dir: PathBuf },
+    /// Serve the run's pages for a live simulation of SCENE (or of DIR's checkpoint) on
+    /// 127.0.0.1, with a button that advances it.
+    Serve {
+        /// A scene file, or a folder written by `edra run`.
+        target: PathBuf,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +82,13 @@ fn main() -> ExitCode {
             threads,
             duration_ms,
         } => show(&scene, synapse, threads, duration_ms),
+        Command::Report { dir } => edra::web::write_report(&dir).map(|p| {
+            eprintln!("wrote {}", p.display());
+        }),
+        Command::Serve { target, port } => edra::web::serve(&target, port, |addr| {
+            // One line on stdout, so that scripts and tests can read the address.
+            println!("serving {} on http://{addr}/", target.display());
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

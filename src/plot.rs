@@ -267,14 +267,15 @@ pub fn line_chart(chart: &LineChart, series: &[Series]) -> String {
             n = escape(&s.name)
         );
         let ly = MARGIN_TOP + 12.0 + 15.0 * i as f64;
-        let lx = chart.width - MARGIN_RIGHT - 150.0;
+        // Legend at the top right: name right-aligned, then a swatch.
+        let lx = chart.width - MARGIN_RIGHT - 26.0;
         let _ = write!(
             out,
-            r#"<line x1="{lx}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="{c}" stroke-width="2"/><text x="{tx}" y="{ty:.1}" font-size="11">{n}</text>"#,
+            r##"<line x1="{lx}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="{c}" stroke-width="2"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end" paint-order="stroke" stroke="#fff" stroke-width="3">{n}</text>"##,
             y = ly,
             x2 = lx + 18.0,
             c = escape(&color),
-            tx = lx + 22.0,
+            tx = lx - 4.0,
             ty = ly + 4.0,
             n = escape(&s.name)
         );
@@ -336,19 +337,52 @@ pub fn histogram(title: &str, x_label: &str, bins: usize, sets: &[(&str, &[f64])
     if sets.len() > 1 {
         for (i, n) in sets.iter().map(|s| s.0).enumerate() {
             let ly = MARGIN_TOP + 12.0 + 15.0 * i as f64;
-            let lx = w - MARGIN_RIGHT - 150.0;
+            let lx = w - MARGIN_RIGHT - 24.0;
             let _ = write!(
                 out,
-                r#"<rect x="{lx}" y="{y:.1}" width="14" height="9" fill="{c}" fill-opacity="0.6"/><text x="{tx}" y="{ty:.1}" font-size="11">{n}</text>"#,
+                r##"<rect x="{lx}" y="{y:.1}" width="14" height="9" fill="{c}" fill-opacity="0.6"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end" paint-order="stroke" stroke="#fff" stroke-width="3">{n}</text>"##,
                 y = ly - 5.0,
                 c = PALETTE[i % PALETTE.len()],
-                tx = lx + 20.0,
+                tx = lx - 4.0,
                 ty = ly + 4.0,
                 n = escape(n)
             );
         }
     }
     out.push_str("</svg>");
+    out
+}
+
+/// Thins a long series to at most about `max_points` points for drawing: the points are cut
+/// into equal buckets and each bucket keeps its lowest and highest point, in time order, so
+/// short peaks stay visible. Non-finite points are kept (they mark gaps). A series already short
+/// enough is returned unchanged.
+pub fn decimate(points: &[(f64, f64)], max_points: usize) -> Vec<(f64, f64)> {
+    let buckets = (max_points / 2).max(1);
+    if points.len() <= max_points.max(2) {
+        return points.to_vec();
+    }
+    let size = points.len().div_ceil(buckets);
+    let mut out = Vec::with_capacity(2 * buckets + 2);
+    for chunk in points.chunks(size) {
+        let finite = || chunk.iter().enumerate().filter(|(_, p)| p.1.is_finite());
+        let lo = finite().min_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        let hi = finite().max_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        match (lo, hi) {
+            (Some((i, &a)), Some((j, _))) if i == j => out.push(a),
+            (Some((i, &a)), Some((j, &b))) => {
+                if i < j {
+                    out.extend([a, b]);
+                } else {
+                    out.extend([b, a]);
+                }
+            }
+            _ => out.push(chunk[0]),
+        }
+        if chunk.iter().any(|p| !p.1.is_finite()) && lo.is_some() {
+            out.push((f64::NAN, f64::NAN));
+        }
+    }
     out
 }
 
@@ -390,6 +424,17 @@ mod tests {
         assert!(!line_chart(&c, &[flat]).contains("NaN"));
         assert!(histogram("h", "x", 10, &[]).contains("</svg>"));
         assert!(!histogram("h", "x", 0, &[("a", &[3.0; 5][..])]).contains("NaN"));
+    }
+
+    #[test]
+    fn decimate_keeps_peaks_and_bounds_size() {
+        let mut pts: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64, 0.0)).collect();
+        pts[5_001].1 = 7.0;
+        let d = decimate(&pts, 200);
+        assert!(d.len() <= 202, "{}", d.len());
+        assert!(d.iter().any(|p| p.1 == 7.0));
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(decimate(&pts[..10], 200), pts[..10].to_vec());
     }
 
     #[test]
