@@ -61,15 +61,20 @@ pub fn check_synapses_finite(
         });
 }
 
-/// System (Record): flags the smallest neuron id with a non-finite membrane state.
+/// System (Record): flags the smallest neuron id with a non-finite membrane state. Spike
+/// sources have no membrane state and are not visited.
 pub fn check_neurons_finite(
-    q: Query<(&Neuron, Option<&LifState>, Option<&IzhikevichState>)>,
+    lif: Query<(&Neuron, &LifState)>,
+    izh: Query<(&Neuron, &IzhikevichState)>,
     flag: Res<NonFinite>,
 ) {
-    for (n, lif, izh) in &q {
-        let ok = lif.is_none_or(|s| s.v_mv.is_finite())
-            && izh.is_none_or(|s| (s.v_mv + s.u).is_finite());
-        if !ok {
+    for (n, s) in &lif {
+        if !s.v_mv.is_finite() {
+            flag.neuron.fetch_min(n.id, Relaxed);
+        }
+    }
+    for (n, s) in &izh {
+        if !(s.v_mv + s.u).is_finite() {
             flag.neuron.fetch_min(n.id, Relaxed);
         }
     }
