@@ -38,7 +38,7 @@ pub fn page(title: &str, body: &str, script: &str) -> String {
 pub fn fmt_value(v: Option<f32>) -> String {
     match v {
         None => "—".into(),
-        Some(x) if x == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(x) if x.abs() >= 1e-3 && x.abs() < 1e5 => {
             let s = format!("{x:.6}");
             s.trim_end_matches('0').trim_end_matches('.').to_string()
