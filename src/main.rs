@@ -171,7 +171,7 @@ fn run_and_write(
         n_spikes += sim
             .write_spikes_of_last_step(&mut spikes)
             .map_err(io(partial))?;
-        if sim.clock().step % 256 == 0 {
+        if sim.clock().step.is_multiple_of(256) {
             progress.update(sim.t_ms());
         }
     }
