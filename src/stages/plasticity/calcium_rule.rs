@@ -8,7 +8,6 @@
 use super::SynapticWeight;
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
-use crate::rng::{self, Purpose};
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::synapse::{Synapse, batching, group_runs};
 use crate::world::SynapseGroups;
@@ -127,11 +126,8 @@ pub fn calcium_rule(
                 let (lo, span) = (p.h_down_mv as f32, (p.h_up_mv - p.h_down_mv) as f32);
                 for i in r {
                     let c = ca[i].ca_um as f64;
-                    let n = if p.noise && c >= p.theta_d.min(p.theta_p) {
-                        rng::normal(seed, syn[i].id as u64, step, Purpose::RuleNoise)
-                    } else {
-                        0.0
-                    };
+                    let theta = p.theta_d.min(p.theta_p);
+                    let n = super::rule_noise(p.noise, c, theta, seed, syn[i].id, step);
                     let rho = rho_step(p, dt, st[i].rho as f64, c, n) as f32;
                     st[i].rho = rho;
                     let wi = &mut w[i];

@@ -15,7 +15,6 @@
 use super::SynapticWeight;
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
-use crate::rng::{self, Purpose};
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::synapse::{Synapse, batching, group_runs};
 use crate::world::SynapseGroups;
@@ -166,11 +165,9 @@ pub fn early_calcium_rule(
                 let theta = k.theta_d.min(k.theta_p);
                 for i in r {
                     let c = ca[i].ca_um;
-                    let n = if k.noise_mv > 0.0 && c >= theta {
-                        rng::normal(seed, syn[i].id as u64, step, Purpose::RuleNoise) as f32
-                    } else {
-                        0.0
-                    };
+                    let on = k.noise_mv > 0.0;
+                    let n =
+                        super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step) as f32;
                     let wi = &mut w[i];
                     wi.h_mv = k.h_step(step, wi.h_mv, c, n);
                     wi.w_mv = wi.h_mv + z_scale * wi.z;

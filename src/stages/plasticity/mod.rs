@@ -9,6 +9,7 @@ pub mod calcium_rule;
 pub mod early_calcium;
 pub mod pair_stdp;
 
+use crate::rng::{self, Purpose};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,17 @@ pub struct SynapticWeight {
     pub z: f32,
     pub w_mv: f32,
     pub efficacy_mv: f32,
+}
+
+/// The standard normal draw of a calcium rule's noise term for synapse `id` on `step`, drawn
+/// only while calcium `ca` is above the lower threshold `theta` (below it the term is zero).
+#[inline(always)]
+pub fn rule_noise(on: bool, ca: f64, theta: f64, seed: u64, id: u32, step: u64) -> f64 {
+    if on && ca >= theta {
+        rng::normal(seed, id as u64, step, Purpose::RuleNoise)
+    } else {
+        0.0
+    }
 }
 
 /// Which plasticity rule a synapse group follows.
