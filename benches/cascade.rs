@@ -57,18 +57,8 @@ fn stage_schedule(add: impl FnOnce(&mut Schedule)) -> Schedule {
 }
 
 fn stages(c: &mut Criterion) {
-    use edra::delivery::deliver_spikes;
-    use edra::neurons::{
-        fire_pairing, fire_poisson, fire_regular, fire_spike_times, update_izhikevich, update_lif,
-    };
-    use edra::stages::ca_influx::{linear_ca_influx, nmda_ca_influx};
     use edra::stages::consolidation::{capture_proteins, synthesize_proteins, tag_synapses};
     use edra::stages::homeostasis::{count_domain_spikes, integrate_astrocytes};
-    use edra::stages::modulation::update_dopamine;
-    use edra::stages::plasticity::calcium_rule::calcium_rule;
-    use edra::stages::plasticity::pair_stdp::{gated_pair_stdp, pair_stdp};
-    use edra::stages::trafficking::{direct_efficacy, traffic_ampa};
-    use edra::timeline::{begin_step, run_timeline};
 
     let n = 1_000_000;
     let mut sim = common::simulation("cascade", n, WARM);
@@ -81,53 +71,31 @@ fn stages(c: &mut Criterion) {
         (
             "0_input_neurons",
             stage_schedule(|s| {
-                s.add_systems(
-                    (
-                        begin_step,
-                        run_timeline,
-                        fire_poisson,
-                        fire_regular,
-                        fire_pairing,
-                        fire_spike_times,
-                        update_lif,
-                        update_izhikevich,
-                    )
-                        .chain(),
-                );
+                edra::timeline::plugin(s);
+                edra::neurons::plugin(s);
             }),
         ),
-        (
-            "0_delivery",
-            stage_schedule(|s| {
-                s.add_systems(deliver_spikes);
-            }),
-        ),
+        ("0_delivery", stage_schedule(edra::delivery::plugin)),
         (
             "1_ca_influx",
-            stage_schedule(|s| {
-                s.add_systems((linear_ca_influx, nmda_ca_influx).chain());
-            }),
+            stage_schedule(edra::stages::ca_influx::plugin),
         ),
         (
             "2_modulation",
-            stage_schedule(|s| {
-                s.add_systems(update_dopamine);
-            }),
+            stage_schedule(edra::stages::modulation::plugin),
         ),
         (
             "3_plasticity",
-            stage_schedule(|s| {
-                s.add_systems((pair_stdp, gated_pair_stdp, calcium_rule).chain());
-            }),
+            stage_schedule(edra::stages::plasticity::plugin),
         ),
         (
             "4_trafficking",
-            stage_schedule(|s| {
-                s.add_systems((traffic_ampa, direct_efficacy).chain());
-            }),
+            stage_schedule(edra::stages::trafficking::plugin),
         ),
         (
             "5_homeostasis",
+            // The slow stages are listed by hand: their plugins run them on the slow clock
+            // only, and this bench times them on every call.
             stage_schedule(|s| {
                 s.add_systems((count_domain_spikes, integrate_astrocytes).chain());
             }),
@@ -138,19 +106,7 @@ fn stages(c: &mut Criterion) {
                 s.add_systems((tag_synapses, synthesize_proteins, capture_proteins).chain());
             }),
         ),
-        (
-            "record_guard",
-            stage_schedule(|s| {
-                s.add_systems(
-                    (
-                        edra::record::sample_recorders,
-                        edra::guard::check_synapses_finite,
-                        edra::guard::check_neurons_finite,
-                    )
-                        .chain(),
-                );
-            }),
-        ),
+        ("record_guard", stage_schedule(edra::record::plugin)),
     ];
     for (name, sched) in &mut list {
         let key = format!("stage/{name}");

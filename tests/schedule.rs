@@ -15,7 +15,6 @@ fn schedule_has_no_ambiguities() {
     schedule
         .initialize(sim.world_mut())
         .expect("no ambiguous system pairs");
-    let _: &World = sim.world();
 }
 
 /// The check above can fail: two unordered systems writing one component are reported.
