@@ -108,16 +108,6 @@ pub fn mega(x: f64) -> String {
     format!("{:8.1} M/s", x / 1e6)
 }
 
-/// Peak resident memory of this process, bytes.
-pub fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// A path under target/ for bench output files.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = root().join("target/bench-scratch");
