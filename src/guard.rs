@@ -9,7 +9,7 @@
 use crate::neurons::{IzhikevichState, LifState, Neuron};
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::plasticity::SynapticWeight;
-use crate::synapse::{Synapse, batching};
+use crate::synapse::{Synapse, for_each_table};
 use bevy_ecs::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -44,21 +44,18 @@ fn finite_weight(w: &SynapticWeight) -> bool {
 
 /// System (Record): flags the smallest synapse id with a non-finite value.
 pub fn check_synapses_finite(
-    q: Query<(&Synapse, &SpineHeadCa, &SynapticWeight)>,
+    mut q: Query<(&Synapse, &SpineHeadCa, &SynapticWeight)>,
     flag: Res<NonFinite>,
 ) {
-    q.contiguous_par_iter()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, ca, w)| {
-            let (syn, ca, w) = (syn, ca, w);
-            let bad =
-                |i: usize| !((ca[i].ca_um + ca[i].sensitivity).is_finite() && finite_weight(&w[i]));
-            if let Some(i) = (0..syn.len()).find(|&i| bad(i)) {
-                let first = (i..syn.len()).filter(|&j| bad(j)).map(|j| syn[j].id).min();
-                flag.synapse.fetch_min(first.unwrap_or(u32::MAX), Relaxed);
-            }
-        });
+    for_each_table(&mut q, |(syn, ca, w)| {
+        let (syn, ca, w) = (syn, ca, w);
+        let bad =
+            |i: usize| !((ca[i].ca_um + ca[i].sensitivity).is_finite() && finite_weight(&w[i]));
+        if let Some(i) = (0..syn.len()).find(|&i| bad(i)) {
+            let first = (i..syn.len()).filter(|&j| bad(j)).map(|j| syn[j].id).min();
+            flag.synapse.fetch_min(first.unwrap_or(u32::MAX), Relaxed);
+        }
+    });
 }
 
 /// System (Record): flags the smallest neuron id with a non-finite membrane state. Spike

@@ -64,7 +64,12 @@ impl Simulation {
     /// Builds a scene already read; `seed` and `duration_ms` override the scene's.
     pub fn new(mut scene: SceneFile) -> Result<Self> {
         init_threads(None);
-        let world = build_world(&scene)?;
+        let mut world = build_world(&scene)?;
+        if !crate::synapse::tables_sorted_by_group(&mut world) {
+            return Err(EdraError::Other(
+                "internal: synapse tables are not sorted by group after the build".into(),
+            ));
+        }
         scene.scene.state = None;
         Ok(Simulation {
             world,

@@ -13,11 +13,19 @@ use bevy_ecs::prelude::*;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 /// Which neurons spiked on each of the last `rows` steps.
+///
+/// After [`clear`](Self::clear) opens a step, [`delayed`](Self::delayed) reads a bit `back`
+/// steps before it through a table of row offsets made once per step, so a loop over synapses
+/// does no division. Reads before the start of the run land on a row that is never written.
 #[derive(Resource)]
 pub struct SpikeHistory {
     words: usize,
     rows: usize,
+    /// `rows` rows of `words` words, then one row of zeros.
     bits: Vec<AtomicU64>,
+    /// For the open step and each `back` in `0..rows`: the first word of the row of
+    /// `step - back` (the zero row if that is before step 0).
+    back_offsets: Vec<usize>,
 }
 
 impl SpikeHistory {
@@ -25,8 +33,13 @@ impl SpikeHistory {
     pub fn new(neurons: usize, max_delay_steps: usize) -> Self {
         let words = neurons.div_ceil(64).max(1);
         let rows = max_delay_steps + 2;
-        let bits = (0..words * rows).map(|_| AtomicU64::new(0)).collect();
-        SpikeHistory { words, rows, bits }
+        let bits = (0..words * (rows + 1)).map(|_| AtomicU64::new(0)).collect();
+        SpikeHistory {
+            words,
+            rows,
+            bits,
+            back_offsets: vec![rows * words; rows],
+        }
     }
 
     /// Number of steps held.
@@ -38,12 +51,28 @@ impl SpikeHistory {
         (step % self.rows as u64) as usize * self.words
     }
 
-    /// Clears the row of `step` before neurons write into it.
+    /// Opens `step`: clears its row before neurons write into it and makes the table
+    /// [`delayed`](Self::delayed) reads.
     pub fn clear(&mut self, step: u64) {
         let r = self.row(step);
         for w in &mut self.bits[r..r + self.words] {
             *w.get_mut() = 0;
         }
+        let zero_row = self.rows * self.words;
+        for (back, off) in self.back_offsets.iter_mut().enumerate() {
+            *off = match step.checked_sub(back as u64) {
+                Some(s) => (s % self.rows as u64) as usize * self.words,
+                None => zero_row,
+            };
+        }
+    }
+
+    /// Whether `neuron` fired `back` steps before the step opened by the last
+    /// [`clear`](Self::clear) (false before the start of the run). `back` < [`rows`](Self::rows).
+    #[inline(always)]
+    pub fn delayed(&self, back: usize, neuron: u32) -> bool {
+        let i = self.back_offsets[back] + (neuron as usize >> 6);
+        self.bits[i].load(Relaxed) >> (neuron & 63) & 1 == 1
     }
 
     /// Marks `neuron` as having fired on `step`.
@@ -115,7 +144,7 @@ impl SpikeHistory {
 
     /// The rows as plain words, oldest step first, ending with `step` (for checkpoints).
     pub fn export(&self, step: u64) -> Vec<u64> {
-        let mut out = Vec::with_capacity(self.bits.len());
+        let mut out = Vec::with_capacity(self.rows * self.words);
         for k in (0..self.rows as u64).rev() {
             let s = step.wrapping_sub(k);
             let r = self.row(s);
@@ -126,7 +155,7 @@ impl SpikeHistory {
 
     /// Restores rows written by [`export`](Self::export) at the same `step`.
     pub fn import(&mut self, step: u64, words: &[u64]) -> bool {
-        if words.len() != self.bits.len() {
+        if words.len() != self.rows * self.words {
             return false;
         }
         let mut chunks = words.chunks(self.words);
@@ -215,7 +244,12 @@ mod tests {
                     expected,
                     "step {step} back {back}"
                 );
-                assert!(!h.fired(step, back, 128));
+                assert_eq!(
+                    h.delayed(back as usize, 129),
+                    expected,
+                    "table, {step} {back}"
+                );
+                assert!(!h.fired(step, back, 128) && !h.delayed(back as usize, 128));
             }
         }
         assert_eq!(h.fired_on(18).collect::<Vec<_>>(), vec![129]);

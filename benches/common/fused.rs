@@ -190,6 +190,26 @@ impl Fused {
         spikes[r + (id as usize >> 6)] >> (id & 63) & 1 == 1
     }
 
+    /// Row offsets of `step - back` for each `back` (as edra's spike history makes once per
+    /// step); `None` before step 0.
+    fn back_offsets(words: usize, rows: usize, step: u64) -> [Option<usize>; 4] {
+        let mut offs = [None; 4];
+        for (back, o) in offs.iter_mut().enumerate().take(rows) {
+            *o = step
+                .checked_sub(back as u64)
+                .map(|s| (s % rows as u64) as usize * words);
+        }
+        offs
+    }
+
+    #[inline(always)]
+    fn delayed(spikes: &[u64], offs: &[Option<usize>; 4], back: u16, id: u32) -> bool {
+        match offs[back as usize] {
+            Some(r) => spikes[r + (id as usize >> 6)] >> (id & 63) & 1 == 1,
+            None => false,
+        }
+    }
+
     /// One step of the whole cascade.
     pub fn step(&mut self) {
         let (step, seed, dt) = (self.step, self.seed, self.dt);
@@ -259,6 +279,7 @@ impl Fused {
             Col::of(&mut self.tag),
         );
         let (pre, post, ad, dd) = (&self.pre, &self.post, &self.axonal, &self.dendritic);
+        let offs = Self::back_offsets(words, rows, step);
         let n = self.n;
         let chunk = 8192;
         (0..n.div_ceil(chunk)).into_par_iter().for_each(|k| {
@@ -294,8 +315,8 @@ impl Fused {
             let mut first_bad = u32::MAX;
             for (j, i) in rg.enumerate() {
                 let (a, b) = (pre[i], post[i]);
-                let pre_b = Self::fired(spikes, words, rows, step, ad[i] as u64, a);
-                let post_b = Self::fired(spikes, words, rows, step, dd[i] as u64, b);
+                let pre_b = Self::delayed(spikes, &offs, ad[i], a);
+                let post_b = Self::delayed(spikes, &offs, dd[i], b);
                 // Delivery.
                 if pre_b {
                     let q = (eff[j] as f64 * FIXED_ONE).round() as i64;

@@ -274,7 +274,7 @@ fn fire_each<'a>(
 
 /// System: Poisson sources fire with probability rate·dt per step.
 pub fn fire_poisson(
-    q: Query<&Neuron, With<PoissonSource>>,
+    mut q: Query<&Neuron, With<PoissonSource>>,
     groups: Res<NeuronGroups>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
@@ -283,21 +283,18 @@ pub fn fire_poisson(
     // In parallel over column slices: one draw per neuron per step is the population's largest
     // per-neuron cost (two million sources in the W1 bench at 10^6 synapses).
     let (step, seed) = (clock.step, clock.seed);
-    q.contiguous_par_iter()
-        .expect("neuron queries are dense")
-        .batching_strategy(crate::synapse::batching())
-        .for_each(|ns| {
-            for n in ns {
-                input.discard(n.id);
-                let NeuronModel::Poisson { rate_hz } = groups.0[n.group as usize].spec.model else {
-                    continue;
-                };
-                let p = rate_hz * clock.dt_ms / 1000.0;
-                if rng::uniform_f64(seed, n.id as u64, step, Purpose::Poisson) < p {
-                    spikes.fire(step, n.id);
-                }
+    crate::synapse::for_each_table(&mut q, |ns| {
+        for n in ns {
+            input.discard(n.id);
+            let NeuronModel::Poisson { rate_hz } = groups.0[n.group as usize].spec.model else {
+                continue;
+            };
+            let p = rate_hz * clock.dt_ms / 1000.0;
+            if rng::uniform_f64(seed, n.id as u64, step, Purpose::Poisson) < p {
+                spikes.fire(step, n.id);
             }
-        });
+        }
+    });
 }
 
 /// System: regular sources fire at phase + k/rate.

@@ -339,7 +339,7 @@ pub fn linear_ca_influx(
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
 ) {
-    let (step, dt) = (clock.step, clock.dt_ms);
+    let dt = clock.dt_ms;
     q.contiguous_par_iter_mut()
         .expect("stage queries are dense")
         .batching_strategy(batching())
@@ -350,10 +350,10 @@ pub fn linear_ca_influx(
                     continue;
                 };
                 let decay = (-dt / p.tau_ca_ms).exp() as f32;
-                let d_steps = (p.delay_ms / dt).round() as u64;
+                let d_steps = (p.delay_ms / dt).round() as usize;
                 let (c_pre, c_post) = (p.c_pre as f32, p.c_post as f32);
                 for (s, c) in syn[run.clone()].iter().zip(&mut ca[run]) {
-                    let pre = spikes.fired(step, s.axonal_delay_steps as u64 + d_steps, s.pre);
+                    let pre = spikes.delayed(s.axonal_delay_steps as usize + d_steps, s.pre);
                     linear_step(decay, c_pre, c_post, pre, s.post_arrived(), &mut c.ca_um);
                 }
             }

@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::params::{Checker, Validate};
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::plasticity::SynapticWeight;
-use crate::synapse::{Synapse, batching, group_runs};
+use crate::synapse::{Synapse, for_each_table, group_runs};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -177,24 +177,21 @@ pub fn traffic_ampa(
     scaling: Res<AstrocyteScaling>,
 ) {
     let dt = clock.dt_ms;
-    q.contiguous_par_iter_mut()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, mut pools, mut w)| {
-            let (pools, w) = (pools.bypass_change_detection(), w.bypass_change_detection());
-            for (g, r) in group_runs(syn) {
-                let group = &groups.0[g];
-                let Some(p) = &group.spec.trafficking else {
-                    continue;
-                };
-                let k = TraffickingStep::new(p, dt);
-                for i in r {
-                    let scale = scaling.per_neuron[syn[i].post as usize];
-                    let e = traffic_step(&k, w[i].w_mv, scale, &mut pools[i]);
-                    w[i].efficacy_mv = group.sign * e;
-                }
+    for_each_table(&mut q, |(syn, mut pools, mut w)| {
+        let (pools, w) = (pools.bypass_change_detection(), w.bypass_change_detection());
+        for (g, r) in group_runs(syn) {
+            let group = &groups.0[g];
+            let Some(p) = &group.spec.trafficking else {
+                continue;
+            };
+            let k = TraffickingStep::new(p, dt);
+            for i in r {
+                let scale = scaling.per_neuron[syn[i].post as usize];
+                let e = traffic_step(&k, w[i].w_mv, scale, &mut pools[i]);
+                w[i].efficacy_mv = group.sign * e;
             }
-        });
+        }
+    });
 }
 
 /// System: synapses without trafficking pass their weight straight to the neuron.
@@ -203,18 +200,15 @@ pub fn direct_efficacy(
     groups: Res<SynapseGroups>,
     scaling: Res<AstrocyteScaling>,
 ) {
-    q.contiguous_par_iter_mut()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, mut w)| {
-            let w = w.bypass_change_detection();
-            for (g, r) in group_runs(syn) {
-                let sign = groups.0[g].sign;
-                for i in r {
-                    w[i].efficacy_mv = sign * w[i].w_mv * scaling.per_neuron[syn[i].post as usize];
-                }
+    for_each_table(&mut q, |(syn, mut w)| {
+        let w = w.bypass_change_detection();
+        for (g, r) in group_runs(syn) {
+            let sign = groups.0[g].sign;
+            for i in r {
+                w[i].efficacy_mv = sign * w[i].w_mv * scaling.per_neuron[syn[i].post as usize];
             }
-        });
+        }
+    });
 }
 
 /// Registers trafficking in [`Stage::Trafficking`](crate::schedule::Stage::Trafficking).

@@ -9,7 +9,7 @@ use super::SynapticWeight;
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
 use crate::stages::ca_influx::SpineHeadCa;
-use crate::synapse::{Synapse, batching, group_runs};
+use crate::synapse::{Synapse, for_each_table, group_runs};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -112,30 +112,27 @@ pub fn calcium_rule(
     clock: Res<Clock>,
 ) {
     let (dt, step, seed) = (clock.dt_ms, clock.step, clock.seed);
-    q.contiguous_par_iter_mut()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, ca, mut st, mut w)| {
-            let (st, w) = (st.bypass_change_detection(), w.bypass_change_detection());
-            for (g, r) in group_runs(syn) {
-                let group = &groups.0[g];
-                let super::Rule::CalciumRule(p) = &group.spec.rule else {
-                    continue;
-                };
-                let h0 = group.h0_mv() as f32;
-                let (lo, span) = (p.h_down_mv as f32, (p.h_up_mv - p.h_down_mv) as f32);
-                for i in r {
-                    let c = ca[i].ca_um as f64;
-                    let theta = p.theta_d.min(p.theta_p);
-                    let n = super::rule_noise(p.noise, c, theta, seed, syn[i].id, step);
-                    let rho = rho_step(p, dt, st[i].rho as f64, c, n) as f32;
-                    st[i].rho = rho;
-                    let wi = &mut w[i];
-                    wi.h_mv = lo + rho * span;
-                    wi.w_mv = wi.h_mv + h0 * wi.z;
-                }
+    for_each_table(&mut q, |(syn, ca, mut st, mut w)| {
+        let (st, w) = (st.bypass_change_detection(), w.bypass_change_detection());
+        for (g, r) in group_runs(syn) {
+            let group = &groups.0[g];
+            let super::Rule::CalciumRule(p) = &group.spec.rule else {
+                continue;
+            };
+            let h0 = group.h0_mv() as f32;
+            let (lo, span) = (p.h_down_mv as f32, (p.h_up_mv - p.h_down_mv) as f32);
+            for i in r {
+                let c = ca[i].ca_um as f64;
+                let theta = p.theta_d.min(p.theta_p);
+                let n = super::rule_noise(p.noise, c, theta, seed, syn[i].id, step);
+                let rho = rho_step(p, dt, st[i].rho as f64, c, n) as f32;
+                st[i].rho = rho;
+                let wi = &mut w[i];
+                wi.h_mv = lo + rho * span;
+                wi.w_mv = wi.h_mv + h0 * wi.z;
             }
-        });
+        }
+    });
 }
 
 #[cfg(test)]

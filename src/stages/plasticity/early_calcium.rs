@@ -16,7 +16,7 @@ use super::SynapticWeight;
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
 use crate::stages::ca_influx::SpineHeadCa;
-use crate::synapse::{Synapse, batching, group_runs};
+use crate::synapse::{Synapse, for_each_table, group_runs};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -150,30 +150,26 @@ pub fn early_calcium_rule(
     clock: Res<Clock>,
 ) {
     let (dt, step, seed) = (clock.dt_ms, clock.step, clock.seed);
-    q.contiguous_par_iter_mut()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, ca, mut w)| {
-            let w = w.bypass_change_detection();
-            for (g, r) in group_runs(syn) {
-                let group = &groups.0[g];
-                let super::Rule::EarlyCalcium(p) = &group.spec.rule else {
-                    continue;
-                };
-                let k = EarlyCalciumStep::new(p, dt);
-                let z_scale = group.h0_mv() as f32;
-                let theta = k.theta_d.min(k.theta_p);
-                for i in r {
-                    let c = ca[i].ca_um;
-                    let on = k.noise_mv > 0.0;
-                    let n =
-                        super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step) as f32;
-                    let wi = &mut w[i];
-                    wi.h_mv = k.h_step(step, wi.h_mv, c, n);
-                    wi.w_mv = wi.h_mv + z_scale * wi.z;
-                }
+    for_each_table(&mut q, |(syn, ca, mut w)| {
+        let w = w.bypass_change_detection();
+        for (g, r) in group_runs(syn) {
+            let group = &groups.0[g];
+            let super::Rule::EarlyCalcium(p) = &group.spec.rule else {
+                continue;
+            };
+            let k = EarlyCalciumStep::new(p, dt);
+            let z_scale = group.h0_mv() as f32;
+            let theta = k.theta_d.min(k.theta_p);
+            for i in r {
+                let c = ca[i].ca_um;
+                let on = k.noise_mv > 0.0;
+                let n = super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step) as f32;
+                let wi = &mut w[i];
+                wi.h_mv = k.h_step(step, wi.h_mv, c, n);
+                wi.w_mv = wi.h_mv + z_scale * wi.z;
             }
-        });
+        }
+    });
 }
 
 #[cfg(test)]

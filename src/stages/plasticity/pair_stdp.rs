@@ -12,7 +12,7 @@ use super::SynapticWeight;
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
 use crate::stages::modulation::RegionLevels;
-use crate::synapse::{Synapse, batching, group_runs};
+use crate::synapse::{Synapse, for_each_table, group_runs};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -175,26 +175,23 @@ pub fn pair_stdp(
     clock: Res<Clock>,
 ) {
     let dt = clock.dt_ms;
-    q.contiguous_par_iter_mut()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, mut tr, mut w)| {
-            let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
-            for (g, r) in group_runs(syn) {
-                let group = &groups.0[g];
-                let super::Rule::PairStdp(p) = &group.spec.rule else {
-                    continue;
-                };
-                let k = StdpStep::new(p, dt, group.h0_mv());
-                for i in r {
-                    let s = &syn[i];
-                    let wi = &mut w[i];
-                    let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, &mut tr[i]);
-                    wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
-                    wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
-                }
+    for_each_table(&mut q, |(syn, mut tr, mut w)| {
+        let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
+        for (g, r) in group_runs(syn) {
+            let group = &groups.0[g];
+            let super::Rule::PairStdp(p) = &group.spec.rule else {
+                continue;
+            };
+            let k = StdpStep::new(p, dt, group.h0_mv());
+            for i in r {
+                let s = &syn[i];
+                let wi = &mut w[i];
+                let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, &mut tr[i]);
+                wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
+                wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
             }
-        });
+        }
+    });
 }
 
 /// System: dopamine-gated pair STDP.
@@ -205,32 +202,29 @@ pub fn gated_pair_stdp(
     regions: Res<RegionLevels>,
 ) {
     let dt = clock.dt_ms;
-    q.contiguous_par_iter_mut()
-        .expect("stage queries are dense")
-        .batching_strategy(batching())
-        .for_each(|(syn, mut tr, mut w)| {
-            let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
-            for (g, r) in group_runs(syn) {
-                let group = &groups.0[g];
-                let (super::Rule::PairStdp(p), Some(gate), Some(region)) =
-                    (&group.spec.rule, &group.spec.gating, group.region)
-                else {
-                    continue;
-                };
-                let k = StdpStep::new(p, dt, group.h0_mv());
-                let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
-                let m = regions.third_factor_um[region as usize];
-                let rate = (gate.rate_per_um_ms * dt) as f32 * m;
-                for i in r {
-                    let s = &syn[i];
-                    let (t, wi) = (&mut tr[i], &mut w[i]);
-                    let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
-                    t.eligibility_mv = t.eligibility_mv * decay_c + d;
-                    wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
-                    wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
-                }
+    for_each_table(&mut q, |(syn, mut tr, mut w)| {
+        let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
+        for (g, r) in group_runs(syn) {
+            let group = &groups.0[g];
+            let (super::Rule::PairStdp(p), Some(gate), Some(region)) =
+                (&group.spec.rule, &group.spec.gating, group.region)
+            else {
+                continue;
+            };
+            let k = StdpStep::new(p, dt, group.h0_mv());
+            let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
+            let m = regions.third_factor_um[region as usize];
+            let rate = (gate.rate_per_um_ms * dt) as f32 * m;
+            for i in r {
+                let s = &syn[i];
+                let (t, wi) = (&mut tr[i], &mut w[i]);
+                let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
+                t.eligibility_mv = t.eligibility_mv * decay_c + d;
+                wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
+                wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
             }
-        });
+        }
+    });
 }
 
 #[cfg(test)]
