@@ -15,11 +15,12 @@ pub fn deliver_spikes(
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
+    let lookback = spikes.lookback();
     for_each_table(&mut q, |(mut syn, w)| {
         let (syn, w) = (syn.bypass_change_detection(), w);
         for (s, w) in syn.iter_mut().zip(w) {
-            let pre = spikes.delayed(s.axonal_delay_steps as usize, s.pre);
-            let post = spikes.delayed(s.dendritic_delay_steps as usize, s.post);
+            let pre = lookback.fired(s.axonal_delay_steps as usize, s.pre);
+            let post = lookback.fired(s.dendritic_delay_steps as usize, s.post);
             s.arrivals = if pre { PRE } else { 0 } | if post { POST } else { 0 };
             if pre {
                 input.add(s.post, w.efficacy_mv);

@@ -39,9 +39,42 @@ fn splitmix(mut z: u64) -> u64 {
 /// The 64 random bits for one key.
 #[inline(always)]
 pub fn bits(seed: u64, stream: u64, step: u64, purpose: Purpose) -> u64 {
-    let a = splitmix(seed ^ (purpose as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-    let b = splitmix(a ^ stream);
-    splitmix(b ^ step)
+    Draws::new(seed, step, purpose).bits(stream)
+}
+
+/// The draws of one purpose on one step, for many streams: the part of the key that does not
+/// depend on the stream is hashed once. `Draws::new(seed, step, p).bits(s)` equals
+/// `bits(seed, s, step, p)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Draws {
+    key: u64,
+    step: u64,
+}
+
+impl Draws {
+    #[inline(always)]
+    pub fn new(seed: u64, step: u64, purpose: Purpose) -> Self {
+        let key = splitmix(seed ^ (purpose as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        Draws { key, step }
+    }
+
+    #[inline(always)]
+    pub fn bits(&self, stream: u64) -> u64 {
+        splitmix(splitmix(self.key ^ stream) ^ self.step)
+    }
+
+    /// Whether the uniform draw of `stream` ([`uniform_f64`]) is below the probability whose
+    /// [`threshold`] is `t`: the same outcome, compared in integers.
+    #[inline(always)]
+    pub fn below(&self, stream: u64, t: u64) -> bool {
+        self.bits(stream) >> 11 < t
+    }
+}
+
+/// The integer threshold of probability `p` for [`Draws::below`]: a 53-bit draw k gives
+/// k·2⁻⁵³ < p exactly when k < ⌈p·2⁵³⌉ (scaling by a power of two is exact).
+pub fn threshold(p: f64) -> u64 {
+    (p.clamp(0.0, 1.0) * 9_007_199_254_740_992.0).ceil() as u64
 }
 
 /// A uniform draw in [0, 1) with 24 bits of resolution.
@@ -88,6 +121,24 @@ mod tests {
             bits(7, 3, 11, Purpose::Poisson),
             bits(7, 4, 11, Purpose::Poisson)
         );
+    }
+
+    #[test]
+    fn integer_thresholds_give_the_float_comparison() {
+        for p in [0.0, 1e-9, 0.005, 0.25, 0.5, 0.999, 1.0] {
+            let (t, d) = (threshold(p), Draws::new(3, 17, Purpose::Poisson));
+            for stream in 0..20_000 {
+                assert_eq!(
+                    d.below(stream, t),
+                    uniform_f64(3, stream, 17, Purpose::Poisson) < p,
+                    "p {p} stream {stream}"
+                );
+            }
+        }
+        // Exactly at a representable draw: k·2⁻⁵³ = p is not below p.
+        let k = bits(3, 5, 17, Purpose::Poisson) >> 11;
+        let p = k as f64 / 9_007_199_254_740_992.0;
+        assert!(!Draws::new(3, 17, Purpose::Poisson).below(5, threshold(p)));
     }
 
     #[test]

@@ -71,8 +71,17 @@ impl SpikeHistory {
     /// [`clear`](Self::clear) (false before the start of the run). `back` < [`rows`](Self::rows).
     #[inline(always)]
     pub fn delayed(&self, back: usize, neuron: u32) -> bool {
-        let i = self.back_offsets[back] + (neuron as usize >> 6);
-        self.bits[i].load(Relaxed) >> (neuron & 63) & 1 == 1
+        self.lookback().fired(back, neuron)
+    }
+
+    /// The open step's look-back as two plain slices, for loops over many synapses (the slices
+    /// stay in registers instead of being reloaded from the resource on every read).
+    #[inline(always)]
+    pub fn lookback(&self) -> Lookback<'_> {
+        Lookback {
+            offsets: &self.back_offsets,
+            bits: &self.bits,
+        }
     }
 
     /// Marks `neuron` as having fired on `step`.
@@ -167,6 +176,22 @@ impl SpikeHistory {
             }
         }
         true
+    }
+}
+
+/// A view of [`SpikeHistory`] from the open step: see [`SpikeHistory::lookback`].
+#[derive(Clone, Copy)]
+pub struct Lookback<'a> {
+    offsets: &'a [usize],
+    bits: &'a [AtomicU64],
+}
+
+impl Lookback<'_> {
+    /// Whether `neuron` fired `back` steps before the open step.
+    #[inline(always)]
+    pub fn fired(&self, back: usize, neuron: u32) -> bool {
+        let i = self.offsets[back] + (neuron as usize >> 6);
+        self.bits[i].load(Relaxed) >> (neuron & 63) & 1 == 1
     }
 }
 

@@ -281,17 +281,22 @@ pub fn fire_poisson(
     input: Res<NeuronInput>,
 ) {
     // In parallel over column slices: one draw per neuron per step is the population's largest
-    // per-neuron cost (two million sources in the W1 bench at 10^6 synapses).
-    let (step, seed) = (clock.step, clock.seed);
+    // per-neuron cost (two million sources in the W1 bench at 10^6 synapses). Neurons are spawned
+    // group after group, so the rate is looked up once per run of one group.
+    let (step, dt_ms) = (clock.step, clock.dt_ms);
+    let draws = rng::Draws::new(clock.seed, step, Purpose::Poisson);
     crate::synapse::for_each_table(&mut q, |ns| {
-        for n in ns {
-            input.discard(n.id);
-            let NeuronModel::Poisson { rate_hz } = groups.0[n.group as usize].spec.model else {
+        for run in ns.chunk_by(|a, b| a.group == b.group) {
+            let NeuronModel::Poisson { rate_hz } = groups.0[run[0].group as usize].spec.model
+            else {
                 continue;
             };
-            let p = rate_hz * clock.dt_ms / 1000.0;
-            if rng::uniform_f64(seed, n.id as u64, step, Purpose::Poisson) < p {
-                spikes.fire(step, n.id);
+            let t = rng::threshold(rate_hz * dt_ms / 1000.0);
+            for n in run {
+                input.discard(n.id);
+                if draws.below(n.id as u64, t) {
+                    spikes.fire(step, n.id);
+                }
             }
         }
     });

@@ -340,6 +340,7 @@ pub fn linear_ca_influx(
     spikes: Res<SpikeHistory>,
 ) {
     let dt = clock.dt_ms;
+    let lookback = spikes.lookback();
     q.contiguous_par_iter_mut()
         .expect("stage queries are dense")
         .batching_strategy(batching())
@@ -353,7 +354,7 @@ pub fn linear_ca_influx(
                 let d_steps = (p.delay_ms / dt).round() as usize;
                 let (c_pre, c_post) = (p.c_pre as f32, p.c_post as f32);
                 for (s, c) in syn[run.clone()].iter().zip(&mut ca[run]) {
-                    let pre = spikes.delayed(s.axonal_delay_steps as usize + d_steps, s.pre);
+                    let pre = lookback.fired(s.axonal_delay_steps as usize + d_steps, s.pre);
                     linear_step(decay, c_pre, c_post, pre, s.post_arrived(), &mut c.ca_um);
                 }
             }

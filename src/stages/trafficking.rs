@@ -200,12 +200,13 @@ pub fn direct_efficacy(
     groups: Res<SynapseGroups>,
     scaling: Res<AstrocyteScaling>,
 ) {
+    let per_neuron = &scaling.per_neuron[..];
     for_each_table(&mut q, |(syn, mut w)| {
         let w = w.bypass_change_detection();
         for (g, r) in group_runs(syn) {
             let sign = groups.0[g].sign;
             for i in r {
-                w[i].efficacy_mv = sign * w[i].w_mv * scaling.per_neuron[syn[i].post as usize];
+                w[i].efficacy_mv = sign * w[i].w_mv * per_neuron[syn[i].post as usize];
             }
         }
     });
