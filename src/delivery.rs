@@ -1,12 +1,120 @@
 //! Spike delivery: presynaptic spikes arrive after each synapse's axonal delay and the
 //! postsynaptic neuron receives the synapse's efficacy; back-propagating postsynaptic spikes
-//! reach the spine after the dendritic delay. Each synapse reads two bits of
-//! [`SpikeHistory`]: O(1) per synapse per step, no per-spike allocation.
+//! reach the spine after the dendritic delay.
+//!
+//! Delivery is driven by spikes, not by synapses: a [`DeliveryIndex`] lists, for each neuron,
+//! the table rows of its outgoing synapses (by axonal delay) and of its incoming ones (by
+//! dendritic delay). Each step visits only the synapses a spike reaches on this step (to set
+//! their arrival bits) and those it reached on the previous step (to clear them): the work
+//! grows with spikes, not with synapses. The result is the same as testing two bits of
+//! [`SpikeHistory`] for every synapse ([`deliver_by_scan`], kept as the reference), and the input
+//! sums are fixed-point, so the order of visits does not matter.
 
-use crate::spikes::{NeuronInput, SpikeHistory};
+use crate::spikes::{Lookback, NeuronInput, SpikeHistory};
 use crate::stages::plasticity::SynapticWeight;
-use crate::synapse::{POST, PRE, Synapse, for_each_table};
+use crate::synapse::{POST, PRE, Synapse};
 use bevy_ecs::prelude::*;
+
+/// For one table of synapses and one side (outgoing by axonal delay, or incoming by dendritic
+/// delay): each neuron's rows, in runs of equal delay.
+#[derive(Default)]
+struct NeuronRows {
+    /// Runs of neuron `n`: `neuron_runs[n]..neuron_runs[n + 1]`.
+    neuron_runs: Vec<u32>,
+    /// Delay of each run, steps.
+    run_delay: Vec<u16>,
+    /// Rows of run `k`: `rows[run_start[k]..run_start[k + 1]]`.
+    run_start: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+impl NeuronRows {
+    /// Indexes `syn` by `key(s) = (neuron, delay)`. Build time only.
+    fn build(syn: &[Synapse], neurons: usize, key: impl Fn(&Synapse) -> (u32, u16)) -> Self {
+        let mut start = vec![0u32; neurons + 1];
+        for s in syn {
+            start[key(s).0 as usize + 1] += 1;
+        }
+        for n in 0..neurons {
+            start[n + 1] += start[n];
+        }
+        let mut fill = start.clone();
+        let mut rows = vec![0u32; syn.len()];
+        for (r, s) in syn.iter().enumerate() {
+            let n = key(s).0 as usize;
+            rows[fill[n] as usize] = r as u32;
+            fill[n] += 1;
+        }
+        drop(fill);
+        let mut ix = NeuronRows {
+            neuron_runs: Vec::with_capacity(neurons + 1),
+            ..Default::default()
+        };
+        for n in 0..neurons {
+            ix.neuron_runs.push(ix.run_delay.len() as u32);
+            let mine = &mut rows[start[n] as usize..start[n + 1] as usize];
+            mine.sort_unstable_by_key(|&r| (key(&syn[r as usize]).1, r));
+            let mut prev = None;
+            for (k, &r) in mine.iter().enumerate() {
+                let d = key(&syn[r as usize]).1;
+                if prev != Some(d) {
+                    ix.run_delay.push(d);
+                    ix.run_start.push(start[n] + k as u32);
+                    prev = Some(d);
+                }
+            }
+        }
+        ix.neuron_runs.push(ix.run_delay.len() as u32);
+        ix.run_start.push(syn.len() as u32);
+        ix.rows = rows;
+        ix
+    }
+
+    /// The rows of `neuron`'s synapses with delay `delay`.
+    #[inline]
+    fn rows_of(&self, neuron: u32, delay: usize) -> &[u32] {
+        let n = neuron as usize;
+        let runs = self.neuron_runs[n] as usize..self.neuron_runs[n + 1] as usize;
+        for k in runs {
+            if self.run_delay[k] as usize == delay {
+                return &self.rows[self.run_start[k] as usize..self.run_start[k + 1] as usize];
+            }
+        }
+        &[]
+    }
+}
+
+/// The index of one table: where it lay when built (to notice a table that moved or grew), and
+/// its two sides.
+struct TableIndex {
+    at: (usize, usize),
+    outgoing: NeuronRows,
+    incoming: NeuronRows,
+}
+
+/// Per-neuron lists of synapse rows, one entry per synapse table. Made on the first step and
+/// again only if the tables change (entities spawned or moved between archetypes).
+#[derive(Default)]
+pub struct DeliveryIndex {
+    tables: Vec<TableIndex>,
+}
+
+impl DeliveryIndex {
+    /// The index of table `i`, lying at `at`, rebuilt if it is not the one indexed.
+    fn table(&mut self, i: usize, syn: &[Synapse], neurons: usize) -> &TableIndex {
+        let at = (syn.as_ptr() as usize, syn.len());
+        if self.tables.get(i).is_none_or(|t| t.at != at) {
+            let t = TableIndex {
+                at,
+                outgoing: NeuronRows::build(syn, neurons, |s| (s.pre, s.axonal_delay_steps)),
+                incoming: NeuronRows::build(syn, neurons, |s| (s.post, s.dendritic_delay_steps)),
+            };
+            self.tables.truncate(i);
+            self.tables.push(t);
+        }
+        &self.tables[i]
+    }
+}
 
 /// Sets the arrival bits of each synapse and adds the efficacy of arriving presynaptic spikes to
 /// the postsynaptic neuron's input for the next step.
@@ -14,22 +122,123 @@ pub fn deliver_spikes(
     mut q: Query<(&mut Synapse, &SynapticWeight)>,
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
+    mut index: Local<DeliveryIndex>,
 ) {
-    let lookback = spikes.lookback();
-    for_each_table(&mut q, |(mut syn, w)| {
-        let (syn, w) = (syn.bypass_change_detection(), w);
-        for (s, w) in syn.iter_mut().zip(w) {
-            let pre = lookback.fired(s.axonal_delay_steps as usize, s.pre);
-            let post = lookback.fired(s.dendritic_delay_steps as usize, s.post);
-            s.arrivals = if pre { PRE } else { 0 } | if post { POST } else { 0 };
-            if pre {
-                input.add(s.post, w.efficacy_mv);
+    let (lookback, rows) = (spikes.lookback(), spikes.rows());
+    let neurons = input.len();
+    let tables = q.contiguous_iter_mut().expect("stage queries are dense");
+    for (i, (mut syn, w)) in tables.enumerate() {
+        let syn = syn.bypass_change_detection();
+        let t = index.table(i, syn, neurons);
+        // Clear what arrived on the previous step: a spike `back` steps ago reached the
+        // synapses with delay `back - 1` then.
+        for back in 1..rows {
+            for n in lookback.fired_at(back) {
+                for &r in t.outgoing.rows_of(n, back - 1) {
+                    syn[r as usize].arrivals = 0;
+                }
+                for &r in t.incoming.rows_of(n, back - 1) {
+                    syn[r as usize].arrivals = 0;
+                }
             }
         }
-    });
+        for back in 0..rows - 1 {
+            for n in lookback.fired_at(back) {
+                for &r in t.outgoing.rows_of(n, back) {
+                    let s = &mut syn[r as usize];
+                    s.arrivals |= PRE;
+                    input.add(s.post, w[r as usize].efficacy_mv);
+                }
+                for &r in t.incoming.rows_of(n, back) {
+                    syn[r as usize].arrivals |= POST;
+                }
+            }
+        }
+    }
+}
+
+/// The reference delivery: every synapse tests its two bits. Same result as
+/// [`deliver_spikes`]; used by the tests.
+pub fn deliver_by_scan(
+    syn: &mut [Synapse],
+    w: &[SynapticWeight],
+    spikes: Lookback,
+    input: &NeuronInput,
+) {
+    for (s, w) in syn.iter_mut().zip(w) {
+        let pre = spikes.fired(s.axonal_delay_steps as usize, s.pre);
+        let post = spikes.fired(s.dendritic_delay_steps as usize, s.post);
+        s.arrivals = if pre { PRE } else { 0 } | if post { POST } else { 0 };
+        if pre {
+            input.add(s.post, w.efficacy_mv);
+        }
+    }
 }
 
 /// Registers delivery in [`Stage::Delivery`](crate::schedule::Stage::Delivery).
 pub fn plugin(s: &mut Schedule) {
     s.add_systems(deliver_spikes.in_set(crate::schedule::Stage::Delivery));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{self, Purpose};
+
+    /// Spike-driven delivery sets the same arrival bits and the same input as testing every
+    /// synapse, step after step, with mixed delays (0..=5), two tables and neurons without
+    /// synapses.
+    #[test]
+    fn spike_driven_delivery_equals_the_scan() {
+        let (neurons, max_delay, n_syn) = (70u32, 5u16, 400u32);
+        let synapse = |i: u32| Synapse {
+            id: i,
+            pre: (rng::bits(1, i as u64, 0, Purpose::Init) % 60) as u32,
+            post: (rng::bits(1, i as u64, 1, Purpose::Init) % 60) as u32,
+            axonal_delay_steps: (rng::bits(1, i as u64, 2, Purpose::Init) % 6) as u16,
+            dendritic_delay_steps: (rng::bits(1, i as u64, 3, Purpose::Init) % 3) as u16,
+            ..Default::default()
+        };
+        let weight = |i: u32| SynapticWeight {
+            efficacy_mv: 0.25 + i as f32 * 1e-3,
+            ..Default::default()
+        };
+        let mut world = World::new();
+        world.insert_resource(SpikeHistory::new(neurons as usize, max_delay as usize));
+        world.insert_resource(NeuronInput::new(neurons as usize));
+        for i in 0..n_syn {
+            let mut e = world.spawn((synapse(i), weight(i)));
+            if i % 3 == 0 {
+                e.insert(crate::synapse::Recorded);
+            }
+        }
+        let mut reference: Vec<(Synapse, SynapticWeight)> =
+            (0..n_syn).map(|i| (synapse(i), weight(i))).collect();
+        let reference_input = NeuronInput::new(neurons as usize);
+        let mut schedule = Schedule::default();
+        schedule.add_systems(deliver_spikes);
+        for step in 0..40u64 {
+            let mut h = world.resource_mut::<SpikeHistory>();
+            h.clear(step);
+            for n in 0..neurons {
+                if rng::bits(2, n as u64, step, Purpose::Poisson) % 7 == 0 {
+                    h.fire(step, n);
+                }
+            }
+            schedule.run(&mut world);
+            let h = world.resource::<SpikeHistory>();
+            let (mut syn, w): (Vec<_>, Vec<_>) = reference.iter().copied().unzip();
+            deliver_by_scan(&mut syn, &w, h.lookback(), &reference_input);
+            reference = syn.into_iter().zip(w).collect();
+            let mut got: Vec<Synapse> = world.query::<&Synapse>().iter(&world).copied().collect();
+            got.sort_by_key(|s| s.id);
+            for (g, (r, _)) in got.iter().zip(&reference) {
+                assert_eq!(g.arrivals, r.arrivals, "step {step} synapse {}", g.id);
+            }
+            let input = world.resource::<NeuronInput>();
+            for n in 0..neurons {
+                assert_eq!(input.take(n).to_bits(), reference_input.take(n).to_bits());
+            }
+        }
+    }
 }

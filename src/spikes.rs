@@ -81,6 +81,7 @@ impl SpikeHistory {
         Lookback {
             offsets: &self.back_offsets,
             bits: &self.bits,
+            words: self.words,
         }
     }
 
@@ -135,20 +136,7 @@ impl SpikeHistory {
     /// The ids of the neurons that fired on `step`, in ascending order.
     pub fn fired_on(&self, step: u64) -> impl Iterator<Item = u32> + '_ {
         let r = self.row(step);
-        self.bits[r..r + self.words]
-            .iter()
-            .enumerate()
-            .flat_map(|(w, word)| {
-                let mut b = word.load(Relaxed);
-                std::iter::from_fn(move || {
-                    if b == 0 {
-                        return None;
-                    }
-                    let t = b.trailing_zeros();
-                    b &= b - 1;
-                    Some(w as u32 * 64 + t)
-                })
-            })
+        set_bits(&self.bits[r..r + self.words])
     }
 
     /// The rows as plain words, oldest step first, ending with `step` (for checkpoints).
@@ -184,15 +172,37 @@ impl SpikeHistory {
 pub struct Lookback<'a> {
     offsets: &'a [usize],
     bits: &'a [AtomicU64],
+    words: usize,
 }
 
-impl Lookback<'_> {
+impl<'a> Lookback<'a> {
     /// Whether `neuron` fired `back` steps before the open step.
     #[inline(always)]
     pub fn fired(&self, back: usize, neuron: u32) -> bool {
         let i = self.offsets[back] + (neuron as usize >> 6);
         self.bits[i].load(Relaxed) >> (neuron & 63) & 1 == 1
     }
+
+    /// The ids of the neurons that fired `back` steps before the open step, ascending.
+    pub fn fired_at(&self, back: usize) -> impl Iterator<Item = u32> + 'a {
+        let r = self.offsets[back];
+        set_bits(&self.bits[r..r + self.words])
+    }
+}
+
+/// The indices of the set bits of `words`, ascending (word `w` bit `b` is index 64·w + b).
+fn set_bits(words: &[AtomicU64]) -> impl Iterator<Item = u32> + '_ {
+    words.iter().enumerate().flat_map(|(w, word)| {
+        let mut b = word.load(Relaxed);
+        std::iter::from_fn(move || {
+            if b == 0 {
+                return None;
+            }
+            let t = b.trailing_zeros();
+            b &= b - 1;
+            Some(w as u32 * 64 + t)
+        })
+    })
 }
 
 /// Fixed-point scale of [`NeuronInput`]: 2^32 units per mV.
@@ -209,6 +219,15 @@ impl NeuronInput {
         NeuronInput {
             acc: (0..neurons).map(|_| AtomicI64::new(0)).collect(),
         }
+    }
+
+    /// Number of neurons.
+    pub fn len(&self) -> usize {
+        self.acc.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.acc.is_empty()
     }
 
     /// Adds `mv` to the input of `neuron` (order-independent).
