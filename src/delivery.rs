@@ -221,7 +221,7 @@ mod tests {
             let mut h = world.resource_mut::<SpikeHistory>();
             h.clear(step);
             for n in 0..neurons {
-                if rng::bits(2, n as u64, step, Purpose::Poisson) % 7 == 0 {
+                if rng::bits(2, n as u64, step, Purpose::Poisson).is_multiple_of(7) {
                     h.fire(step, n);
                 }
             }
