@@ -14,19 +14,16 @@ use crate::record::{RecordKind, RecorderRt, Recorders};
 use crate::rng::{self, Purpose};
 use crate::scene::{Connectivity, RecordTarget, Scene, SceneFile, SynapseGroup};
 use crate::spikes::{NeuronInput, SpikeHistory};
-use crate::stages::ca_influx::{
-    CaModel, LinearCa, NmdaCa, NmdaReceptor, PostSynapticMembrane, SpineHeadCa, SynapticCleft,
-};
-use crate::stages::consolidation::{ConsolidationProteinPool, ProteinLevels, SynapticTag, Tagging};
+use crate::stages::ca_influx::{CaModel, LinearCa, NmdaSpine, SpineHeadCa};
+use crate::stages::consolidation::{ConsolidationProteinPool, ProteinLevels, SynapticTag};
 use crate::stages::homeostasis::{AstrocyteScaling, AstrocyteUnit};
 use crate::stages::modulation::{
     DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId, RegionLevels,
 };
 use crate::stages::plasticity::{
-    CaRuleState, CalciumRule, DopamineGated, EarlyCalciumRule, PairStdp, Rule, StdpTraces,
-    SynapticWeight,
+    CaRuleState, DopamineGated, EarlyCalciumRule, Rule, StdpTraces, SynapticWeight,
 };
-use crate::stages::trafficking::{AmpaPools, Trafficked};
+use crate::stages::trafficking::AmpaPools;
 use crate::state::State;
 use crate::synapse::{Recorded, Synapse};
 use crate::timeline::{ParamChange, PendingReward, RuleRt, Timeline};
@@ -100,14 +97,12 @@ pub fn expected_synapses(g: &SynapseGroup, a: u64, b: u64) -> (f64, u64) {
 }
 
 /// Initial (or restored) values of one synapse.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Row {
     syn: Synapse,
     weight: SynapticWeight,
     spine: SpineHeadCa,
-    cleft: SynapticCleft,
-    membrane_v_mv: f32,
-    nmda: NmdaReceptor,
+    nmda: NmdaSpine,
     traces: StdpTraces,
     rho: f32,
     pools: AmpaPools,
@@ -172,14 +167,19 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
         ));
     }
 
+    // Connectivity (or the checkpoint's synapses) of every group, and their ids.
     let dt = scene.dt_ms;
-    let mut all_rows: Vec<Vec<Row>> = Vec::with_capacity(groups.0.len());
-    let mut max_delay = 0u64;
+    let mut sources: Vec<RowSource> = Vec::with_capacity(groups.0.len());
     for (gi, g) in groups.0.iter_mut().enumerate() {
         let pre = find_neurons(g.replica, &g.spec.pre);
         let post = find_neurons(g.replica, &g.spec.post);
-        let rows = match state {
-            Some(st) => rows_from_state(st, gi as u16),
+        let source = match state {
+            Some(st) => RowSource::State(
+                (0..st.synapses.group.len() as u32)
+                    .into_par_iter()
+                    .filter(|&i| st.synapses.group[i as usize] == gi as u16)
+                    .collect(),
+            ),
             None => {
                 let pairs = connect(
                     &g.spec,
@@ -191,54 +191,90 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
                 if pairs.len() as u64 + next_id as u64 > u32::MAX as u64 {
                     return Err(EdraError::other("more than 2^32 synapses"));
                 }
-                fresh_rows(g, gi as u16, &pairs, pre.first, post.first, next_id, scene).map_err(
-                    |(field, m)| {
-                        sf.error_at(
-                            &format!("synapses[{}].{field}", gi % scene.synapses.len()),
-                            m,
-                        )
-                    },
-                )?
+                check_delays(g, next_id, pairs.len(), scene).map_err(|(field, m)| {
+                    sf.error_at(
+                        &format!("synapses[{}].{field}", gi % scene.synapses.len()),
+                        m,
+                    )
+                })?;
+                RowSource::Fresh {
+                    pairs,
+                    pre_first: pre.first,
+                    post_first: post.first,
+                }
             }
         };
+        let mut source = source;
+        source.reverse();
         g.first_id = next_id;
-        g.count = rows.len() as u32;
-        next_id += rows.len() as u32;
-        let ca_delay = match &g.spec.ca {
-            CaModel::Linear(p) => (p.delay_ms / dt).round() as u64,
-            CaModel::Nmda(_) => 0,
-        };
-        for row in &rows {
-            let s = &row.syn;
-            max_delay = max_delay
-                .max(s.axonal_delay_steps as u64 + ca_delay)
-                .max(s.dendritic_delay_steps as u64);
-        }
-        all_rows.push(rows);
+        g.count = source.len() as u32;
+        next_id += g.count;
+        sources.push(source);
     }
 
     let recorders = recorders(sf, &neuron_groups, &groups, n_regions)?;
-    let recorded_synapses: Vec<u32> = recorders
-        .0
-        .iter()
-        .filter(|r| r.kind == RecordKind::Synapses)
-        .flat_map(|r| r.ids.iter().copied())
-        .collect();
-    let recorded_neurons: Vec<u32> = recorders
-        .0
-        .iter()
-        .filter(|r| r.kind == RecordKind::Neurons)
-        .flat_map(|r| r.ids.iter().copied())
-        .collect();
+    let recorded_ids = |kind: RecordKind| {
+        let mut ids: Vec<u32> = recorders
+            .0
+            .iter()
+            .filter(|r| r.kind == kind)
+            .flat_map(|r| r.ids.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let recorded_synapses = recorded_ids(RecordKind::Synapses);
+    let recorded_neurons = recorded_ids(RecordKind::Neurons);
 
-    for (g, rows) in groups.0.iter().zip(&all_rows) {
-        spawn_synapses(&mut world, g, rows, &recorded_synapses);
-    }
-    drop(all_rows);
+    let astrocytes: u64 = replicas
+        .iter()
+        .flat_map(|(_, sc)| {
+            sc.astrocytes.iter().map(|a| {
+                let size = sc
+                    .neurons
+                    .iter()
+                    .find(|g| g.name == a.covers)
+                    .map_or(0, |g| g.size);
+                size.div_ceil(a.neurons_per_astrocyte.max(1)) as u64
+            })
+        })
+        .sum();
+    let entities = n_neurons as u64 + next_id as u64 + n_regions as u64 + astrocytes;
+    let spare = reserve_entities(&mut world, entities);
     spawn_neurons(&mut world, &neuron_groups, state, &recorded_neurons);
     spawn_regions(&mut world, &mut levels, state);
     let (scaling, n_astro) =
         spawn_astrocytes(&mut world, &replicas, &neuron_groups, n_neurons, state);
+
+    let mut max_delay = 0u64;
+    for (gi, (g, source)) in groups.0.iter().zip(sources).enumerate() {
+        let ca_delay = match &g.spec.ca {
+            CaModel::Linear(p) => (p.delay_ms / dt).round() as u64,
+            CaModel::Nmda(_) => 0,
+        };
+        let h0 = g.h0_mv() as f32;
+        // Sources are reversed: row k is at `count − 1 − k`, which `RowSource::keep` keeps.
+        let last = g.count as usize - 1;
+        let row = |source: &RowSource, k: usize| match source {
+            RowSource::Fresh {
+                pairs,
+                pre_first,
+                post_first,
+            } => {
+                let (i, j) = pairs[last - k];
+                let syn = (pre_first + i, post_first + j, g.first_id + k as u32);
+                fresh_row(g, gi as u16, syn, h0, scene)
+            }
+            RowSource::State(idx) => {
+                let i = idx[last - k];
+                row_from_state(state.expect("state rows"), gi as u16, i)
+            }
+        };
+        let rows = Rows::new(source, &row);
+        let (axonal, dendritic) = spawn_synapses(&mut world, g, rows, &recorded_synapses);
+        max_delay = max_delay.max(axonal + ca_delay).max(dendritic);
+    }
 
     let params_of_neuron: Vec<u32> = neuron_groups
         .0
@@ -291,6 +327,12 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
         paths: scene.sweep.iter().map(|a| a.path.clone()).collect(),
         values: replicas.iter().map(|(v, _)| v.clone()).collect(),
     };
+    // The resources (and whatever is spawned later) take the spare low entity ids.
+    let spare: Vec<Entity> = spare
+        .into_iter()
+        .filter_map(|e| world.despawn_no_free(e))
+        .collect();
+    world.entity_allocator_mut().free_many(&spare);
     world.insert_resource(Clock {
         step,
         dt_ms: dt,
@@ -438,6 +480,7 @@ const SALT_H: u64 = 3;
 const SALT_Z: u64 = 4;
 const SALT_RHO: u64 = 5;
 
+/// Delay steps of a sampled delay, or why it does not fit in a `u16`.
 fn steps_of(d: &Dist, seed: u64, id: u32, salt: u64, dt: f64) -> std::result::Result<u16, String> {
     let ms = d.sample(seed, id as u64, salt, 0.0, 1000.0);
     let steps = (ms / dt).round();
@@ -449,186 +492,389 @@ fn steps_of(d: &Dist, seed: u64, id: u32, salt: u64, dt: f64) -> std::result::Re
     Ok(steps as u16)
 }
 
-fn fresh_rows(
+/// Checks that the delays of the `n` synapses from `first_id` fit in 65535 steps. Sampled delays
+/// are at most 1000 ms, so this only samples them when the step is shorter than 1000/65535 ms.
+fn check_delays(
+    g: &SynapseGroupRt,
+    first_id: u32,
+    n: usize,
+    scene: &Scene,
+) -> std::result::Result<(), (String, String)> {
+    let (seed, dt) = (scene.seed, scene.dt_ms);
+    for (field, d, salt) in [
+        ("axonal_delay_ms", &g.spec.axonal_delay_ms, SALT_AXONAL),
+        (
+            "dendritic_delay_ms",
+            &g.spec.dendritic_delay_ms,
+            SALT_DENDRITIC,
+        ),
+    ] {
+        if (d.max_in(0.0, 1000.0) / dt).round() <= u16::MAX as f64 {
+            continue;
+        }
+        let bad = (0..n as u32)
+            .into_par_iter()
+            .find_map_first(|k| steps_of(d, seed, first_id + k, salt, dt).err());
+        if let Some(m) = bad {
+            return Err((field.to_string(), m));
+        }
+    }
+    Ok(())
+}
+
+/// The initial values of synapse `id` of group `g` from neuron `pre` to neuron `post`. The
+/// delays were checked by [`check_delays`].
+fn fresh_row(
     g: &SynapseGroupRt,
     group: u16,
-    pairs: &[(u32, u32)],
-    pre_first: u32,
-    post_first: u32,
-    first_id: u32,
+    (pre, post, id): (u32, u32, u32),
+    h0: f32,
     scene: &Scene,
-) -> std::result::Result<Vec<Row>, (String, String)> {
+) -> Row {
     let (seed, dt, s) = (scene.seed, scene.dt_ms, &g.spec);
-    let h0 = g.h0_mv() as f32;
-    pairs
-        .par_iter()
-        .enumerate()
-        .map(|(k, &(i, j))| {
-            let id = first_id + k as u32;
-            let axonal = steps_of(&s.axonal_delay_ms, seed, id, SALT_AXONAL, dt)
-                .map_err(|m| ("axonal_delay_ms".to_string(), m))?;
-            let dendritic = steps_of(&s.dendritic_delay_ms, seed, id, SALT_DENDRITIC, dt)
-                .map_err(|m| ("dendritic_delay_ms".to_string(), m))?;
-            let rho = s.init.rho.sample(seed, id as u64, SALT_RHO, 0.0, 1.0) as f32;
-            let h = match &s.rule {
-                Rule::CalciumRule(p) => {
-                    (p.h_down_mv + rho as f64 * (p.h_up_mv - p.h_down_mv)) as f32
-                }
-                _ => s.init.h_mv.sample(seed, id as u64, SALT_H, -1e3, 1e3) as f32,
-            };
-            let z = s.init.z.sample(seed, id as u64, SALT_Z, -1.0, 1.0) as f32;
-            let w = h + h0 * z;
-            let pools = s
-                .trafficking
-                .as_ref()
-                .map_or(AmpaPools::default(), |p| AmpaPools {
-                    psd: p.steady_psd(w as f64, p.total_receptors) as f32,
-                    total: p.total_receptors as f32,
-                });
-            let efficacy = match &s.trafficking {
-                Some(p) => pools.psd * p.mv_per_receptor as f32,
-                None => w,
-            } * g.sign;
-            let (ca, v) = match &s.ca {
-                CaModel::Linear(_) => (0.0, 0.0),
-                CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),
-            };
-            Ok(Row {
-                syn: Synapse {
-                    id,
-                    pre: pre_first + i,
-                    post: post_first + j,
-                    group,
-                    axonal_delay_steps: axonal,
-                    dendritic_delay_steps: dendritic,
-                    arrivals: 0,
-                },
-                weight: SynapticWeight {
-                    h_mv: h,
-                    z,
-                    w_mv: w,
-                    efficacy_mv: efficacy,
-                },
-                spine: SpineHeadCa {
-                    ca_um: ca,
-                    sensitivity: 1.0,
-                },
-                membrane_v_mv: v,
-                rho,
-                pools,
-                ..Default::default()
-            })
-        })
-        .collect()
+    let steps = |d: &Dist, salt| steps_of(d, seed, id, salt, dt).unwrap_or(u16::MAX);
+    let rho = s.init.rho.sample(seed, id as u64, SALT_RHO, 0.0, 1.0) as f32;
+    let h = match &s.rule {
+        Rule::CalciumRule(p) => (p.h_down_mv + rho as f64 * (p.h_up_mv - p.h_down_mv)) as f32,
+        _ => s.init.h_mv.sample(seed, id as u64, SALT_H, -1e3, 1e3) as f32,
+    };
+    let z = s.init.z.sample(seed, id as u64, SALT_Z, -1.0, 1.0) as f32;
+    let w = h + h0 * z;
+    let pools = s
+        .trafficking
+        .as_ref()
+        .map_or(AmpaPools::default(), |p| AmpaPools {
+            psd: p.steady_psd(w as f64, p.total_receptors) as f32,
+            total: p.total_receptors as f32,
+        });
+    let efficacy = match &s.trafficking {
+        Some(p) => pools.psd * p.mv_per_receptor as f32,
+        None => w,
+    } * g.sign;
+    let (ca, v) = match &s.ca {
+        CaModel::Linear(_) => (0.0, 0.0),
+        CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),
+    };
+    Row {
+        syn: Synapse {
+            id,
+            pre,
+            post,
+            group,
+            axonal_delay_steps: steps(&s.axonal_delay_ms, SALT_AXONAL),
+            dendritic_delay_steps: steps(&s.dendritic_delay_ms, SALT_DENDRITIC),
+            arrivals: 0,
+        },
+        weight: SynapticWeight {
+            h_mv: h,
+            z,
+            w_mv: w,
+            efficacy_mv: efficacy,
+        },
+        spine: SpineHeadCa {
+            ca_um: ca,
+            sensitivity: 1.0,
+        },
+        nmda: NmdaSpine {
+            cleft_glutamate_mm: 0.0,
+            nmda_open_fraction: 0.0,
+            membrane_v_mv: v,
+        },
+        traces: StdpTraces::default(),
+        rho,
+        pools,
+        tagged: false,
+    }
 }
 
-fn rows_from_state(st: &State, group: u16) -> Vec<Row> {
+/// Synapse `i` of a checkpoint.
+fn row_from_state(st: &State, group: u16, i: u32) -> Row {
     let c = &st.synapses;
-    (0..c.group.len())
-        .filter(|&i| c.group[i] == group)
-        .map(|i| Row {
-            syn: Synapse {
-                id: i as u32,
-                pre: c.pre[i],
-                post: c.post[i],
-                group,
-                axonal_delay_steps: c.axonal_delay_steps[i],
-                dendritic_delay_steps: c.dendritic_delay_steps[i],
-                arrivals: c.arrivals[i],
-            },
-            weight: SynapticWeight {
-                h_mv: c.h_mv[i],
-                z: c.z[i],
-                w_mv: c.w_mv[i],
-                efficacy_mv: c.efficacy_mv[i],
-            },
-            spine: SpineHeadCa {
-                ca_um: c.ca_um[i],
-                sensitivity: c.ca_sensitivity[i],
-            },
-            cleft: SynapticCleft {
-                glutamate_mm: c.glutamate_mm[i],
-            },
+    let i = i as usize;
+    Row {
+        syn: Synapse {
+            id: i as u32,
+            pre: c.pre[i],
+            post: c.post[i],
+            group,
+            axonal_delay_steps: c.axonal_delay_steps[i],
+            dendritic_delay_steps: c.dendritic_delay_steps[i],
+            arrivals: c.arrivals[i],
+        },
+        weight: SynapticWeight {
+            h_mv: c.h_mv[i],
+            z: c.z[i],
+            w_mv: c.w_mv[i],
+            efficacy_mv: c.efficacy_mv[i],
+        },
+        spine: SpineHeadCa {
+            ca_um: c.ca_um[i],
+            sensitivity: c.ca_sensitivity[i],
+        },
+        nmda: NmdaSpine {
+            cleft_glutamate_mm: c.glutamate_mm[i],
+            nmda_open_fraction: c.nmda_open_fraction[i],
             membrane_v_mv: c.spine_v_mv[i],
-            nmda: NmdaReceptor {
-                open_fraction: c.nmda_open_fraction[i],
-            },
-            traces: StdpTraces {
-                x_pre: c.x_pre[i],
-                y_post: c.y_post[i],
-                eligibility_mv: c.eligibility_mv[i],
-            },
-            rho: c.rho[i],
-            pools: AmpaPools {
-                psd: c.psd_receptors[i],
-                total: c.total_receptors[i],
-            },
-            tagged: c.tagged[i],
-        })
+        },
+        traces: StdpTraces {
+            x_pre: c.x_pre[i],
+            y_post: c.y_post[i],
+            eligibility_mv: c.eligibility_mv[i],
+        },
+        rho: c.rho[i],
+        pools: AmpaPools {
+            psd: c.psd_receptors[i],
+            total: c.total_receptors[i],
+        },
+        tagged: c.tagged[i],
+    }
+}
+
+/// What a group's synapses are made from: its connectivity, or the checkpoint's synapses. Kept
+/// in reverse order, so that the part already spawned can be cut off the end and freed.
+enum RowSource {
+    /// (pre, post) pairs as indices within the two neuron groups, and the groups' first ids.
+    Fresh {
+        pairs: Vec<(u32, u32)>,
+        pre_first: u32,
+        post_first: u32,
+    },
+    /// Indices of the group's synapses in the checkpoint.
+    State(Vec<u32>),
+}
+
+impl RowSource {
+    fn len(&self) -> usize {
+        match self {
+            RowSource::Fresh { pairs, .. } => pairs.len(),
+            RowSource::State(idx) => idx.len(),
+        }
+    }
+
+    fn reverse(&mut self) {
+        match self {
+            RowSource::Fresh { pairs, .. } => pairs.reverse(),
+            RowSource::State(idx) => idx.reverse(),
+        }
+    }
+
+    /// Keeps the first `n` (the rows not yet spawned) and frees the rest.
+    fn keep(&mut self, n: usize) {
+        match self {
+            RowSource::Fresh { pairs, .. } => {
+                pairs.truncate(n);
+                pairs.shrink_to_fit();
+            }
+            RowSource::State(idx) => {
+                idx.truncate(n);
+                idx.shrink_to_fit();
+            }
+        }
+    }
+}
+
+/// The rows of a group, computed in parallel a chunk at a time as the spawner takes them, so
+/// that all of them are never held at once; the source of the rows already taken is freed as
+/// it goes. Keeps the largest axonal and dendritic delay.
+struct Rows<'a> {
+    source: RowSource,
+    row: &'a (dyn Fn(&RowSource, usize) -> Row + Sync),
+    n: usize,
+    next: usize,
+    freed: usize,
+    buf: Vec<Row>,
+    pos: usize,
+    max_axonal: u64,
+    max_dendritic: u64,
+}
+
+impl<'a> Rows<'a> {
+    const CHUNK: usize = 1 << 15;
+
+    fn new(source: RowSource, row: &'a (dyn Fn(&RowSource, usize) -> Row + Sync)) -> Self {
+        let n = source.len();
+        Rows {
+            source,
+            row,
+            n,
+            next: 0,
+            freed: 0,
+            buf: Vec::with_capacity(Self::CHUNK.min(n)),
+            pos: 0,
+            max_axonal: 0,
+            max_dendritic: 0,
+        }
+    }
+}
+
+impl Iterator for &mut Rows<'_> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        if self.pos == self.buf.len() {
+            if self.next == self.n {
+                return None;
+            }
+            let end = (self.next + Rows::CHUNK).min(self.n);
+            let (source, row) = (&self.source, self.row);
+            (self.next..end)
+                .into_par_iter()
+                .map(|k| row(source, k))
+                .collect_into_vec(&mut self.buf);
+            for r in &self.buf {
+                self.max_axonal = self.max_axonal.max(r.syn.axonal_delay_steps as u64);
+                self.max_dendritic = self.max_dendritic.max(r.syn.dendritic_delay_steps as u64);
+            }
+            self.next = end;
+            self.pos = 0;
+            if end - self.freed >= (self.n / 16).max(Rows::CHUNK) {
+                self.source.keep(self.n - end);
+                self.freed = end;
+            }
+        }
+        self.pos += 1;
+        Some(self.buf[self.pos - 1])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.buf.len() - self.pos + self.n - self.next;
+        (left, Some(left))
+    }
+}
+
+/// Entity ids kept free for the resources and for what is spawned after the build (more than
+/// the 128 that bevy's allocator holds back before it reuses freed ids).
+const SPARE_ENTITIES: u32 = 256;
+
+/// Prepares bevy's entity table for `n` entities; returns [`SPARE_ENTITIES`] empty entities with
+/// low ids, to be freed (all at once) before the resources are inserted. Two costs of bevy 0.20 at 10^7
+/// entities are avoided this way:
+///
+/// - the table of entity locations (about 24 bytes an id) grows by doubling as entities are
+///   spawned and fills its new capacity, so up to half of it would be unused: sized here to
+///   `m·2^k` just above `n` (`m` small) by spawning an entity at id `m − 1` in the empty world;
+/// - each resource is a sparse-set component, whose sparse array is as long as the id of the
+///   entity holding it (4 bytes an id): resources inserted after 10^7 synapses would cost 40 MB
+///   each, so they take the spare low ids instead.
+fn reserve_entities(world: &mut World, n: u64) -> Vec<Entity> {
+    let n = n + 2 * SPARE_ENTITIES as u64;
+    let mut m = n;
+    while m > 4096 {
+        m = m.div_ceil(2);
+    }
+    let ids: Vec<Entity> = world.entity_allocator().alloc_many(m as u32).collect();
+    if let Some(&last) = ids.iter().max_by_key(|e| e.index()) {
+        if let Ok(e) = world.spawn_empty_at(last) {
+            e.despawn();
+        }
+        let rest: Vec<Entity> = ids.into_iter().filter(|&e| e != last).collect();
+        world.entity_allocator_mut().free_many(&rest);
+    }
+    (0..SPARE_ENTITIES)
+        .map(|_| world.spawn_empty().id())
         .collect()
 }
 
-fn spawn_rows<B: Bundle<Effect: NoBundleEffect>>(
+/// Spawns a group's synapses, each with the complete bundle of its models in one `spawn_batch`
+/// (so no synapse moves between tables), the recorded ones with [`Recorded`]. Returns the
+/// largest axonal and dendritic delay, steps.
+fn spawn_synapses(
     world: &mut World,
-    rows: &[Row],
-    f: impl Fn(&Row) -> B,
-) -> Vec<Entity> {
-    world.spawn_batch(rows.iter().map(f)).collect()
+    g: &SynapseGroupRt,
+    rows: Rows,
+    recorded: &[u32],
+) -> (u64, u64) {
+    let base = |r: &Row| (r.syn, r.weight, r.spine);
+    let spawn = Spawn {
+        world,
+        g,
+        rows,
+        recorded,
+    };
+    match &g.spec.ca {
+        CaModel::Linear(_) => spawn.rule(move |r| (base(r), LinearCa)),
+        CaModel::Nmda(_) => spawn.rule(move |r| (base(r), r.nmda)),
+    }
 }
 
-/// Spawns a group's synapses with the components of its models. The (Ca model, rule) pair picks
-/// the bundle; gating, trafficking, tagging and recording are added in batches.
-fn spawn_synapses(world: &mut World, g: &SynapseGroupRt, rows: &[Row], recorded: &[u32]) {
-    let base = |r: &Row| (r.syn, r.weight, r.spine);
-    let nmda = |r: &Row| {
-        let v = PostSynapticMembrane {
-            v_mv: r.membrane_v_mv,
-        };
-        (NmdaCa, r.cleft, r.nmda, v)
-    };
-    let pair = |r: &Row| (PairStdp, r.traces);
-    let ca_rule = |r: &Row| (CalciumRule, CaRuleState { rho: r.rho });
-    let ents = match (&g.spec.ca, &g.spec.rule) {
-        (CaModel::Linear(_), Rule::PairStdp(_)) => {
-            spawn_rows(world, rows, |r| (base(r), LinearCa, pair(r)))
-        }
-        (CaModel::Linear(_), Rule::CalciumRule(_)) => {
-            spawn_rows(world, rows, |r| (base(r), LinearCa, ca_rule(r)))
-        }
-        (CaModel::Linear(_), Rule::EarlyCalcium(_)) => {
-            spawn_rows(world, rows, |r| (base(r), LinearCa, EarlyCalciumRule))
-        }
-        (CaModel::Linear(_), Rule::Static) => spawn_rows(world, rows, |r| (base(r), LinearCa)),
-        (CaModel::Nmda(_), Rule::PairStdp(_)) => {
-            spawn_rows(world, rows, |r| (base(r), nmda(r), pair(r)))
-        }
-        (CaModel::Nmda(_), Rule::CalciumRule(_)) => {
-            spawn_rows(world, rows, |r| (base(r), nmda(r), ca_rule(r)))
-        }
-        (CaModel::Nmda(_), Rule::EarlyCalcium(_)) => {
-            spawn_rows(world, rows, |r| (base(r), nmda(r), EarlyCalciumRule))
-        }
-        (CaModel::Nmda(_), Rule::Static) => spawn_rows(world, rows, |r| (base(r), nmda(r))),
-    };
-    if g.spec.gating.is_some() {
-        world.insert_batch(ents.iter().map(|&e| (e, DopamineGated)));
-    }
-    if g.spec.trafficking.is_some() {
-        world.insert_batch(
-            ents.iter()
-                .zip(rows)
-                .map(|(&e, r)| (e, (Trafficked, r.pools))),
-        );
-    }
-    if g.spec.consolidation.is_some() {
-        let tag = |r: &Row| SynapticTag { tagged: r.tagged };
-        world.insert_batch(ents.iter().zip(rows).map(|(&e, r)| (e, (Tagging, tag(r)))));
-    }
-    for (&e, r) in ents.iter().zip(rows) {
-        if recorded.contains(&r.syn.id) {
-            world.entity_mut(e).insert(Recorded);
+/// The optional parts of a synapse bundle, added one level at a time (each level a match over
+/// the group's choice), then spawned.
+struct Spawn<'a, 'w> {
+    world: &'w mut World,
+    g: &'a SynapseGroupRt,
+    rows: Rows<'a>,
+    recorded: &'a [u32],
+}
+
+impl Spawn<'_, '_> {
+    fn rule<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
+        match &self.g.spec.rule {
+            Rule::PairStdp(_) => self.gating(move |r| (f(r), r.traces)),
+            Rule::CalciumRule(_) => self.gating(move |r| (f(r), CaRuleState { rho: r.rho })),
+            Rule::EarlyCalcium(_) => self.gating(move |r| (f(r), EarlyCalciumRule)),
+            Rule::Static => self.gating(f),
         }
     }
+
+    fn gating<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
+        match self.g.spec.gating {
+            Some(_) => self.trafficking(move |r| (f(r), DopamineGated)),
+            None => self.trafficking(f),
+        }
+    }
+
+    fn trafficking<B: Bundle<Effect: NoBundleEffect>>(
+        self,
+        f: impl Fn(&Row) -> B + Copy,
+    ) -> (u64, u64) {
+        match self.g.spec.trafficking {
+            Some(_) => self.tagging(move |r| (f(r), r.pools)),
+            None => self.tagging(f),
+        }
+    }
+
+    fn tagging<B: Bundle<Effect: NoBundleEffect>>(
+        self,
+        f: impl Fn(&Row) -> B + Copy,
+    ) -> (u64, u64) {
+        match self.g.spec.consolidation {
+            Some(_) => self.all(move |r| (f(r), SynapticTag { tagged: r.tagged })),
+            None => self.all(f),
+        }
+    }
+
+    fn all<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B) -> (u64, u64) {
+        let mut rows = self.rows;
+        let mut recorded_rows = Vec::new();
+        let bundles = (&mut rows)
+            .filter(|r| {
+                let rec = self.recorded.binary_search(&r.syn.id).is_ok();
+                if rec {
+                    recorded_rows.push(*r);
+                }
+                !rec
+            })
+            .map(|r| f(&r));
+        for _ in self.world.spawn_batch(bundles) {}
+        let with_mark = recorded_rows.iter().map(|r| (f(r), Recorded));
+        for _ in self.world.spawn_batch(with_mark) {}
+        (rows.max_axonal, rows.max_dendritic)
+    }
+}
+
+/// Spawns the neurons of `first..first + n` in one batch, the recorded ones in another with
+/// [`Recorded`] (`recorded` is sorted).
+fn spawn_neuron_batch<B: Bundle<Effect: NoBundleEffect>>(
+    world: &mut World,
+    first: u32,
+    n: u32,
+    recorded: &[u32],
+    f: impl Fn(u32) -> B,
+) {
+    let is_rec = |id: &u32| recorded.binary_search(id).is_ok();
+    for _ in world.spawn_batch((first..first + n).filter(|id| !is_rec(id)).map(&f)) {}
+    let rec = recorded.iter().filter(|&&id| id >= first && id < first + n);
+    for _ in world.spawn_batch(rec.map(|&id| (f(id), Recorded))) {}
 }
 
 fn spawn_neurons(
@@ -638,49 +884,42 @@ fn spawn_neurons(
     recorded: &[u32],
 ) {
     for (gi, g) in groups.0.iter().enumerate() {
-        for k in 0..g.spec.size {
-            let id = g.first + k;
+        let col = |c: Option<&Vec<f32>>, id: u32| c.map(|c| c[id as usize]);
+        let base = |id: u32| {
             let neuron = Neuron {
                 id,
                 group: gi as u16,
             };
-            let col = |c: Option<&Vec<f32>>| c.map(|c| c[id as usize]);
-            let v = col(state.map(|s| &s.neurons.v_mv));
-            let pool = ConsolidationProteinPool {
-                protein: col(state.map(|s| &s.neurons.protein)).unwrap_or(0.0),
-            };
-            let mut e = world.spawn((neuron, pool));
-            match &g.spec.model {
-                NeuronModel::Lif(p) => {
-                    e.insert(LifState {
-                        v_mv: v.unwrap_or(p.e_l_mv as f32),
-                        refractory_steps: state
-                            .map_or(0, |s| s.neurons.refractory_steps[id as usize]),
-                    });
-                }
-                NeuronModel::Izhikevich(p) => {
-                    let v0 = v.unwrap_or(-65.0);
-                    e.insert(IzhikevichState {
-                        v_mv: v0,
-                        u: col(state.map(|s| &s.neurons.u)).unwrap_or((p.b * v0 as f64) as f32),
-                    });
-                }
-                NeuronModel::SpikeTimes { .. } => {
-                    let next = state.map_or(0, |s| s.neurons.spike_cursor[id as usize]);
-                    e.insert(SpikeCursor { next });
-                }
-                NeuronModel::Poisson { .. } => {
-                    e.insert(PoissonSource);
-                }
-                NeuronModel::Regular { .. } => {
-                    e.insert(RegularSource);
-                }
-                NeuronModel::Pairing(_) => {
-                    e.insert(PairingSource);
-                }
+            let protein = col(state.map(|s| &s.neurons.protein), id).unwrap_or(0.0);
+            (neuron, ConsolidationProteinPool { protein })
+        };
+        let v = |id| col(state.map(|s| &s.neurons.v_mv), id);
+        let (first, n) = (g.first, g.spec.size);
+        match &g.spec.model {
+            NeuronModel::Lif(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
+                let lif = LifState {
+                    v_mv: v(id).unwrap_or(p.e_l_mv as f32),
+                    refractory_steps: state.map_or(0, |s| s.neurons.refractory_steps[id as usize]),
+                };
+                (base(id), lif)
+            }),
+            NeuronModel::Izhikevich(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
+                let v0 = v(id).unwrap_or(-65.0);
+                let u = col(state.map(|s| &s.neurons.u), id).unwrap_or((p.b * v0 as f64) as f32);
+                (base(id), IzhikevichState { v_mv: v0, u })
+            }),
+            NeuronModel::SpikeTimes { .. } => spawn_neuron_batch(world, first, n, recorded, |id| {
+                let next = state.map_or(0, |s| s.neurons.spike_cursor[id as usize]);
+                (base(id), SpikeCursor { next })
+            }),
+            NeuronModel::Poisson { .. } => {
+                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), PoissonSource))
             }
-            if recorded.contains(&id) {
-                e.insert(Recorded);
+            NeuronModel::Regular { .. } => {
+                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), RegularSource))
+            }
+            NeuronModel::Pairing(_) => {
+                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), PairingSource))
             }
         }
     }
@@ -913,16 +1152,11 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
     let mut b = 32.0 + cost::<Synapse>() + cost::<SynapticWeight>() + cost::<SpineHeadCa>();
     b += match g.ca {
         CaModel::Linear(_) => cost::<LinearCa>(),
-        CaModel::Nmda(_) => {
-            cost::<NmdaCa>()
-                + cost::<SynapticCleft>()
-                + cost::<NmdaReceptor>()
-                + cost::<PostSynapticMembrane>()
-        }
+        CaModel::Nmda(_) => cost::<NmdaSpine>(),
     };
     b += match g.rule {
-        Rule::PairStdp(_) => cost::<PairStdp>() + cost::<StdpTraces>(),
-        Rule::CalciumRule(_) => cost::<CalciumRule>() + cost::<CaRuleState>(),
+        Rule::PairStdp(_) => cost::<StdpTraces>(),
+        Rule::CalciumRule(_) => cost::<CaRuleState>(),
         Rule::EarlyCalcium(_) => cost::<EarlyCalciumRule>(),
         Rule::Static => 0.0,
     };
@@ -930,10 +1164,10 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
         b += cost::<DopamineGated>();
     }
     if g.trafficking.is_some() {
-        b += cost::<Trafficked>() + cost::<AmpaPools>();
+        b += cost::<AmpaPools>();
     }
     if g.consolidation.is_some() {
-        b += cost::<Tagging>() + cost::<SynapticTag>();
+        b += cost::<SynapticTag>();
     }
     b
 }

@@ -72,14 +72,10 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
         c.axonal_delay_steps[i] = sy.axonal_delay_steps;
         c.dendritic_delay_steps[i] = sy.dendritic_delay_steps;
         c.arrivals[i] = sy.arrivals;
-        if let Some(x) = s.cleft {
-            c.glutamate_mm[i] = x.glutamate_mm;
-        }
-        if let Some(x) = s.membrane {
-            c.spine_v_mv[i] = x.v_mv;
-        }
         if let Some(x) = s.nmda {
-            c.nmda_open_fraction[i] = x.open_fraction;
+            c.glutamate_mm[i] = x.cleft_glutamate_mm;
+            c.spine_v_mv[i] = x.membrane_v_mv;
+            c.nmda_open_fraction[i] = x.nmda_open_fraction;
         }
         (c.ca_um[i], c.ca_sensitivity[i]) = (s.spine.ca_um, s.spine.sensitivity);
         if let Some(t) = s.traces {

@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::neurons::{IzhikevichState, LifState, Neuron};
 use crate::params::Checker;
 use crate::scene::{RecordTarget, Recorder, Scene};
-use crate::stages::ca_influx::{NmdaReceptor, PostSynapticMembrane, SpineHeadCa, SynapticCleft};
+use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
@@ -34,9 +34,9 @@ const fn var(name: &'static str, stage: &'static str, component: &'static str) -
 
 /// Every synapse state variable, in cascade order.
 pub const SYNAPSE_VARIABLES: [Variable; 16] = [
-    var("glutamate_mm", "1 Ca influx", "SynapticCleft"),
-    var("spine_v_mv", "1 Ca influx", "PostSynapticMembrane"),
-    var("nmda_open_fraction", "1 Ca influx", "NmdaReceptor"),
+    var("glutamate_mm", "1 Ca influx", "NmdaSpine"),
+    var("spine_v_mv", "1 Ca influx", "NmdaSpine"),
+    var("nmda_open_fraction", "1 Ca influx", "NmdaSpine"),
     var("ca_um", "1 Ca influx", "SpineHeadCa"),
     var("ca_sensitivity", "2 Modulation", "SpineHeadCa"),
     var("x_pre", "3 Plasticity", "StdpTraces"),
@@ -57,9 +57,7 @@ pub const SYNAPSE_VARIABLES: [Variable; 16] = [
 pub struct SynapseData {
     pub entity: Entity,
     pub synapse: &'static Synapse,
-    pub cleft: Option<&'static SynapticCleft>,
-    pub membrane: Option<&'static PostSynapticMembrane>,
-    pub nmda: Option<&'static NmdaReceptor>,
+    pub nmda: Option<&'static NmdaSpine>,
     pub spine: &'static SpineHeadCa,
     pub traces: Option<&'static StdpTraces>,
     pub rho: Option<&'static CaRuleState>,
@@ -73,9 +71,9 @@ impl SynapseDataItem<'_, '_> {
     pub fn values(&self) -> [Option<f32>; 16] {
         let w = self.weight;
         [
-            self.cleft.map(|c| c.glutamate_mm),
-            self.membrane.map(|m| m.v_mv),
-            self.nmda.map(|n| n.open_fraction),
+            self.nmda.map(|n| n.cleft_glutamate_mm),
+            self.nmda.map(|n| n.membrane_v_mv),
+            self.nmda.map(|n| n.nmda_open_fraction),
             Some(self.spine.ca_um),
             Some(self.spine.sensitivity),
             self.traces.map(|t| t.x_pre),

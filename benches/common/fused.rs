@@ -12,9 +12,7 @@
 
 use edra::rng::{self, Purpose};
 use edra::scene::SceneFile;
-use edra::stages::ca_influx::{
-    CaModel, NmdaReceptor, NmdaStep, PostSynapticMembrane, SpineHeadCa, SynapticCleft, nmda_step,
-};
+use edra::stages::ca_influx::{CaModel, NmdaSpine, NmdaStep, SpineHeadCa, nmda_step};
 use edra::stages::consolidation::{ConsolidationParams, ProteinPoolParams, capture_step};
 use edra::stages::homeostasis::{AstrocyteParams, AstrocyteUnit, astrocyte_step};
 use edra::stages::modulation::{
@@ -325,21 +323,21 @@ impl Fused {
                 // Stage 1.
                 let released = pre_b
                     && rng::uniform_f32(seed, i as u64, step, Purpose::Release) < nmda.p_release;
-                let mut cleft = SynapticCleft {
-                    glutamate_mm: glu[j],
+                let mut nm = NmdaSpine {
+                    cleft_glutamate_mm: glu[j],
+                    nmda_open_fraction: open[j],
+                    membrane_v_mv: v[j],
                 };
-                let mut rec = NmdaReceptor {
-                    open_fraction: open[j],
-                };
-                let mut mb = PostSynapticMembrane { v_mv: v[j] };
                 let mut sp = SpineHeadCa {
                     ca_um: ca[j],
                     sensitivity: sens[j],
                 };
-                nmda_step(
-                    &nmda, released, post_b, s, &mut cleft, &mut rec, &mut mb, &mut sp,
+                nmda_step(&nmda, released, post_b, s, &mut nm, &mut sp);
+                (glu[j], open[j], v[j]) = (
+                    nm.cleft_glutamate_mm,
+                    nm.nmda_open_fraction,
+                    nm.membrane_v_mv,
                 );
-                (glu[j], open[j], v[j]) = (cleft.glutamate_mm, rec.open_fraction, mb.v_mv);
                 (ca[j], sens[j]) = (sp.ca_um, sp.sensitivity);
                 // Stage 3.
                 let mut tr = StdpTraces {

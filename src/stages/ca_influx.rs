@@ -1,11 +1,11 @@
 //! Stage 1 — Ca2+ influx into the spine head.
 //!
-//! Two models, each a marker component and its own system:
+//! Two models, each with its own component and system:
 //!
 //! | model | state | equation | source |
 //! |---|---|---|---|
-//! | [`LinearCa`] | [`SpineHeadCa`] | dc/dt = −c/τ_Ca + C_pre·Σδ(t − t_pre − D) + C_post·Σδ(t − t_post) | Graupner & Brunel 2012, PNAS 109:3991 |
-//! | [`NmdaCa`] | [`SynapticCleft`], [`NmdaReceptor`], [`PostSynapticMembrane`], [`SpineHeadCa`] | see [`nmda_step`] | after Shouval, Bear & Cooper 2002, PNAS 99:10831; Mg block of Jahr & Stevens 1990 |
+//! | linear (marker [`LinearCa`]) | [`SpineHeadCa`] | dc/dt = −c/τ_Ca + C_pre·Σδ(t − t_pre − D) + C_post·Σδ(t − t_post) | Graupner & Brunel 2012, PNAS 109:3991 |
+//! | NMDA | [`NmdaSpine`], [`SpineHeadCa`] | see [`nmda_step`] | after Shouval, Bear & Cooper 2002, PNAS 99:10831; Mg block of Jahr & Stevens 1990 |
 //!
 //! In the linear model `c` is in the model's normalised units (C_pre = 1), stored in `ca_um`.
 
@@ -18,22 +18,16 @@ use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Glutamate in the synaptic cleft.
-#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SynapticCleft {
-    pub glutamate_mm: f32,
-}
-
-/// Membrane potential of the spine head, depolarised by back-propagating action potentials.
+/// The NMDA-receptor machinery of one spine (the state of the NMDA calcium model besides its
+/// Ca): glutamate in the synaptic cleft, the fraction of NMDA receptors with glutamate bound and
+/// the channel open, and the membrane potential of the spine head, depolarised by
+/// back-propagating action potentials. Its presence marks a synapse of the NMDA model.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PostSynapticMembrane {
-    pub v_mv: f32,
-}
-
-/// Fraction of NMDA receptors with glutamate bound and the channel open (0..1).
-#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NmdaReceptor {
-    pub open_fraction: f32,
+pub struct NmdaSpine {
+    pub cleft_glutamate_mm: f32,
+    /// 0..1.
+    pub nmda_open_fraction: f32,
+    pub membrane_v_mv: f32,
 }
 
 /// Free Ca2+ in the spine head, and the sensitivity `s` of its NMDA influx set by the
@@ -47,10 +41,6 @@ pub struct SpineHeadCa {
 /// Marker: this synapse follows the linear calcium model.
 #[derive(Component, Clone, Copy, Debug, Default)]
 pub struct LinearCa;
-
-/// Marker: this synapse follows the biophysical NMDA calcium model.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct NmdaCa;
 
 /// Which calcium model a synapse group uses, with its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -276,19 +266,17 @@ pub fn nmda_step(
     released: bool,
     post: bool,
     s: f32,
-    cleft: &mut SynapticCleft,
-    nmda: &mut NmdaReceptor,
-    membrane: &mut PostSynapticMembrane,
+    nmda: &mut NmdaSpine,
     spine: &mut SpineHeadCa,
 ) {
-    let mut g = cleft.glutamate_mm * k.decay_glu;
+    let mut g = nmda.cleft_glutamate_mm * k.decay_glu;
     if released {
         g += k.g_release_mm;
     }
-    cleft.glutamate_mm = g;
+    nmda.cleft_glutamate_mm = g;
 
-    let o = nmda.open_fraction;
-    nmda.open_fraction = if g > 0.0 {
+    let o = nmda.nmda_open_fraction;
+    nmda.nmda_open_fraction = if g > 0.0 {
         let rate = k.k_on * g + k.inv_tau_nmda;
         let o_inf = k.k_on * g / rate;
         o_inf + (o - o_inf) * (-rate * k.dt_ms).exp()
@@ -296,11 +284,11 @@ pub fn nmda_step(
         o * k.decay_nmda
     };
 
-    let mut v = k.v_rest + (membrane.v_mv - k.v_rest) * k.decay_v;
+    let mut v = k.v_rest + (nmda.membrane_v_mv - k.v_rest) * k.decay_v;
     if post {
         v += k.bap_mv;
     }
-    membrane.v_mv = v;
+    nmda.membrane_v_mv = v;
 
     // At rest (most steps: the spine is back at V_rest within ~100 ms of a bAP) the Mg block
     // is the group's precomputed B(V_rest), the same value without the exp.
@@ -309,7 +297,7 @@ pub fn nmda_step(
     } else {
         mg_unblock(v, k.mg_mm)
     };
-    let influx = s * k.g_nmda * nmda.open_fraction * b * (k.e_ca - v);
+    let influx = s * k.g_nmda * nmda.nmda_open_fraction * b * (k.e_ca - v);
     let mut ca = k.ca_rest + (spine.ca_um - k.ca_rest) * k.decay_ca + influx * k.dt_ms;
     if post {
         ca += k.vgcc_um;
@@ -361,18 +349,9 @@ pub fn linear_ca_influx(
         });
 }
 
-/// The NMDA-model query: the four stage-1 components of a synapse.
-type NmdaQuery<'a> = (
-    &'a Synapse,
-    &'a mut SynapticCleft,
-    &'a mut NmdaReceptor,
-    &'a mut PostSynapticMembrane,
-    &'a mut SpineHeadCa,
-);
-
 /// System: NMDA-model synapses. Reads the Ca sensitivity of the synapse's dopamine region.
 pub fn nmda_ca_influx(
-    mut q: Query<NmdaQuery<'static>, With<NmdaCa>>,
+    mut q: Query<(&Synapse, &mut NmdaSpine, &mut SpineHeadCa)>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
     regions: Res<crate::stages::modulation::RegionLevels>,
@@ -381,9 +360,8 @@ pub fn nmda_ca_influx(
     q.contiguous_par_iter_mut()
         .expect("stage queries are dense")
         .batching_strategy(batching())
-        .for_each(|(syn, mut cl, mut nm, mut mb, mut sp)| {
-            let (cl, nm) = (cl.bypass_change_detection(), nm.bypass_change_detection());
-            let (mb, sp) = (mb.bypass_change_detection(), sp.bypass_change_detection());
+        .for_each(|(syn, mut nm, mut sp)| {
+            let (nm, sp) = (nm.bypass_change_detection(), sp.bypass_change_detection());
             for (g, r) in group_runs(syn) {
                 let group = &groups.0[g];
                 let CaModel::Nmda(p) = &group.spec.ca else {
@@ -398,16 +376,7 @@ pub fn nmda_ca_influx(
                     let released = sy.pre_arrived()
                         && rng::uniform_f32(seed, sy.id as u64, step, Purpose::Release)
                             < k.p_release;
-                    nmda_step(
-                        &k,
-                        released,
-                        sy.post_arrived(),
-                        s,
-                        &mut cl[i],
-                        &mut nm[i],
-                        &mut mb[i],
-                        &mut sp[i],
-                    );
+                    nmda_step(&k, released, sy.post_arrived(), s, &mut nm[i], &mut sp[i]);
                 }
             }
         });
@@ -443,9 +412,11 @@ mod tests {
             ..Default::default()
         };
         let k = NmdaStep::new(&p, 0.1);
-        let mut cl = SynapticCleft::default();
-        let mut nm = NmdaReceptor::default();
-        let mut mb = PostSynapticMembrane { v_mv: -70.0 };
+        let mut nm = NmdaSpine {
+            cleft_glutamate_mm: 0.0,
+            nmda_open_fraction: 0.0,
+            membrane_v_mv: -70.0,
+        };
         let mut sp = SpineHeadCa {
             ca_um: 0.05,
             sensitivity: 1.0,
@@ -454,7 +425,7 @@ mod tests {
         for step in 0..3000 {
             let pre = pre_at == Some(step);
             let post = post_at == Some(step);
-            nmda_step(&k, pre, post, 1.0, &mut cl, &mut nm, &mut mb, &mut sp);
+            nmda_step(&k, pre, post, 1.0, &mut nm, &mut sp);
             peak = peak.max(sp.ca_um - 0.05);
         }
         peak

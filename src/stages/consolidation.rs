@@ -21,11 +21,8 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
-/// Marker: this synapse takes part in tagging and capture.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct Tagging;
-
-/// Whether the synapse carries a tag (its early weight is far enough from baseline).
+/// Whether the synapse carries a tag (its early weight is far enough from baseline). Its
+/// presence marks a synapse that takes part in tagging and capture.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SynapticTag {
     pub tagged: bool,
@@ -152,7 +149,7 @@ pub fn capture_step(dt_over_tau: f32, theta: f32, h0: f32, h: f32, z: f32, prote
 
 /// System (slow): sets tags and adds |h − h0| to the postsynaptic neuron's drive.
 pub fn tag_synapses(
-    mut q: Query<(&Synapse, &SynapticWeight, &mut SynapticTag), With<Tagging>>,
+    mut q: Query<(&Synapse, &SynapticWeight, &mut SynapticTag)>,
     groups: Res<SynapseGroups>,
     proteins: Res<ProteinLevels>,
 ) {
@@ -210,7 +207,7 @@ pub fn synthesize_proteins(
 
 /// System (slow): tagged synapses capture proteins into their late weight.
 pub fn capture_proteins(
-    mut q: Query<(&Synapse, &mut SynapticWeight), With<Tagging>>,
+    mut q: Query<(&Synapse, &mut SynapticWeight), With<SynapticTag>>,
     groups: Res<SynapseGroups>,
     proteins: Res<ProteinLevels>,
     clock: Res<Clock>,

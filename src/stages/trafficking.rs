@@ -20,11 +20,8 @@ use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Marker: this synapse's efficacy follows its PSD AMPA pool.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct Trafficked;
-
-/// AMPA receptors in the PSD, and in the PSD and endosome together.
+/// AMPA receptors in the PSD, and in the PSD and endosome together. Its presence marks a synapse
+/// whose efficacy follows its PSD AMPA pool.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AmpaPools {
     pub psd: f32,
@@ -171,7 +168,7 @@ impl TraffickingStep {
 
 /// System: trafficked synapses move receptors and set their efficacy.
 pub fn traffic_ampa(
-    mut q: Query<(&Synapse, &mut AmpaPools, &mut SynapticWeight), With<Trafficked>>,
+    mut q: Query<(&Synapse, &mut AmpaPools, &mut SynapticWeight)>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
     scaling: Res<AstrocyteScaling>,
@@ -196,7 +193,7 @@ pub fn traffic_ampa(
 
 /// System: synapses without trafficking pass their weight straight to the neuron.
 pub fn direct_efficacy(
-    mut q: Query<(&Synapse, &mut SynapticWeight), Without<Trafficked>>,
+    mut q: Query<(&Synapse, &mut SynapticWeight), Without<AmpaPools>>,
     groups: Res<SynapseGroups>,
     scaling: Res<AstrocyteScaling>,
 ) {

@@ -14,11 +14,8 @@ use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Marker: this synapse follows the calcium rule.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct CalciumRule;
-
-/// Efficacy variable ρ of the calcium rule (bistable: DOWN near 0, UP near 1).
+/// Efficacy variable ρ of the calcium rule (bistable: DOWN near 0, UP near 1). Its presence marks
+/// a synapse that follows the calcium rule.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaRuleState {
     pub rho: f32,
@@ -99,15 +96,12 @@ pub fn rho_step(p: &CalciumRuleParams, dt_ms: f64, rho: f64, ca: f64, normal: f6
 
 /// System: calcium-rule synapses.
 pub fn calcium_rule(
-    mut q: Query<
-        (
-            &Synapse,
-            &SpineHeadCa,
-            &mut CaRuleState,
-            &mut SynapticWeight,
-        ),
-        With<CalciumRule>,
-    >,
+    mut q: Query<(
+        &Synapse,
+        &SpineHeadCa,
+        &mut CaRuleState,
+        &mut SynapticWeight,
+    )>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
 ) {

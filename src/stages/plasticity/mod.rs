@@ -13,9 +13,9 @@ use crate::rng::{self, Purpose};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use calcium_rule::{CaRuleState, CalciumRule, CalciumRuleParams};
+pub use calcium_rule::{CaRuleState, CalciumRuleParams};
 pub use early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
-pub use pair_stdp::{DopamineGated, DopamineGating, PairStdp, StdpParams, StdpTraces};
+pub use pair_stdp::{DopamineGated, DopamineGating, StdpParams, StdpTraces};
 
 /// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
 /// late-phase weight set by consolidation (stage 6, dimensionless), `w = h + h0·z` the total, and

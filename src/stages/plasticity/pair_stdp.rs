@@ -17,15 +17,12 @@ use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Marker: this synapse follows pair STDP.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct PairStdp;
-
 /// Marker: this synapse's STDP is gated by dopamine through an eligibility trace.
 #[derive(Component, Clone, Copy, Debug, Default)]
 pub struct DopamineGated;
 
 /// STDP state: presynaptic trace x, postsynaptic trace y, eligibility c (mV; 0 if not gated).
+/// Its presence marks a synapse that follows pair STDP.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StdpTraces {
     pub x_pre: f32,
@@ -170,7 +167,7 @@ type StdpColumns<'a> = (&'a Synapse, &'a mut StdpTraces, &'a mut SynapticWeight)
 
 /// System: ungated pair STDP.
 pub fn pair_stdp(
-    mut q: Query<StdpColumns<'static>, (With<PairStdp>, Without<DopamineGated>)>,
+    mut q: Query<StdpColumns<'static>, Without<DopamineGated>>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
 ) {
@@ -196,7 +193,7 @@ pub fn pair_stdp(
 
 /// System: dopamine-gated pair STDP.
 pub fn gated_pair_stdp(
-    mut q: Query<StdpColumns<'static>, (With<PairStdp>, With<DopamineGated>)>,
+    mut q: Query<StdpColumns<'static>, With<DopamineGated>>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
     regions: Res<RegionLevels>,
