@@ -251,7 +251,7 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
     for (gi, (g, source)) in groups.0.iter().zip(sources).enumerate() {
         let ca_delay = match &g.spec.ca {
             CaModel::Linear(p) => (p.delay_ms / dt).round() as u64,
-            CaModel::Nmda(_) => 0,
+            CaModel::Nmda(_) | CaModel::Off => 0,
         };
         let h0 = g.h0_mv() as f32;
         // Sources are reversed: row k is at `count − 1 − k`, which `RowSource::keep` keeps.
@@ -552,7 +552,7 @@ fn fresh_row(
         None => w,
     } * g.sign;
     let (ca, v) = match &s.ca {
-        CaModel::Linear(_) => (0.0, 0.0),
+        CaModel::Linear(_) | CaModel::Off => (0.0, 0.0),
         CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),
     };
     Row {
@@ -794,6 +794,7 @@ fn spawn_synapses(
     match &g.spec.ca {
         CaModel::Linear(_) => spawn.rule(move |r| (base(r), LinearCa)),
         CaModel::Nmda(_) => spawn.rule(move |r| (base(r), r.nmda)),
+        CaModel::Off => spawn.rule(base),
     }
 }
 
@@ -1153,6 +1154,7 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
     b += match g.ca {
         CaModel::Linear(_) => cost::<LinearCa>(),
         CaModel::Nmda(_) => cost::<NmdaSpine>(),
+        CaModel::Off => 0.0,
     };
     b += match g.rule {
         Rule::PairStdp(_) => cost::<StdpTraces>(),

@@ -87,6 +87,27 @@ fn out_of_range_value_is_refused_with_its_path_and_range() {
 }
 
 #[test]
+fn calcium_rule_without_calcium_is_refused() {
+    let bad = GOOD
+        .replacen("ca: Nmda((release_probability: 1.0)),", "ca: Off,", 1)
+        .replacen(
+            "rule: PairStdp((a_plus: 0.5, a_minus: 0.5, h_max_mv: 4.0)),",
+            "rule: CalciumRule(()),",
+            1,
+        );
+    assert_refused(
+        "ca-off",
+        &bad,
+        line_of(&bad, "ca: Off"),
+        &["synapses[0].ca", "calcium rules read spine Ca2+"],
+    );
+    // Pair STDP needs no calcium: the same scene with the pair rule runs.
+    let ok = GOOD.replacen("ca: Nmda((release_probability: 1.0)),", "ca: Off,", 1);
+    let (code, err, wrote) = run_scene("ca-off-stdp", &ok);
+    assert!(code == 0 && wrote, "exit {code}: {err}");
+}
+
+#[test]
 fn missing_file_is_refused() {
     let dir = scratch("missing");
     let out_dir = dir.join("out");

@@ -470,6 +470,13 @@ impl Scene {
         );
         c.within("ca", |c| s.ca.validate(c));
         c.within("rule", |c| s.rule.validate(c));
+        let reads_ca = matches!(s.rule, Rule::CalciumRule(_) | Rule::EarlyCalcium(_));
+        if reads_ca && s.ca == CaModel::Off {
+            c.fail(
+                "ca",
+                "the calcium rules read spine Ca2+: choose Linear or Nmda, not Off".to_string(),
+            );
+        }
         if let Some(g) = &s.gating {
             c.within("gating", |c| g.validate(c));
         }

@@ -47,6 +47,9 @@ pub struct LinearCa;
 pub enum CaModel {
     Linear(LinearCaParams),
     Nmda(NmdaCaParams),
+    /// Spine Ca2+ is not simulated (`ca_um` stays 0): for groups whose rule does not read it
+    /// (pair STDP, static synapses), as in models without calcium such as Izhikevich 2007.
+    Off,
 }
 
 impl Default for CaModel {
@@ -60,6 +63,7 @@ impl Validate for CaModel {
         match self {
             CaModel::Linear(p) => p.validate(c),
             CaModel::Nmda(p) => p.validate(c),
+            CaModel::Off => {}
         }
     }
 }
