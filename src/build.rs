@@ -20,9 +20,7 @@ use crate::stages::homeostasis::{AstrocyteScaling, AstrocyteUnit};
 use crate::stages::modulation::{
     DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId, RegionLevels,
 };
-use crate::stages::plasticity::{
-    CaRuleState, DopamineGated, EarlyCalciumRule, Rule, StdpTraces, SynapticWeight,
-};
+use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, Rule, StdpTraces, SynapticWeight};
 use crate::stages::trafficking::AmpaPools;
 use crate::state::State;
 use crate::synapse::{Recorded, Synapse};
@@ -810,17 +808,10 @@ struct Spawn<'a, 'w> {
 impl Spawn<'_, '_> {
     fn rule<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
         match &self.g.spec.rule {
-            Rule::PairStdp(_) => self.gating(move |r| (f(r), r.traces)),
-            Rule::CalciumRule(_) => self.gating(move |r| (f(r), CaRuleState { rho: r.rho })),
-            Rule::EarlyCalcium(_) => self.gating(move |r| (f(r), EarlyCalciumRule)),
-            Rule::Static => self.gating(f),
-        }
-    }
-
-    fn gating<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
-        match self.g.spec.gating {
-            Some(_) => self.trafficking(move |r| (f(r), DopamineGated)),
-            None => self.trafficking(f),
+            Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
+            Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), CaRuleState { rho: r.rho })),
+            Rule::EarlyCalcium(_) => self.trafficking(move |r| (f(r), EarlyCalciumRule)),
+            Rule::Static => self.trafficking(f),
         }
     }
 
@@ -1162,9 +1153,6 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
         Rule::EarlyCalcium(_) => cost::<EarlyCalciumRule>(),
         Rule::Static => 0.0,
     };
-    if g.gating.is_some() {
-        b += cost::<DopamineGated>();
-    }
     if g.trafficking.is_some() {
         b += cost::<AmpaPools>();
     }

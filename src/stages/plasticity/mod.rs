@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use calcium_rule::{CaRuleState, CalciumRuleParams};
 pub use early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
-pub use pair_stdp::{DopamineGated, DopamineGating, StdpParams, StdpTraces};
+pub use pair_stdp::{DopamineGating, StdpParams, StdpTraces};
 
 /// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
 /// late-phase weight set by consolidation (stage 6, dimensionless), `w = h + h0·z` the total, and
@@ -75,7 +75,6 @@ pub fn plugin(s: &mut Schedule) {
     s.add_systems(
         (
             pair_stdp::pair_stdp,
-            pair_stdp::gated_pair_stdp,
             calcium_rule::calcium_rule,
             early_calcium::early_calcium_rule,
         )

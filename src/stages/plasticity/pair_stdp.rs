@@ -17,10 +17,6 @@ use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Marker: this synapse's STDP is gated by dopamine through an eligibility trace.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct DopamineGated;
-
 /// STDP state: presynaptic trace x, postsynaptic trace y, eligibility c (mV; 0 if not gated).
 /// Its presence marks a synapse that follows pair STDP.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -165,11 +161,13 @@ impl StdpStep {
 /// The columns pair STDP reads and writes.
 type StdpColumns<'a> = (&'a Synapse, &'a mut StdpTraces, &'a mut SynapticWeight);
 
-/// System: ungated pair STDP.
+/// System: pair STDP of every group with the pair rule, each run of a group gated by dopamine
+/// or not as its group says (gating is a property of the group, not of each synapse).
 pub fn pair_stdp(
-    mut q: Query<StdpColumns<'static>, Without<DopamineGated>>,
+    mut q: Query<StdpColumns<'static>>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
+    regions: Res<RegionLevels>,
 ) {
     let dt = clock.dt_ms;
     for_each_table(&mut q, |(syn, mut tr, mut w)| {
@@ -180,48 +178,45 @@ pub fn pair_stdp(
                 continue;
             };
             let k = StdpStep::new(p, dt, group.h0_mv());
-            for i in r {
-                let s = &syn[i];
-                let wi = &mut w[i];
-                let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, &mut tr[i]);
-                wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
-                wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+            let (syn, tr, w) = (&syn[r.clone()], &mut tr[r.clone()], &mut w[r]);
+            match (&group.spec.gating, group.region) {
+                (Some(gate), Some(region)) => {
+                    let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
+                    let m = regions.third_factor_um[region as usize];
+                    let rate = (gate.rate_per_um_ms * dt) as f32 * m;
+                    gated_run(&k, decay_c, rate, syn, tr, w);
+                }
+                _ => ungated_run(&k, syn, tr, w),
             }
         }
     });
 }
 
-/// System: dopamine-gated pair STDP.
-pub fn gated_pair_stdp(
-    mut q: Query<StdpColumns<'static>, With<DopamineGated>>,
-    groups: Res<SynapseGroups>,
-    clock: Res<Clock>,
-    regions: Res<RegionLevels>,
+/// Ungated pair STDP over one run: Δ goes straight into h.
+fn ungated_run(k: &StdpStep, syn: &[Synapse], tr: &mut [StdpTraces], w: &mut [SynapticWeight]) {
+    for ((s, t), wi) in syn.iter().zip(tr).zip(w) {
+        let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
+        wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
+        wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+    }
+}
+
+/// Dopamine-gated pair STDP over one run (Izhikevich 2007): c ← c·e^(−dt/τc) + Δ,
+/// h ← h + λ·dt·M·c, with `rate` = λ·dt·M.
+fn gated_run(
+    k: &StdpStep,
+    decay_c: f32,
+    rate: f32,
+    syn: &[Synapse],
+    tr: &mut [StdpTraces],
+    w: &mut [SynapticWeight],
 ) {
-    let dt = clock.dt_ms;
-    for_each_table(&mut q, |(syn, mut tr, mut w)| {
-        let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
-        for (g, r) in group_runs(syn) {
-            let group = &groups.0[g];
-            let (super::Rule::PairStdp(p), Some(gate), Some(region)) =
-                (&group.spec.rule, &group.spec.gating, group.region)
-            else {
-                continue;
-            };
-            let k = StdpStep::new(p, dt, group.h0_mv());
-            let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
-            let m = regions.third_factor_um[region as usize];
-            let rate = (gate.rate_per_um_ms * dt) as f32 * m;
-            for i in r {
-                let s = &syn[i];
-                let (t, wi) = (&mut tr[i], &mut w[i]);
-                let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
-                t.eligibility_mv = t.eligibility_mv * decay_c + d;
-                wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
-                wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
-            }
-        }
-    });
+    for ((s, t), wi) in syn.iter().zip(tr).zip(w) {
+        let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
+        t.eligibility_mv = t.eligibility_mv * decay_c + d;
+        wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
+        wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+    }
 }
 
 #[cfg(test)]
