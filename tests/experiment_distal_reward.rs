@@ -139,13 +139,10 @@ fn rewarded_synapse_reaches_w_max_after_its_reward() {
     );
 }
 
-/// Retraining: the rule moves from exc[0] → exc[493] to exc[0] → exc[757] at T = 1 min. Ignored
-/// by default, as it is over the minute a test may take: the new synapse's first rewarded pairing
-/// comes 2.7 min after T (at 222.6 s), so the variant runs 5 simulated minutes (about 5 min of
-/// wall time on one idle core; `cargo test --release --test experiment_distal_reward --
-/// --ignored`).
+/// Retraining: the rule moves from exc[0] → exc[493] to exc[0] → exc[757] at T = 1 min. The new
+/// synapse's first rewarded pairing comes 2.7 min after T (at 222.6 s), so the variant runs 5
+/// simulated minutes (spine Ca off, as the pair rule reads none: about 2 min of wall time).
 #[test]
-#[ignore = "5 simulated minutes, about 5 min of wall time"]
 fn after_the_switch_the_new_synapse_rises_and_the_first_declines() {
     let dir = run("retraining_fast.ron", "retraining_fast");
     let t_switch = 60_000.0;
