@@ -1064,10 +1064,13 @@ fn distal_reward(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
         };
         match k {
             0 => format!(
-                "peak {:.2} mV, final {:.2} mV; ≥ 0.95·w_max first at {}",
+                "peak {:.2} mV, final {:.2} mV; ≥ 0.95·w_max {}",
                 c.peak,
                 c.final_mv,
-                minutes(c.reached)
+                match c.reached {
+                    Some(_) => format!("first at {}", minutes(c.reached)),
+                    None => "not reached".into(),
+                }
             ),
             1 => format!(
                 "{:.3} mV = {:.1} % of w_max",
