@@ -1264,8 +1264,8 @@ fn retraining(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
     }
     writeln!(
         p.md,
-        "\nThe test (`after_the_switch_the_new_synapse_rises_and_the_first_declines`, ignored by\n\
-         default as it takes minutes) runs `retraining_fast.ron`: learning rate {fast_rate} per\n\
+        "\nThe test (`after_the_switch_the_new_synapse_rises_and_the_first_declines`, about\n\
+         2 min with spine Ca off) runs `retraining_fast.ron`: learning rate {fast_rate} per\n\
          µM·ms ({:.0}×), switch at {:.1} min, {:.1} simulated minutes in all. Rewards stay as rare\n\
          as in the full scene, so each phase sees one or two and the variant shows the mechanism,\n\
          not the published selectivity. {fast_how}\n",
