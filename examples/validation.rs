@@ -978,6 +978,11 @@ fn reward_series(run: &RewardRun, id: u32, label: &str) -> Series {
     Series::new(label, edra::plot::decimate(run.trace(id), 2000))
 }
 
+/// Points (t in min, value) as (t in s, value), for the fast variants' figures.
+fn to_seconds(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    points.iter().map(|q| (q.0 * 60.0, q.1)).collect()
+}
+
 fn level_series(label: &str, level: f64, t_end: f64) -> Series {
     Series::new(label, vec![(0.0, level), (t_end, level)])
 }
@@ -1142,15 +1147,9 @@ fn distal_reward(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
         &[
             Series::new(
                 "rewarded exc[0] → exc[493]",
-                fast.trace(FIRST_REWARDED)
-                    .iter()
-                    .map(|q| (q.0 * 60.0, q.1))
-                    .collect(),
+                to_seconds(fast.trace(FIRST_REWARDED)),
             ),
-            Series::new(
-                "mean of 200 others",
-                fast.sample_mean.iter().map(|q| (q.0 * 60.0, q.1)).collect(),
-            ),
+            Series::new("mean of 200 others", to_seconds(&fast.sample_mean)),
             level_series("0.95·w_max", 0.95 * W_MAX_MV, end * 60.0).color("#999999"),
             level_series("25 % of w_max", 0.25 * W_MAX_MV, end * 60.0).color("#cccccc"),
         ],
@@ -1324,22 +1323,13 @@ fn retraining(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
         &[
             Series::new(
                 "first exc[0] → exc[493]",
-                fast.trace(FIRST_REWARDED)
-                    .iter()
-                    .map(|q| (q.0 * 60.0, q.1))
-                    .collect(),
+                to_seconds(fast.trace(FIRST_REWARDED)),
             ),
             Series::new(
                 "new exc[0] → exc[757]",
-                fast.trace(SECOND_REWARDED)
-                    .iter()
-                    .map(|q| (q.0 * 60.0, q.1))
-                    .collect(),
+                to_seconds(fast.trace(SECOND_REWARDED)),
             ),
-            Series::new(
-                "mean of 200 others",
-                fast.sample_mean.iter().map(|q| (q.0 * 60.0, q.1)).collect(),
-            ),
+            Series::new("mean of 200 others", to_seconds(&fast.sample_mean)),
             Series::new(
                 "switch",
                 vec![(fast_switch * 60.0, 0.0), (fast_switch * 60.0, W_MAX_MV)],

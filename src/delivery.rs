@@ -7,10 +7,10 @@
 //! dendritic delay). Each step visits only the synapses a spike reaches on this step (to set
 //! their arrival bits) and those it reached on the previous step (to clear them): the work
 //! grows with spikes, not with synapses. The result is the same as testing two bits of
-//! [`SpikeHistory`] for every synapse ([`deliver_by_scan`], kept as the reference), and the input
-//! sums are fixed-point, so the order of visits does not matter.
+//! [`SpikeHistory`] for every synapse (the unit test below compares the two), and the input sums
+//! are fixed-point, so the order of visits does not matter.
 
-use crate::spikes::{Lookback, NeuronInput, SpikeHistory};
+use crate::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::plasticity::SynapticWeight;
 use crate::synapse::{POST, PRE, Synapse};
 use bevy_ecs::prelude::*;
@@ -157,24 +157,6 @@ pub fn deliver_spikes(
     }
 }
 
-/// The reference delivery: every synapse tests its two bits. Same result as
-/// [`deliver_spikes`]; used by the tests.
-pub fn deliver_by_scan(
-    syn: &mut [Synapse],
-    w: &[SynapticWeight],
-    spikes: Lookback,
-    input: &NeuronInput,
-) {
-    for (s, w) in syn.iter_mut().zip(w) {
-        let pre = spikes.fired(s.axonal_delay_steps as usize, s.pre);
-        let post = spikes.fired(s.dendritic_delay_steps as usize, s.post);
-        s.arrivals = if pre { PRE } else { 0 } | if post { POST } else { 0 };
-        if pre {
-            input.add(s.post, w.efficacy_mv);
-        }
-    }
-}
-
 /// Registers delivery in [`Stage::Delivery`](crate::schedule::Stage::Delivery).
 pub fn plugin(s: &mut Schedule) {
     s.add_systems(deliver_spikes.in_set(crate::schedule::Stage::Delivery));
@@ -184,6 +166,24 @@ pub fn plugin(s: &mut Schedule) {
 mod tests {
     use super::*;
     use crate::rng::{self, Purpose};
+    use crate::spikes::Lookback;
+
+    /// The reference delivery: every synapse tests its two bits of the spike history.
+    fn deliver_by_scan(
+        syn: &mut [Synapse],
+        w: &[SynapticWeight],
+        spikes: Lookback,
+        input: &NeuronInput,
+    ) {
+        for (s, w) in syn.iter_mut().zip(w) {
+            let pre = spikes.fired(s.axonal_delay_steps as usize, s.pre);
+            let post = spikes.fired(s.dendritic_delay_steps as usize, s.post);
+            s.arrivals = if pre { PRE } else { 0 } | if post { POST } else { 0 };
+            if pre {
+                input.add(s.post, w.efficacy_mv);
+            }
+        }
+    }
 
     /// Spike-driven delivery sets the same arrival bits and the same input as testing every
     /// synapse, step after step, with mixed delays (0..=5), two tables and neurons without

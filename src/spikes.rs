@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 /// Which neurons spiked on each of the last `rows` steps.
 ///
-/// After [`clear`](Self::clear) opens a step, [`delayed`](Self::delayed) reads a bit `back`
+/// After [`clear`](Self::clear) opens a step, [`lookback`](Self::lookback) reads a bit `back`
 /// steps before it through a table of row offsets made once per step, so a loop over synapses
 /// does no division. Reads before the start of the run land on a row that is never written.
 #[derive(Resource)]
@@ -52,7 +52,7 @@ impl SpikeHistory {
     }
 
     /// Opens `step`: clears its row before neurons write into it and makes the table
-    /// [`delayed`](Self::delayed) reads.
+    /// [`lookback`](Self::lookback) reads.
     pub fn clear(&mut self, step: u64) {
         let r = self.row(step);
         for w in &mut self.bits[r..r + self.words] {
@@ -65,13 +65,6 @@ impl SpikeHistory {
                 None => zero_row,
             };
         }
-    }
-
-    /// Whether `neuron` fired `back` steps before the step opened by the last
-    /// [`clear`](Self::clear) (false before the start of the run). `back` < [`rows`](Self::rows).
-    #[inline(always)]
-    pub fn delayed(&self, back: usize, neuron: u32) -> bool {
-        self.lookback().fired(back, neuron)
     }
 
     /// The open step's look-back as two plain slices, for loops over many synapses (the slices
@@ -289,11 +282,11 @@ mod tests {
                     "step {step} back {back}"
                 );
                 assert_eq!(
-                    h.delayed(back as usize, 129),
+                    h.lookback().fired(back as usize, 129),
                     expected,
                     "table, {step} {back}"
                 );
-                assert!(!h.fired(step, back, 128) && !h.delayed(back as usize, 128));
+                assert!(!h.fired(step, back, 128) && !h.lookback().fired(back as usize, 128));
             }
         }
         assert_eq!(h.fired_on(18).collect::<Vec<_>>(), vec![129]);
