@@ -20,6 +20,7 @@ use crate::stages::homeostasis::{AstrocyteScaling, AstrocyteUnit};
 use crate::stages::modulation::{
     DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId, RegionLevels,
 };
+use crate::stages::plasticity::event_stdp::{EventDriven, EventStdp};
 use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, Rule, StdpTraces, SynapticWeight};
 use crate::stages::trafficking::AmpaPools;
 use crate::state::State;
@@ -105,6 +106,8 @@ struct Row {
     rho: f32,
     pools: AmpaPools,
     tagged: bool,
+    /// First step an event-driven synapse has not taken yet.
+    next_step: u64,
 }
 
 /// Builds the world of a scene file.
@@ -339,6 +342,8 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
     });
     world.insert_resource(spikes);
     world.insert_resource(input);
+    let event_epoch = state.and_then(|s| s.event_epoch.as_ref());
+    world.insert_resource(EventStdp::new(&groups, dt, step, event_epoch));
     world.insert_resource(levels);
     world.insert_resource(scaling);
     world.insert_resource(proteins);
@@ -582,6 +587,7 @@ fn fresh_row(
         rho,
         pools,
         tagged: false,
+        next_step: 0,
     }
 }
 
@@ -625,6 +631,7 @@ fn row_from_state(st: &State, group: u16, i: u32) -> Row {
             total: c.total_receptors[i],
         },
         tagged: c.tagged[i],
+        next_step: c.next_step.get(i).copied().unwrap_or(st.step),
     }
 }
 
@@ -808,6 +815,12 @@ struct Spawn<'a, 'w> {
 impl Spawn<'_, '_> {
     fn rule<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
         match &self.g.spec.rule {
+            Rule::PairStdp(p) if p.event_driven => self.trafficking(move |r| {
+                let at = EventDriven {
+                    next_step: r.next_step,
+                };
+                (f(r), r.traces, at)
+            }),
             Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
             Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), CaRuleState { rho: r.rho })),
             Rule::EarlyCalcium(_) => self.trafficking(move |r| (f(r), EarlyCalciumRule)),

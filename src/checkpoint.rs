@@ -10,6 +10,7 @@ use crate::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
+use crate::stages::plasticity::event_stdp::EventStdp;
 use crate::state::{NeuronColumns, RegionState, State, SynapseColumns};
 use crate::timeline::Timeline;
 use bevy_ecs::prelude::*;
@@ -35,6 +36,9 @@ pub fn capture(world: &mut World) -> State {
             .map(|r| r.last_pre_step)
             .collect(),
         pending_rewards: world.resource::<Timeline>().pending.clone(),
+        event_epoch: Some(world.resource::<EventStdp>())
+            .filter(|e| !e.is_empty())
+            .map(EventStdp::epoch),
     }
 }
 
@@ -63,7 +67,11 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
         psd_receptors: f(),
         total_receptors: f(),
         tagged: vec![false; n],
+        next_step: Vec::new(),
     };
+    if !world.resource::<EventStdp>().is_empty() {
+        c.next_step = vec![0; n];
+    }
     let mut q = world.query::<SynapseData>();
     for s in q.iter(world) {
         let i = s.synapse.id as usize;
@@ -91,6 +99,9 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
         }
         if let Some(t) = s.tag {
             c.tagged[i] = t.tagged;
+        }
+        if let Some(e) = s.event {
+            c.next_step[i] = e.next_step;
         }
     }
     c

@@ -12,6 +12,7 @@
 
 use crate::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::plasticity::SynapticWeight;
+use crate::stages::plasticity::event_stdp::EventDriven;
 use crate::synapse::{POST, PRE, Synapse};
 use bevy_ecs::prelude::*;
 
@@ -86,10 +87,29 @@ impl NeuronRows {
 
 /// The index of one table: where it lay when built (to notice a table that moved or grew), and
 /// its two sides.
-struct TableIndex {
+pub struct TableIndex {
     at: (usize, usize),
     outgoing: NeuronRows,
     incoming: NeuronRows,
+}
+
+impl TableIndex {
+    /// Calls `f(row, bit)` for every spike reaching a synapse of the table on this step: [`PRE`]
+    /// for a presynaptic spike `back` steps old on a synapse with that axonal delay, [`POST`] for
+    /// a postsynaptic one on a synapse with that dendritic delay.
+    pub(crate) fn for_each_arrival(&self, spikes: &SpikeHistory, mut f: impl FnMut(u32, u8)) {
+        let lookback = spikes.lookback();
+        for back in 0..spikes.rows() - 1 {
+            for n in lookback.fired_at(back) {
+                for &r in self.outgoing.rows_of(n, back) {
+                    f(r, PRE);
+                }
+                for &r in self.incoming.rows_of(n, back) {
+                    f(r, POST);
+                }
+            }
+        }
+    }
 }
 
 /// Per-neuron lists of synapse rows, one entry per synapse table. Made on the first step and
@@ -101,7 +121,7 @@ pub struct DeliveryIndex {
 
 impl DeliveryIndex {
     /// The index of table `i`, lying at `at`, rebuilt if it is not the one indexed.
-    fn table(&mut self, i: usize, syn: &[Synapse], neurons: usize) -> &TableIndex {
+    pub(crate) fn table(&mut self, i: usize, syn: &[Synapse], neurons: usize) -> &TableIndex {
         let at = (syn.as_ptr() as usize, syn.len());
         if self.tables.get(i).is_none_or(|t| t.at != at) {
             let t = TableIndex {
@@ -119,7 +139,7 @@ impl DeliveryIndex {
 /// Sets the arrival bits of each synapse and adds the efficacy of arriving presynaptic spikes to
 /// the postsynaptic neuron's input for the next step.
 pub fn deliver_spikes(
-    mut q: Query<(&mut Synapse, &SynapticWeight)>,
+    mut q: Query<(&mut Synapse, &SynapticWeight), Without<EventDriven>>,
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
     mut index: Local<DeliveryIndex>,
@@ -142,18 +162,13 @@ pub fn deliver_spikes(
                 }
             }
         }
-        for back in 0..rows - 1 {
-            for n in lookback.fired_at(back) {
-                for &r in t.outgoing.rows_of(n, back) {
-                    let s = &mut syn[r as usize];
-                    s.arrivals |= PRE;
-                    input.add(s.post, w[r as usize].efficacy_mv);
-                }
-                for &r in t.incoming.rows_of(n, back) {
-                    syn[r as usize].arrivals |= POST;
-                }
+        t.for_each_arrival(&spikes, |r, bit| {
+            let s = &mut syn[r as usize];
+            s.arrivals |= bit;
+            if bit == PRE {
+                input.add(s.post, w[r as usize].efficacy_mv);
             }
-        }
+        });
     }
 }
 

@@ -4,12 +4,17 @@
 //! into within one step (Ca and sensitivity, h, z, w, efficacy) and each neuron's potential; the
 //! smallest offending id is kept with an atomic `fetch_min`, so the report does not depend on
 //! thread timing. The simulation then looks that entity up once and names the first non-finite
-//! variable in cascade order.
+//! variable in cascade order. Event-driven pair-STDP synapses are checked where they change
+//! instead, when a spike reaches them and at the end of each epoch
+//! ([`event_stdp`](crate::stages::plasticity::event_stdp)).
 
 use crate::neurons::{IzhikevichState, LifState, Neuron};
 use crate::stages::ca_influx::SpineHeadCa;
+use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::plasticity::SynapticWeight;
-use crate::synapse::{Synapse, for_each_table};
+use crate::stages::plasticity::event_stdp::EventDriven;
+use crate::synapse::{Synapse, for_each_table, group_runs};
+use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -57,19 +62,29 @@ fn bad(ca: &SpineHeadCa, w: &SynapticWeight) -> bool {
 }
 
 /// System (Record): flags the smallest synapse id with a non-finite value. A branch-free pass
-/// over each slice; only a slice with a bad row is searched for its smallest id.
+/// over each run of a group; only a run with a bad row is searched for its smallest id. Runs of
+/// frozen groups ([`is_frozen`](crate::world::SynapseGroupRt::is_frozen)) without astrocyte
+/// scaling are skipped: their values were checked at the build and nothing changes them.
 pub fn check_synapses_finite(
-    mut q: Query<(&Synapse, &SpineHeadCa, &SynapticWeight)>,
+    mut q: Query<(&Synapse, &SpineHeadCa, &SynapticWeight), Without<EventDriven>>,
+    groups: Res<SynapseGroups>,
+    scaling: Res<AstrocyteScaling>,
     flag: Res<NonFinite>,
 ) {
     for_each_table(&mut q, |(syn, ca, w)| {
-        let any = ca.iter().zip(w).fold(false, |acc, (c, w)| acc | bad(c, w));
-        if any {
-            let first = (0..syn.len())
-                .filter(|&j| bad(&ca[j], &w[j]))
-                .map(|j| syn[j].id)
-                .min();
-            flag.synapse.fetch_min(first.unwrap_or(u32::MAX), Relaxed);
+        for (g, r) in group_runs(syn) {
+            if groups.0[g].is_frozen() && scaling.is_identity() {
+                continue;
+            }
+            let (syn, ca, w) = (&syn[r.clone()], &ca[r.clone()], &w[r]);
+            let any = ca.iter().zip(w).fold(false, |acc, (c, w)| acc | bad(c, w));
+            if any {
+                let first = (0..syn.len())
+                    .filter(|&j| bad(&ca[j], &w[j]))
+                    .map(|j| syn[j].id)
+                    .min();
+                flag.synapse.fetch_min(first.unwrap_or(u32::MAX), Relaxed);
+            }
         }
     });
 }

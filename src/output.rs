@@ -3,9 +3,11 @@
 //! `pandas.read_csv` / `numpy.genfromtxt(names=True, delimiter=",")`; a variable a synapse does
 //! not have (no NMDA receptor in the linear Ca model, say) is an empty field (NaN in pandas).
 
+use crate::clock::Clock;
 use crate::error::{EdraError, Result};
 use crate::record::{Recorders, SYNAPSE_VARIABLES, SynapseData};
 use crate::sim::Simulation;
+use crate::stages::plasticity::event_stdp::CaughtUp;
 use crate::world::{Replicas, SynapseGroups};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -63,6 +65,7 @@ pub fn write_synapses(sim: &mut Simulation, path: &Path) -> Result<()> {
     let groups = world.resource::<SynapseGroups>().clone();
     let replicas = world.resource::<Replicas>().clone();
     let mut q = world.query::<SynapseData>();
+    let now = CaughtUp::of(world, world.resource::<Clock>().step);
     let mut rows: Vec<(u32, String)> = q
         .iter(world)
         .map(|s| {
@@ -81,7 +84,7 @@ pub fn write_synapses(sim: &mut Simulation, path: &Path) -> Result<()> {
                 ",{},{},{},{}",
                 sy.pre, sy.post, sy.axonal_delay_steps, sy.dendritic_delay_steps
             ));
-            for v in s.values() {
+            for v in s.values(&now) {
                 line.push(',');
                 line.push_str(&opt(v));
             }

@@ -11,6 +11,7 @@ use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
+use crate::stages::plasticity::event_stdp::{CaughtUp, EventDriven, EventView};
 use crate::stages::plasticity::{CaRuleState, StdpTraces, SynapticWeight};
 use crate::stages::trafficking::AmpaPools;
 use crate::synapse::{Recorded, Synapse};
@@ -64,21 +65,23 @@ pub struct SynapseData {
     pub weight: &'static SynapticWeight,
     pub pools: Option<&'static AmpaPools>,
     pub tag: Option<&'static SynapticTag>,
+    pub event: Option<&'static EventDriven>,
 }
 
 impl SynapseDataItem<'_, '_> {
-    /// The values of [`SYNAPSE_VARIABLES`]; `None` where the synapse lacks the component.
-    pub fn values(&self) -> [Option<f32>; 16] {
-        let w = self.weight;
+    /// The values of [`SYNAPSE_VARIABLES`]; `None` where the synapse lacks the component. An
+    /// event-driven synapse is shown brought up to date (`now`), without being written.
+    pub fn values(&self, now: &CaughtUp) -> [Option<f32>; 16] {
+        let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
         [
             self.nmda.map(|n| n.cleft_glutamate_mm),
             self.nmda.map(|n| n.membrane_v_mv),
             self.nmda.map(|n| n.nmda_open_fraction),
             Some(self.spine.ca_um),
             Some(self.spine.sensitivity),
-            self.traces.map(|t| t.x_pre),
-            self.traces.map(|t| t.y_post),
-            self.traces.map(|t| t.eligibility_mv),
+            traces.map(|t| t.x_pre),
+            traces.map(|t| t.y_post),
+            traces.map(|t| t.eligibility_mv),
             self.rho.map(|r| r.rho),
             Some(w.h_mv),
             Some(w.z),
@@ -273,14 +276,16 @@ pub fn sample_recorders(
     )>,
     astros: Query<&AstrocyteUnit>,
     clock: Res<Clock>,
+    view: EventView,
 ) {
     let t = (clock.step + 1) as f64 * clock.dt_ms;
+    let now = view.after(clock.step + 1);
     for r in recs.0.iter_mut().filter(|r| r.due(clock.step)) {
         match r.kind {
             RecordKind::Synapses => {
                 for s in &synapses {
                     if r.ids.binary_search(&s.synapse.id).is_ok() {
-                        r.push(t, s.synapse.id, &s.values());
+                        r.push(t, s.synapse.id, &s.values(&now));
                     }
                 }
             }

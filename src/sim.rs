@@ -8,6 +8,7 @@ use crate::guard::NonFinite;
 use crate::record::{NEURON_VARIABLES, NeuronData, SYNAPSE_VARIABLES, SynapseData};
 use crate::scene::{Scene, SceneFile};
 use crate::schedule::cascade_schedule;
+use crate::stages::plasticity::event_stdp::CaughtUp;
 use bevy_ecs::prelude::*;
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
@@ -181,8 +182,9 @@ impl Simulation {
     /// for per-step use.
     pub fn synapse(&mut self, id: u32) -> Option<SynapseSnapshot> {
         let mut q = self.world.query::<SynapseData>();
+        let now = CaughtUp::of(&self.world, self.clock().step);
         let s = q.iter(&self.world).find(|s| s.synapse.id == id)?;
-        let vals = s.values();
+        let vals = s.values(&now);
         Some(
             SYNAPSE_VARIABLES
                 .iter()

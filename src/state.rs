@@ -7,6 +7,7 @@
 //! shortest round-trip form, so a resumed run is bit-identical to one that never stopped.
 
 use crate::stages::homeostasis::AstrocyteUnit;
+use crate::stages::plasticity::event_stdp::EventEpoch;
 use crate::timeline::PendingReward;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,10 @@ pub struct SynapseColumns {
     pub psd_receptors: Vec<f32>,
     pub total_receptors: Vec<f32>,
     pub tagged: Vec<bool>,
+    /// First step not yet taken by each event-driven synapse (0 for the others); empty in a
+    /// scene without event-driven groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_step: Vec<u64>,
 }
 
 /// Per-neuron columns, in id order.
@@ -76,4 +81,7 @@ pub struct State {
     /// Last presynaptic spike step of each reward rule.
     pub rule_last_pre: Vec<Option<u64>>,
     pub pending_rewards: Vec<PendingReward>,
+    /// The epoch of event-driven pair STDP, if the scene has such groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_epoch: Option<EventEpoch>,
 }

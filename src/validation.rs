@@ -7,10 +7,12 @@
 //! predicts the outcome of a pairing protocol from the time the calcium trace spends above the
 //! two thresholds, and least-squares fits of exponential STDP windows ([`fit_exponential`]).
 
+use crate::clock::Clock;
 use crate::error::Result;
 use crate::record::{SYNAPSE_VARIABLES, SynapseData};
 use crate::scene::{Scene, SceneFile};
 use crate::sim::Simulation;
+use crate::stages::plasticity::event_stdp::CaughtUp;
 use crate::world::{Replicas, SynapseGroups};
 use std::path::{Path, PathBuf};
 
@@ -68,6 +70,7 @@ pub fn synapse_rows(sim: &mut Simulation) -> Vec<SynapseRow> {
     let groups = world.resource::<SynapseGroups>().clone();
     let replicas = world.resource::<Replicas>().clone();
     let mut q = world.query::<SynapseData>();
+    let now = CaughtUp::of(world, world.resource::<Clock>().step);
     let mut rows: Vec<SynapseRow> = q
         .iter(world)
         .map(|s| {
@@ -83,7 +86,7 @@ pub fn synapse_rows(sim: &mut Simulation) -> Vec<SynapseRow> {
                     .unwrap_or_default(),
                 pre: s.synapse.pre,
                 post: s.synapse.post,
-                values: s.values(),
+                values: s.values(&now),
             }
         })
         .collect();

@@ -23,6 +23,17 @@ impl SynapseGroupRt {
     pub fn h0_mv(&self) -> f64 {
         self.spec.consolidation.as_ref().map_or(0.0, |c| c.h0_mv)
     }
+
+    /// Whether no stage changes this group's synapses after the build: a static rule, without
+    /// spine Ca, trafficking or consolidation. Their efficacy still follows astrocyte scaling.
+    pub fn is_frozen(&self) -> bool {
+        use crate::stages::{ca_influx::CaModel, plasticity::Rule};
+        let s = &self.spec;
+        matches!(s.rule, Rule::Static)
+            && s.ca == CaModel::Off
+            && s.trafficking.is_none()
+            && s.consolidation.is_none()
+    }
 }
 
 /// All synapse groups, indexed by [`Synapse::group`](crate::synapse::Synapse::group).

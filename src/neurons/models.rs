@@ -412,7 +412,7 @@ pub fn update_lif(
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
-    q.par_iter_mut().for_each(|(n, mut s)| {
+    super::for_each_neuron(&mut q, |(n, mut s)| {
         let NeuronModel::Lif(p) = &groups.0[n.group as usize].spec.model else {
             return;
         };
@@ -456,7 +456,7 @@ pub fn update_izhikevich(
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
-    q.par_iter_mut().for_each(|(n, mut s)| {
+    super::for_each_neuron(&mut q, |(n, mut s)| {
         let NeuronModel::Izhikevich(p) = &groups.0[n.group as usize].spec.model else {
             return;
         };

@@ -480,6 +480,22 @@ impl Scene {
         if let Some(g) = &s.gating {
             c.within("gating", |c| g.validate(c));
         }
+        if matches!(&s.rule, Rule::PairStdp(p) if p.event_driven) {
+            let per_step = [
+                (s.ca != CaModel::Off, "ca", "spine Ca2+ (choose `ca: Off`)"),
+                (s.trafficking.is_some(), "trafficking", "AMPA trafficking"),
+                (s.consolidation.is_some(), "consolidation", "consolidation"),
+            ];
+            for (_, field, what) in per_step.iter().filter(|c| c.0) {
+                c.fail(
+                    field,
+                    format!(
+                        "event-driven pair STDP (`rule.event_driven: true`) cannot be combined \
+                         with {what}, which reads the weight or runs on every step"
+                    ),
+                );
+            }
+        }
         if let Some(t) = &s.trafficking {
             c.within("trafficking", |c| t.validate(c));
         }

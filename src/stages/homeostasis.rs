@@ -96,6 +96,13 @@ pub struct AstrocyteScaling {
     pub params: Vec<AstrocyteParams>,
 }
 
+impl AstrocyteScaling {
+    /// Whether the scene has no astrocytes, so that every neuron's factor is exactly 1.
+    pub fn is_identity(&self) -> bool {
+        self.params.is_empty()
+    }
+}
+
 /// One slow step of an astrocyte; `dt_s` is the slow step in seconds.
 pub fn astrocyte_step(p: &AstrocyteParams, dt_s: f64, a: &mut AstrocyteUnit) {
     let rate = a.spikes_in_window as f64 / (a.n_neurons.max(1) as f64 * dt_s);

@@ -14,7 +14,7 @@
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
 use crate::stages::homeostasis::AstrocyteScaling;
-use crate::stages::plasticity::SynapticWeight;
+use crate::stages::plasticity::{StdpTraces, SynapticWeight};
 use crate::synapse::{Synapse, for_each_table, group_runs};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
@@ -191,9 +191,14 @@ pub fn traffic_ampa(
     });
 }
 
-/// System: synapses without trafficking pass their weight straight to the neuron.
+/// Synapses whose efficacy [`direct_efficacy`] sets: no AMPA pools, no pair rule.
+type DirectOnly = (Without<AmpaPools>, Without<StdpTraces>);
+
+/// System: synapses without trafficking pass their weight straight to the neuron, as efficacy
+/// = sign·w·S_post. Pair-STDP synapses are left out: their rule writes the same product in its
+/// own pass ([`pair_stdp`](crate::stages::plasticity::pair_stdp)).
 pub fn direct_efficacy(
-    mut q: Query<(&Synapse, &mut SynapticWeight), Without<AmpaPools>>,
+    mut q: Query<(&Synapse, &mut SynapticWeight), DirectOnly>,
     groups: Res<SynapseGroups>,
     scaling: Res<AstrocyteScaling>,
 ) {
@@ -201,6 +206,10 @@ pub fn direct_efficacy(
     for_each_table(&mut q, |(syn, mut w)| {
         let w = w.bypass_change_detection();
         for (g, r) in group_runs(syn) {
+            if groups.0[g].is_frozen() && scaling.is_identity() {
+                // Set at the build (or restored) and unchanged since.
+                continue;
+            }
             let sign = groups.0[g].sign;
             for i in r {
                 w[i].efficacy_mv = sign * w[i].w_mv * per_neuron[syn[i].post as usize];

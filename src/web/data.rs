@@ -1,9 +1,11 @@
 //! What the pages show, read off a [`Simulation`] or a run's files: the population, one
 //! synapse's variables, and recorded traces.
 
+use crate::clock::Clock;
 use crate::error::{EdraError, Result};
 use crate::record::{RecordKind, RecorderRt, SYNAPSE_VARIABLES, SynapseData};
 use crate::sim::{Simulation, SynapseSnapshot};
+use crate::stages::plasticity::event_stdp::CaughtUp;
 use crate::world::SynapseGroups;
 use serde::Serialize;
 use std::path::Path;
@@ -81,9 +83,10 @@ impl Population {
             .collect();
         let mut weights = vec![f64::NAN; info.synapses as usize];
         let mut q = world.query::<SynapseData>();
+        let now = CaughtUp::of(world, world.resource::<Clock>().step);
         for s in q.iter(world) {
             if let Some(w) = weights.get_mut(s.synapse.id as usize) {
-                *w = s.weight.w_mv as f64;
+                *w = now.view(s.synapse, s.event, s.traces, s.weight).1.w_mv as f64;
             }
         }
         Population {
@@ -167,9 +170,10 @@ pub fn all_values(sim: &mut Simulation) -> Vec<[Option<f32>; SYNAPSE_VARIABLES.l
     let mut out = vec![[None; SYNAPSE_VARIABLES.len()]; n];
     let world = sim.world_mut();
     let mut q = world.query::<SynapseData>();
+    let now = CaughtUp::of(world, world.resource::<Clock>().step);
     for s in q.iter(world) {
         if let Some(o) = out.get_mut(s.synapse.id as usize) {
-            *o = s.values();
+            *o = s.values(&now);
         }
     }
     out

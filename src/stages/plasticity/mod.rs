@@ -7,6 +7,7 @@
 
 pub mod calcium_rule;
 pub mod early_calcium;
+pub mod event_stdp;
 pub mod pair_stdp;
 
 use crate::rng::{self, Purpose};
@@ -74,7 +75,9 @@ pub fn plugin(s: &mut Schedule) {
     use crate::schedule::Stage;
     s.add_systems(
         (
-            pair_stdp::pair_stdp,
+            pair_stdp::pair_stdp_direct,
+            pair_stdp::pair_stdp_trafficked,
+            event_stdp::event_stdp,
             calcium_rule::calcium_rule,
             early_calcium::early_calcium_rule,
         )

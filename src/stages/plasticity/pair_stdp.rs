@@ -9,12 +9,16 @@
 //! τ− = 33.7 ms (the defaults).
 
 use super::SynapticWeight;
+use super::event_stdp::EventDriven;
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
+use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
+use crate::stages::trafficking::AmpaPools;
 use crate::synapse::{Synapse, for_each_table, group_runs};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
+use bevy_ecs::query::ArchetypeFilter;
 use serde::{Deserialize, Serialize};
 
 /// STDP state: presynaptic trace x, postsynaptic trace y, eligibility c (mV; 0 if not gated).
@@ -46,6 +50,13 @@ pub struct StdpParams {
     pub h_min_mv: f64,
     /// Upper bound of h, mV. Default 10.
     pub h_max_mv: f64,
+    /// Integrate each synapse when a spike reaches it instead of on every step, with exact
+    /// decays in between ([`event_stdp`](super::event_stdp)): the same values to float
+    /// rounding, at a cost that grows with spikes rather than with synapses and steps. Needs
+    /// `ca: Off` and no trafficking or consolidation (nothing else may read the weight on every
+    /// step). Default false (and then left out of the checkpoint's copy of the scene).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub event_driven: bool,
 }
 
 impl Default for StdpParams {
@@ -59,6 +70,7 @@ impl Default for StdpParams {
             multiplicative_depression: false,
             h_min_mv: 0.0,
             h_max_mv: 10.0,
+            event_driven: false,
         }
     }
 }
@@ -139,19 +151,23 @@ impl StdpStep {
 
     /// Decays the traces, returns the STDP change Δ (mV) for this step, then adds the spikes
     /// to the traces. Both pairings of a simultaneous pre and post use the traces before either
-    /// spike is added.
+    /// spike is added. Written with selects rather than branches so that a run of synapses
+    /// vectorises; the arithmetic is that of `0 − A−·y·u` then `+ A+·x`, in that order.
     #[inline(always)]
     pub fn trace_step(&self, pre: bool, post: bool, h: f32, t: &mut StdpTraces) -> f32 {
         let x = t.x_pre * self.decay_x;
         let y = t.y_post * self.decay_y;
-        let mut d = 0.0;
-        if pre {
-            let scale = if self.multiplicative { h } else { self.unit_mv };
-            d -= self.a_minus * y * scale;
-        }
-        if post {
-            d += self.a_plus_mv * x;
-        }
+        let scale = if self.multiplicative { h } else { self.unit_mv };
+        let depressed = if pre {
+            0.0 - self.a_minus * y * scale
+        } else {
+            0.0
+        };
+        let d = if post {
+            depressed + self.a_plus_mv * x
+        } else {
+            depressed
+        };
         t.x_pre = x + pre as u8 as f32;
         t.y_post = y + post as u8 as f32;
         d
@@ -161,16 +177,93 @@ impl StdpStep {
 /// The columns pair STDP reads and writes.
 type StdpColumns<'a> = (&'a Synapse, &'a mut StdpTraces, &'a mut SynapticWeight);
 
-/// System: pair STDP of every group with the pair rule, each run of a group gated by dopamine
-/// or not as its group says (gating is a property of the group, not of each synapse).
-pub fn pair_stdp(
-    mut q: Query<StdpColumns<'static>>,
+/// Where a synapse's efficacy comes from after its weight changes. Synapses with AMPA pools get
+/// theirs from stage 4 ([`NoEfficacy`]); for the others efficacy is `sign·w·S_post`
+/// ([`DirectEfficacy`], the rule of [`direct_efficacy`](crate::stages::trafficking)), which the
+/// pair rule writes in the same pass as `w`: one pass over the columns instead of two.
+trait EfficacyOut: Copy {
+    fn set(self, s: &Synapse, w: &mut SynapticWeight);
+}
+
+/// Efficacy is set by AMPA trafficking (stage 4).
+#[derive(Clone, Copy)]
+struct NoEfficacy;
+
+impl EfficacyOut for NoEfficacy {
+    #[inline(always)]
+    fn set(self, _: &Synapse, _: &mut SynapticWeight) {}
+}
+
+/// Efficacy = sign·w·S, with S the astrocyte scaling of the postsynaptic neuron.
+#[derive(Clone, Copy)]
+struct DirectEfficacy<'a> {
+    sign: f32,
+    per_neuron: &'a [f32],
+}
+
+impl EfficacyOut for DirectEfficacy<'_> {
+    #[inline(always)]
+    fn set(self, s: &Synapse, w: &mut SynapticWeight) {
+        w.efficacy_mv = self.sign * w.w_mv * self.per_neuron[s.post as usize];
+    }
+}
+
+/// Efficacy = sign·w, for a scene without astrocytes (every S is exactly 1, so this is the
+/// same number as [`DirectEfficacy`] gives, without the lookup of S).
+#[derive(Clone, Copy)]
+struct UnscaledEfficacy {
+    sign: f32,
+}
+
+impl EfficacyOut for UnscaledEfficacy {
+    #[inline(always)]
+    fn set(self, _: &Synapse, w: &mut SynapticWeight) {
+        w.efficacy_mv = self.sign * w.w_mv;
+    }
+}
+
+/// System: pair STDP of the synapses without AMPA pools, which also sets their efficacy.
+pub fn pair_stdp_direct(
+    mut q: Query<StdpColumns<'static>, (Without<AmpaPools>, Without<EventDriven>)>,
+    groups: Res<SynapseGroups>,
+    clock: Res<Clock>,
+    regions: Res<RegionLevels>,
+    scaling: Res<AstrocyteScaling>,
+) {
+    let dt = clock.dt_ms;
+    if scaling.is_identity() {
+        run_pair_stdp(&mut q, &groups, dt, &regions, |sign| UnscaledEfficacy {
+            sign,
+        });
+    } else {
+        let per_neuron = &scaling.per_neuron[..];
+        run_pair_stdp(&mut q, &groups, dt, &regions, |sign| DirectEfficacy {
+            sign,
+            per_neuron,
+        });
+    }
+}
+
+/// System: pair STDP of the synapses with AMPA pools (their efficacy comes from stage 4).
+pub fn pair_stdp_trafficked(
+    mut q: Query<StdpColumns<'static>, With<AmpaPools>>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
     regions: Res<RegionLevels>,
 ) {
-    let dt = clock.dt_ms;
-    for_each_table(&mut q, |(syn, mut tr, mut w)| {
+    run_pair_stdp(&mut q, &groups, clock.dt_ms, &regions, |_| NoEfficacy);
+}
+
+/// Pair STDP of every group with the pair rule, each run of a group gated by dopamine or not as
+/// its group says (gating is a property of the group, not of each synapse).
+fn run_pair_stdp<F: ArchetypeFilter, E: EfficacyOut>(
+    q: &mut Query<StdpColumns<'static>, F>,
+    groups: &SynapseGroups,
+    dt: f64,
+    regions: &RegionLevels,
+    efficacy: impl Fn(f32) -> E + Send + Sync + Clone,
+) {
+    for_each_table(q, |(syn, mut tr, mut w)| {
         let (tr, w) = (tr.bypass_change_detection(), w.bypass_change_detection());
         for (g, r) in group_runs(syn) {
             let group = &groups.0[g];
@@ -178,26 +271,34 @@ pub fn pair_stdp(
                 continue;
             };
             let k = StdpStep::new(p, dt, group.h0_mv());
+            let e = efficacy(group.sign);
             let (syn, tr, w) = (&syn[r.clone()], &mut tr[r.clone()], &mut w[r]);
             match (&group.spec.gating, group.region) {
                 (Some(gate), Some(region)) => {
                     let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
                     let m = regions.third_factor_um[region as usize];
                     let rate = (gate.rate_per_um_ms * dt) as f32 * m;
-                    gated_run(&k, decay_c, rate, syn, tr, w);
+                    gated_run(&k, decay_c, rate, syn, tr, w, e);
                 }
-                _ => ungated_run(&k, syn, tr, w),
+                _ => ungated_run(&k, syn, tr, w, e),
             }
         }
     });
 }
 
 /// Ungated pair STDP over one run: Δ goes straight into h.
-fn ungated_run(k: &StdpStep, syn: &[Synapse], tr: &mut [StdpTraces], w: &mut [SynapticWeight]) {
+fn ungated_run(
+    k: &StdpStep,
+    syn: &[Synapse],
+    tr: &mut [StdpTraces],
+    w: &mut [SynapticWeight],
+    e: impl EfficacyOut,
+) {
     for ((s, t), wi) in syn.iter().zip(tr).zip(w) {
         let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
         wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
         wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+        e.set(s, wi);
     }
 }
 
@@ -210,12 +311,14 @@ fn gated_run(
     syn: &[Synapse],
     tr: &mut [StdpTraces],
     w: &mut [SynapticWeight],
+    e: impl EfficacyOut,
 ) {
     for ((s, t), wi) in syn.iter().zip(tr).zip(w) {
         let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
         t.eligibility_mv = t.eligibility_mv * decay_c + d;
         wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
         wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+        e.set(s, wi);
     }
 }
 

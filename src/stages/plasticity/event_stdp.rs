@@ -1,0 +1,449 @@
+//! Event-driven integration of pair STDP (`event_driven: true` in a group's [`StdpParams`]).
+//!
+//! Between two spikes reaching a synapse its pair-STDP variables follow linear equations with
+//! known solutions, so a synapse needs work only when a spike reaches it:
+//!
+//! - traces: x(t + m) = x(t)·e^(−m·dt/τ+), y(t + m) = y(t)·e^(−m·dt/τ−);
+//! - eligibility: c(t + m) = c(t)·d_c^m with d_c = e^(−dt/τc);
+//! - weight (gated): the clock-driven rule adds r_i·c_i on every step i, with r_i = λ·dt·M_i
+//!   the same for the whole group (M = DA + DA_tonic of its region, Izhikevich 2007). Over the
+//!   quiet steps n … u − 1 that sum is c(n−1)·Σ_i r_i·d_c^(i−n+1) = c(n−1)·(P_u − P_n)/d_c^(n−E),
+//!   where P_m = Σ_{i=E}^{m−1} r_i·d_c^(i−E+1) is one running sum per group since the start E of
+//!   the current epoch. Within a quiet stretch c keeps its sign and r_i ≥ 0, so clipping h once
+//!   to [h_min, h_max] gives what clipping it every step gives.
+//!
+//! On the step a spike arrives the synapse is first brought to the end of the previous step
+//! (the efficacy a presynaptic spike delivers is the weight of that step, as in the
+//! clock-driven path), then that step is taken exactly as [`StdpStep::trace_step`] and the
+//! gated update take it. Every [`EPOCH_STEPS`] steps (fewer if τc is shorter) all synapses are
+//! brought up to date, so that every gap fits the decay tables and the prefix sums stay
+//! well-conditioned (d_c^K ≥ 1/e). Readers (recorders, outputs, the web page) see the values
+//! brought up to date without writing them ([`CaughtUp`]), so reading never changes a run.
+//!
+//! The values agree with the clock-driven path to float rounding (the powers are taken at once
+//! rather than by repeated multiplication), not bit for bit; they are the same whatever the
+//! thread count. Morrison, Diesmann & Gerstner (2008, Biol Cybern 98:459) describe event-driven
+//! STDP; Potjans, Morrison & Diesmann (2010, Front Comput Neurosci 4:141) the dopamine form.
+
+use super::SynapticWeight;
+use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
+use crate::clock::Clock;
+use crate::delivery::DeliveryIndex;
+use crate::guard::NonFinite;
+use crate::spikes::{NeuronInput, SpikeHistory};
+use crate::stages::homeostasis::AstrocyteScaling;
+use crate::stages::modulation::RegionLevels;
+use crate::synapse::{Synapse, for_each_table, group_runs};
+use crate::world::SynapseGroups;
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Marks a synapse of an event-driven pair-STDP group. Its traces and weight are those at the
+/// end of step `next_step − 1`; the steps from `next_step` on are taken when a spike reaches it
+/// or at the end of the epoch.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
+pub struct EventDriven {
+    pub next_step: u64,
+}
+
+/// Longest epoch, steps.
+pub const EPOCH_STEPS: u64 = 1000;
+
+/// Dopamine gating of one event-driven group.
+#[derive(Clone, Copy, Debug)]
+struct Gate {
+    /// d_c = e^(−dt/τc).
+    decay_c: f32,
+    /// λ·dt, per µM.
+    rate_per_um: f32,
+    region: usize,
+    /// r of the current step, λ·dt·M.
+    rate_now: f32,
+}
+
+/// Constants and running sums of one event-driven group.
+#[derive(Clone, Debug)]
+struct EventGroup {
+    k: StdpStep,
+    gate: Option<Gate>,
+    sign: f32,
+    /// e^(−m·dt/τ+), e^(−m·dt/τ−), d_c^m for m = 0 … epoch.
+    pow_x: Vec<f64>,
+    pow_y: Vec<f64>,
+    pow_c: Vec<f64>,
+    /// P_{E+j}, j = 0 … steps taken in this epoch.
+    prefix: Vec<f64>,
+}
+
+/// The event-driven groups of a world, and the current epoch.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct EventStdp {
+    epoch_steps: u64,
+    epoch_start: u64,
+    groups: Vec<EventGroup>,
+    /// Index into `groups` by synapse group (`usize::MAX`: clock-driven).
+    of_group: Vec<usize>,
+}
+
+/// The epoch in a checkpoint: its first step and each event-driven group's running sums.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventEpoch {
+    pub start_step: u64,
+    pub prefix: Vec<Vec<f64>>,
+}
+
+impl EventStdp {
+    /// The event-driven groups of `groups`, with an epoch starting at `step` (or the one of a
+    /// checkpoint).
+    pub fn new(groups: &SynapseGroups, dt_ms: f64, step: u64, saved: Option<&EventEpoch>) -> Self {
+        let mut ev = EventStdp {
+            epoch_steps: EPOCH_STEPS,
+            epoch_start: step,
+            of_group: vec![usize::MAX; groups.0.len()],
+            ..Default::default()
+        };
+        for (gi, g) in groups.0.iter().enumerate() {
+            let super::Rule::PairStdp(p) = &g.spec.rule else {
+                continue;
+            };
+            if !p.event_driven {
+                continue;
+            }
+            if let Some(gate) = &g.spec.gating {
+                let k = (gate.tau_eligibility_ms / dt_ms).floor() as u64;
+                ev.epoch_steps = ev.epoch_steps.min(k.max(1));
+            }
+            ev.of_group[gi] = ev.groups.len();
+            ev.groups.push(EventGroup::new(p, g, dt_ms));
+        }
+        let n = ev.epoch_steps as usize;
+        for g in &mut ev.groups {
+            g.fill_tables(n);
+        }
+        if let Some(s) = saved {
+            ev.epoch_start = s.start_step;
+            for (g, p) in ev.groups.iter_mut().zip(&s.prefix) {
+                g.prefix.clear();
+                g.prefix.extend_from_slice(p);
+            }
+        }
+        ev
+    }
+
+    /// The epoch, for a checkpoint.
+    pub fn epoch(&self) -> EventEpoch {
+        EventEpoch {
+            start_step: self.epoch_start,
+            prefix: self.groups.iter().map(|g| g.prefix.clone()).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    fn group(&self, synapse_group: u16) -> &EventGroup {
+        &self.groups[self.of_group[synapse_group as usize]]
+    }
+
+    /// Adds step `step`'s r to each gated group's running sum.
+    fn extend(&mut self, step: u64, regions: &RegionLevels) {
+        let j = (step - self.epoch_start) as usize;
+        for g in &mut self.groups {
+            if let Some(gate) = &mut g.gate {
+                gate.rate_now = gate.rate_per_um * regions.third_factor_um[gate.region];
+                let p = g.prefix[j] + gate.rate_now as f64 * g.pow_c[j + 1];
+                g.prefix.push(p);
+            }
+        }
+    }
+
+    /// Starts a new epoch at `step` (every synapse must have reached it).
+    fn start_epoch(&mut self, step: u64) {
+        self.epoch_start = step;
+        for g in &mut self.groups {
+            g.prefix.clear();
+            g.prefix.push(0.0);
+        }
+    }
+
+    /// Takes the quiet steps `n … upto − 1` of one synapse (no spike reaches it on them).
+    #[inline]
+    fn quiet(
+        &self,
+        g: &EventGroup,
+        n: u64,
+        upto: u64,
+        tr: &mut StdpTraces,
+        w: &mut SynapticWeight,
+    ) {
+        if upto <= n {
+            return;
+        }
+        let m = (upto - n) as usize;
+        tr.x_pre = (tr.x_pre as f64 * g.pow_x[m]) as f32;
+        tr.y_post = (tr.y_post as f64 * g.pow_y[m]) as f32;
+        if g.gate.is_some() {
+            let (jn, ju) = (
+                (n - self.epoch_start) as usize,
+                (upto - self.epoch_start) as usize,
+            );
+            let gain = (g.prefix[ju] - g.prefix[jn]) / g.pow_c[jn];
+            let h = (w.h_mv as f64 + tr.eligibility_mv as f64 * gain) as f32;
+            w.h_mv = h.clamp(g.k.h_min, g.k.h_max);
+            tr.eligibility_mv = (tr.eligibility_mv as f64 * g.pow_c[m]) as f32;
+        }
+        w.w_mv = w.h_mv + g.k.h0_mv * w.z;
+    }
+
+    /// Step `step` of a synapse a spike reaches on it: first the quiet steps before, then the
+    /// presynaptic spike delivers the weight they end with, then the step itself.
+    #[inline]
+    fn on_spike(&self, step: u64, at: &mut Row, per_neuron: &[f32], input: &NeuronInput) {
+        let g = self.group(at.syn.group);
+        self.quiet(g, at.clock.next_step, step, at.tr, at.w);
+        let (pre, post) = (at.syn.pre_arrived(), at.syn.post_arrived());
+        if pre {
+            input.add(
+                at.syn.post,
+                g.sign * at.w.w_mv * per_neuron[at.syn.post as usize],
+            );
+        }
+        let d = g.k.trace_step(pre, post, at.w.h_mv, at.tr);
+        let h = match g.gate {
+            Some(gate) => {
+                at.tr.eligibility_mv = at.tr.eligibility_mv * gate.decay_c + d;
+                at.w.h_mv + gate.rate_now * at.tr.eligibility_mv
+            }
+            None => at.w.h_mv + d,
+        };
+        at.w.h_mv = h.clamp(g.k.h_min, g.k.h_max);
+        at.w.w_mv = at.w.h_mv + g.k.h0_mv * at.w.z;
+        at.w.efficacy_mv = g.sign * at.w.w_mv * per_neuron[at.syn.post as usize];
+        at.clock.next_step = step + 1;
+    }
+
+    /// One synapse brought to the end of step `upto − 1`, without writing it.
+    pub fn view(
+        &self,
+        syn: &Synapse,
+        clock: &EventDriven,
+        mut tr: StdpTraces,
+        mut w: SynapticWeight,
+        upto: u64,
+        per_neuron: &[f32],
+    ) -> (StdpTraces, SynapticWeight) {
+        let g = self.group(syn.group);
+        self.quiet(g, clock.next_step, upto, &mut tr, &mut w);
+        if upto > clock.next_step {
+            w.efficacy_mv = g.sign * w.w_mv * per_neuron[syn.post as usize];
+        }
+        (tr, w)
+    }
+}
+
+impl EventGroup {
+    fn new(p: &StdpParams, g: &crate::world::SynapseGroupRt, dt_ms: f64) -> Self {
+        let gate = match (&g.spec.gating, g.region) {
+            (Some(gate), Some(region)) => Some(Gate {
+                decay_c: (-dt_ms / gate.tau_eligibility_ms).exp() as f32,
+                rate_per_um: (gate.rate_per_um_ms * dt_ms) as f32,
+                region: region as usize,
+                rate_now: 0.0,
+            }),
+            _ => None,
+        };
+        EventGroup {
+            k: StdpStep::new(p, dt_ms, g.h0_mv()),
+            gate,
+            sign: g.sign,
+            pow_x: vec![-dt_ms / p.tau_plus_ms],
+            pow_y: vec![-dt_ms / p.tau_minus_ms],
+            pow_c: vec![-dt_ms / g.spec.gating.as_ref().map_or(1.0, |g| g.tau_eligibility_ms)],
+            prefix: Vec::new(),
+        }
+    }
+
+    /// Fills the decay tables for gaps of up to `n` steps (each holds its exponent per step
+    /// until then) and reserves the running sum for a whole epoch.
+    fn fill_tables(&mut self, n: usize) {
+        for t in [&mut self.pow_x, &mut self.pow_y, &mut self.pow_c] {
+            let per_step = t[0];
+            *t = (0..=n).map(|m| (per_step * m as f64).exp()).collect();
+        }
+        self.prefix = Vec::with_capacity(n + 1);
+        self.prefix.push(0.0);
+    }
+}
+
+/// The columns of one event-driven synapse.
+struct Row<'a> {
+    syn: &'a Synapse,
+    tr: &'a mut StdpTraces,
+    w: &'a mut SynapticWeight,
+    clock: &'a mut EventDriven,
+}
+
+/// Whether any variable event-driven STDP writes is non-finite.
+fn bad(tr: &StdpTraces, w: &SynapticWeight) -> bool {
+    !(tr.x_pre.is_finite()
+        && tr.y_post.is_finite()
+        && tr.eligibility_mv.is_finite()
+        && w.h_mv.is_finite()
+        && w.w_mv.is_finite()
+        && w.efficacy_mv.is_finite())
+}
+
+type EventColumns<'a> = (
+    &'a mut Synapse,
+    &'a mut StdpTraces,
+    &'a mut SynapticWeight,
+    &'a mut EventDriven,
+);
+
+/// System (Plasticity): delivers the spikes reaching event-driven synapses on this step and
+/// takes the step for each synapse they reach; at the end of an epoch brings every
+/// event-driven synapse up to date.
+#[allow(clippy::too_many_arguments)]
+pub fn event_stdp(
+    mut q: Query<EventColumns<'static>>,
+    mut ev: ResMut<EventStdp>,
+    clock: Res<Clock>,
+    regions: Res<RegionLevels>,
+    spikes: Res<SpikeHistory>,
+    input: Res<NeuronInput>,
+    scaling: Res<AstrocyteScaling>,
+    flag: Res<NonFinite>,
+    mut index: Local<DeliveryIndex>,
+    mut touched: Local<Vec<u32>>,
+) {
+    if ev.is_empty() {
+        return;
+    }
+    let step = clock.step;
+    ev.extend(step, &regions);
+    let per_neuron = &scaling.per_neuron[..];
+    let tables = q.contiguous_iter_mut().expect("stage queries are dense");
+    for (i, (mut syn, mut tr, mut w, mut at)) in tables.enumerate() {
+        let syn = syn.bypass_change_detection();
+        let (tr, w, at) = (
+            tr.bypass_change_detection(),
+            w.bypass_change_detection(),
+            at.bypass_change_detection(),
+        );
+        let t = index.table(i, syn, input.len());
+        if touched.capacity() < syn.len() / 16 {
+            touched.reserve(syn.len() / 16);
+        }
+        touched.clear();
+        t.for_each_arrival(&spikes, |r, bit| {
+            let s = &mut syn[r as usize];
+            if s.arrivals == 0 {
+                touched.push(r);
+            }
+            s.arrivals |= bit;
+        });
+        for &r in touched.iter() {
+            let r = r as usize;
+            let mut row = Row {
+                syn: &syn[r],
+                tr: &mut tr[r],
+                w: &mut w[r],
+                clock: &mut at[r],
+            };
+            ev.on_spike(step, &mut row, per_neuron, &input);
+            if bad(row.tr, row.w) {
+                flag.synapse.fetch_min(syn[r].id, Relaxed);
+            }
+            syn[r].arrivals = 0;
+        }
+    }
+    if step + 1 - ev.epoch_start == ev.epoch_steps {
+        catch_up(&mut q, &ev, step + 1, per_neuron, &flag);
+        ev.start_epoch(step + 1);
+    }
+}
+
+/// Brings every event-driven synapse to the end of step `upto − 1`.
+fn catch_up(
+    q: &mut Query<EventColumns<'static>>,
+    ev: &EventStdp,
+    upto: u64,
+    per_neuron: &[f32],
+    flag: &NonFinite,
+) {
+    for_each_table(q, |(syn, mut tr, mut w, mut at)| {
+        let (tr, w, at) = (
+            tr.bypass_change_detection(),
+            w.bypass_change_detection(),
+            at.bypass_change_detection(),
+        );
+        for (g, r) in group_runs(&syn) {
+            let g = &ev.groups[ev.of_group[g]];
+            for i in r {
+                ev.quiet(g, at[i].next_step, upto, &mut tr[i], &mut w[i]);
+                w[i].efficacy_mv = g.sign * w[i].w_mv * per_neuron[syn[i].post as usize];
+                at[i].next_step = upto;
+                if bad(&tr[i], &w[i]) {
+                    flag.synapse.fetch_min(syn[i].id, Relaxed);
+                }
+            }
+        }
+    });
+}
+
+/// What readers need to see event-driven synapses brought up to date: the groups, the steps
+/// completed, and the astrocyte factors.
+pub struct CaughtUp<'a> {
+    pub events: &'a EventStdp,
+    pub upto: u64,
+    pub per_neuron: &'a [f32],
+}
+
+/// The resources a system needs to build a [`CaughtUp`].
+#[derive(bevy_ecs::system::SystemParam)]
+pub struct EventView<'w> {
+    events: Res<'w, EventStdp>,
+    scaling: Res<'w, AstrocyteScaling>,
+}
+
+impl EventView<'_> {
+    /// The view after `upto` steps.
+    pub fn after(&self, upto: u64) -> CaughtUp<'_> {
+        CaughtUp {
+            events: &self.events,
+            upto,
+            per_neuron: &self.scaling.per_neuron,
+        }
+    }
+}
+
+impl<'a> CaughtUp<'a> {
+    /// The view of a world after `upto` steps.
+    pub fn of(world: &'a World, upto: u64) -> Self {
+        CaughtUp {
+            events: world.resource::<EventStdp>(),
+            upto,
+            per_neuron: &world.resource::<AstrocyteScaling>().per_neuron,
+        }
+    }
+
+    /// The traces and weight of a synapse as they are after `upto` steps.
+    pub fn view(
+        &self,
+        syn: &Synapse,
+        clock: Option<&EventDriven>,
+        tr: Option<&StdpTraces>,
+        w: &SynapticWeight,
+    ) -> (Option<StdpTraces>, SynapticWeight) {
+        match (clock, tr) {
+            (Some(c), Some(t)) => {
+                let (t, w) = self.events.view(syn, c, *t, *w, self.upto, self.per_neuron);
+                (Some(t), w)
+            }
+            _ => (tr.copied(), *w),
+        }
+    }
+}
