@@ -7,7 +7,7 @@ use crate::error::{EdraError, Result};
 use crate::guard::NonFinite;
 use crate::neurons::{
     IzhikevichState, LifState, Neuron, NeuronGroupRt, NeuronGroups, NeuronModel, PairingSource,
-    PoissonSource, RegularSource, SpikeCursor,
+    PoissonCalendar, PoissonSource, RegularSource, SpikeCursor,
 };
 use crate::params::Dist;
 use crate::record::{RecordKind, RecorderRt, Recorders};
@@ -157,6 +157,10 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
                 replica: r as u32,
                 region: spec.region.as_ref().map(|n| region_index(r as u32, n)),
                 sign: if spec.inhibitory { -1.0 } else { 1.0 },
+                delivers_input: !matches!(
+                    find_neurons(r as u32, &spec.post).spec.model,
+                    NeuronModel::Poisson { .. }
+                ),
                 first_id: 0,
                 count: 0,
             });
@@ -368,6 +372,14 @@ pub fn build_world(sf: &SceneFile) -> Result<World> {
             })
         })
     })?;
+    // Poisson sources draw their next spikes at the rates in force now.
+    let saved = state.map(|s| &s.neurons.poisson_next_step[..]);
+    let calendar = PoissonCalendar::new(
+        world.resource::<NeuronGroups>(),
+        world.resource::<Clock>(),
+        saved,
+    );
+    world.insert_resource(calendar);
     Ok(world)
 }
 

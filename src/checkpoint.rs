@@ -3,7 +3,7 @@
 use crate::build::BuildInfo;
 use crate::clock::Clock;
 use crate::error::{EdraError, Result};
-use crate::neurons::{IzhikevichState, LifState, Neuron, SpikeCursor};
+use crate::neurons::{IzhikevichState, LifState, Neuron, PoissonCalendar, SpikeCursor};
 use crate::record::SynapseData;
 use crate::scene::Scene;
 use crate::spikes::{NeuronInput, SpikeHistory};
@@ -122,6 +122,7 @@ fn neuron_columns(world: &mut World, n: usize) -> NeuronColumns {
         refractory_steps: vec![0; n],
         spike_cursor: vec![0; n],
         protein: vec![0.0; n],
+        poisson_next_step: Vec::new(),
     };
     let mut q = world.query::<NeuronState>();
     for (nr, lif, izh, cur, pool) in q.iter(world) {
@@ -137,6 +138,8 @@ fn neuron_columns(world: &mut World, n: usize) -> NeuronColumns {
         }
         c.protein[i] = pool.protein;
     }
+    let step = world.resource::<Clock>().step;
+    c.poisson_next_step = world.resource::<PoissonCalendar>().next_steps(n, step);
     c
 }
 

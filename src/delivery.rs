@@ -14,6 +14,7 @@ use crate::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::plasticity::SynapticWeight;
 use crate::stages::plasticity::event_stdp::EventDriven;
 use crate::synapse::{POST, PRE, Synapse};
+use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 
 /// For one table of synapses and one side (outgoing by axonal delay, or incoming by dendritic
@@ -142,6 +143,7 @@ pub fn deliver_spikes(
     mut q: Query<(&mut Synapse, &SynapticWeight), Without<EventDriven>>,
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
+    groups: Res<SynapseGroups>,
     mut index: Local<DeliveryIndex>,
 ) {
     let (lookback, rows) = (spikes.lookback(), spikes.rows());
@@ -165,7 +167,7 @@ pub fn deliver_spikes(
         t.for_each_arrival(&spikes, |r, bit| {
             let s = &mut syn[r as usize];
             s.arrivals |= bit;
-            if bit == PRE {
+            if bit == PRE && groups.0[s.group as usize].delivers_input {
                 input.add(s.post, w[r as usize].efficacy_mv);
             }
         });
@@ -221,6 +223,17 @@ mod tests {
         let mut world = World::new();
         world.insert_resource(SpikeHistory::new(neurons as usize, max_delay as usize));
         world.insert_resource(NeuronInput::new(neurons as usize));
+        let spec: crate::scene::SynapseGroup =
+            ron::from_str(r#"(name: "g", pre: "a", post: "b", connectivity: OneToOne)"#).unwrap();
+        world.insert_resource(SynapseGroups(vec![crate::world::SynapseGroupRt {
+            spec,
+            replica: 0,
+            region: None,
+            sign: 1.0,
+            delivers_input: true,
+            first_id: 0,
+            count: n_syn,
+        }]));
         for i in 0..n_syn {
             let mut e = world.spawn((synapse(i), weight(i)));
             if i % 3 == 0 {

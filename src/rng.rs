@@ -12,7 +12,7 @@
 pub enum Purpose {
     /// Presynaptic vesicle release (NMDA Ca model).
     Release = 1,
-    /// Poisson spike sources.
+    /// Poisson spike sources: the gap to the next spike.
     Poisson = 2,
     /// Noise term of the calcium rule.
     RuleNoise = 3,
@@ -26,6 +26,8 @@ pub enum Purpose {
     NeuronKick = 7,
     /// Second uniform of a Box–Muller pair.
     NormalPair = 8,
+    /// First spike of a Poisson source (at the start, or after its rate changed).
+    PoissonStart = 16,
 }
 
 #[inline(always)]

@@ -52,6 +52,10 @@ pub struct NeuronColumns {
     pub refractory_steps: Vec<u32>,
     pub spike_cursor: Vec<u32>,
     pub protein: Vec<f32>,
+    /// Next spike step of each Poisson source (`u64::MAX`: never; 0 for other neurons); empty
+    /// in a scene without Poisson sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poisson_next_step: Vec<u64>,
 }
 
 /// One dopamine region's state.

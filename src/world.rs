@@ -13,6 +13,9 @@ pub struct SynapseGroupRt {
     pub region: Option<u32>,
     /// +1 for excitatory, −1 for inhibitory groups.
     pub sign: f32,
+    /// Whether arriving spikes add to the postsynaptic neuron's input: false onto Poisson
+    /// sources, which ignore it.
+    pub delivers_input: bool,
     /// Ids `first_id..first_id + count` belong to this group.
     pub first_id: u32,
     pub count: u32,

@@ -4,7 +4,7 @@
 //!
 //! | model | equation | source |
 //! |---|---|---|
-//! | `Poisson` | fires with probability rate·dt per step | — |
+//! | `Poisson` | fires with probability rate·dt per step (geometric gaps, [`poisson`]) | — |
 //! | `Regular` | fires at phase + k/rate | — |
 //! | `SpikeTimes` | fires at the listed times | — |
 //! | `Pairing` | neuron 0 (pre) at start + k/f, neuron 1 (post) Δt later, k < pairs | plasticity protocols |
@@ -16,8 +16,10 @@
 //! the soma on step s + 1.
 
 pub mod models;
+pub mod poisson;
 
 pub use models::*;
+pub use poisson::PoissonCalendar;
 
 use bevy_ecs::prelude::*;
 
@@ -61,7 +63,7 @@ pub fn plugin(s: &mut Schedule) {
     use crate::schedule::Stage;
     s.add_systems(
         (
-            fire_poisson,
+            poisson::fire_poisson,
             fire_regular,
             fire_pairing,
             fire_spike_times,

@@ -272,36 +272,6 @@ fn fire_each<'a>(
     }
 }
 
-/// System: Poisson sources fire with probability rate·dt per step.
-pub fn fire_poisson(
-    mut q: Query<&Neuron, With<PoissonSource>>,
-    groups: Res<NeuronGroups>,
-    clock: Res<Clock>,
-    spikes: Res<SpikeHistory>,
-    input: Res<NeuronInput>,
-) {
-    // In parallel over column slices: one draw per neuron per step is the population's largest
-    // per-neuron cost (two million sources in the W1 bench at 10^6 synapses). Neurons are spawned
-    // group after group, so the rate is looked up once per run of one group.
-    let (step, dt_ms) = (clock.step, clock.dt_ms);
-    let draws = rng::Draws::new(clock.seed, step, Purpose::Poisson);
-    crate::synapse::for_each_table(&mut q, |ns| {
-        for run in ns.chunk_by(|a, b| a.group == b.group) {
-            let NeuronModel::Poisson { rate_hz } = groups.0[run[0].group as usize].spec.model
-            else {
-                continue;
-            };
-            let t = rng::threshold(rate_hz * dt_ms / 1000.0);
-            for n in run {
-                input.discard(n.id);
-                if draws.below(n.id as u64, t) {
-                    spikes.fire(step, n.id);
-                }
-            }
-        }
-    });
-}
-
 /// System: regular sources fire at phase + k/rate.
 pub fn fire_regular(
     q: Query<&Neuron, With<RegularSource>>,

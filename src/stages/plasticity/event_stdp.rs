@@ -68,6 +68,7 @@ struct EventGroup {
     k: StdpStep,
     gate: Option<Gate>,
     sign: f32,
+    delivers_input: bool,
     /// e^(−m·dt/τ+), e^(−m·dt/τ−), d_c^m for m = 0 … epoch.
     pow_x: Vec<f64>,
     pow_y: Vec<f64>,
@@ -205,7 +206,7 @@ impl EventStdp {
         let g = self.group(at.syn.group);
         self.quiet(g, at.clock.next_step, step, at.tr, at.w);
         let (pre, post) = (at.syn.pre_arrived(), at.syn.post_arrived());
-        if pre {
+        if pre && g.delivers_input {
             input.add(
                 at.syn.post,
                 g.sign * at.w.w_mv * per_neuron[at.syn.post as usize],
@@ -259,6 +260,7 @@ impl EventGroup {
             k: StdpStep::new(p, dt_ms, g.h0_mv()),
             gate,
             sign: g.sign,
+            delivers_input: g.delivers_input,
             pow_x: vec![-dt_ms / p.tau_plus_ms],
             pow_y: vec![-dt_ms / p.tau_minus_ms],
             pow_c: vec![-dt_ms / g.spec.gating.as_ref().map_or(1.0, |g| g.tau_eligibility_ms)],
