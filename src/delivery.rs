@@ -72,6 +72,12 @@ impl NeuronRows {
         ix
     }
 
+    /// Bit mask of the delays `neuron` has runs at ([`delay_bit`]).
+    fn delays_of(&self, neuron: usize) -> u64 {
+        let runs = self.neuron_runs[neuron] as usize..self.neuron_runs[neuron + 1] as usize;
+        runs.fold(0, |m, k| m | delay_bit(self.run_delay[k] as usize))
+    }
+
     /// The rows of `neuron`'s synapses with delay `delay`.
     #[inline]
     fn rows_of(&self, neuron: u32, delay: usize) -> &[u32] {
@@ -86,10 +92,26 @@ impl NeuronRows {
     }
 }
 
-/// The index of one table: where it lay when built (to notice a table that moved or grew), and
-/// its two sides.
+/// The bit of delay `d` (steps) in a neuron's delay mask: one bit per delay below 63, and bit 63
+/// for all longer ones.
+#[inline(always)]
+fn delay_bit(d: usize) -> u64 {
+    1 << d.min(63)
+}
+
+/// Which delays a neuron's outgoing and incoming synapses of one table have: tested before the
+/// runs are searched, so a spike costs one lookup on the steps it reaches nothing.
+#[derive(Clone, Copy, Default)]
+struct Reach {
+    outgoing: u64,
+    incoming: u64,
+}
+
+/// The index of one table: where it lay when built (to notice a table that moved or grew), each
+/// neuron's delay masks, and its two sides.
 pub struct TableIndex {
     at: (usize, usize),
+    reach: Vec<Reach>,
     outgoing: NeuronRows,
     incoming: NeuronRows,
 }
@@ -98,15 +120,28 @@ impl TableIndex {
     /// Calls `f(row, bit)` for every spike reaching a synapse of the table on this step: [`PRE`]
     /// for a presynaptic spike `back` steps old on a synapse with that axonal delay, [`POST`] for
     /// a postsynaptic one on a synapse with that dendritic delay.
-    pub(crate) fn for_each_arrival(&self, spikes: &SpikeHistory, mut f: impl FnMut(u32, u8)) {
+    pub(crate) fn for_each_arrival(&self, spikes: &SpikeHistory, f: impl FnMut(u32, u8)) {
+        self.for_each_reached(spikes, 0, f);
+    }
+
+    /// Like [`for_each_arrival`](Self::for_each_arrival), for the spikes that arrived `lag`
+    /// steps ago.
+    fn for_each_reached(&self, spikes: &SpikeHistory, lag: usize, mut f: impl FnMut(u32, u8)) {
         let lookback = spikes.lookback();
-        for back in 0..spikes.rows() - 1 {
+        for back in lag..spikes.rows() - 1 + lag {
+            let delay = back - lag;
+            let bit = delay_bit(delay);
             for n in lookback.fired_at(back) {
-                for &r in self.outgoing.rows_of(n, back) {
-                    f(r, PRE);
+                let reach = self.reach[n as usize];
+                if reach.outgoing & bit != 0 {
+                    for &r in self.outgoing.rows_of(n, delay) {
+                        f(r, PRE);
+                    }
                 }
-                for &r in self.incoming.rows_of(n, back) {
-                    f(r, POST);
+                if reach.incoming & bit != 0 {
+                    for &r in self.incoming.rows_of(n, delay) {
+                        f(r, POST);
+                    }
                 }
             }
         }
@@ -125,10 +160,19 @@ impl DeliveryIndex {
     pub(crate) fn table(&mut self, i: usize, syn: &[Synapse], neurons: usize) -> &TableIndex {
         let at = (syn.as_ptr() as usize, syn.len());
         if self.tables.get(i).is_none_or(|t| t.at != at) {
+            let outgoing = NeuronRows::build(syn, neurons, |s| (s.pre, s.axonal_delay_steps));
+            let incoming = NeuronRows::build(syn, neurons, |s| (s.post, s.dendritic_delay_steps));
+            let reach = (0..neurons)
+                .map(|n| Reach {
+                    outgoing: outgoing.delays_of(n),
+                    incoming: incoming.delays_of(n),
+                })
+                .collect();
             let t = TableIndex {
                 at,
-                outgoing: NeuronRows::build(syn, neurons, |s| (s.pre, s.axonal_delay_steps)),
-                incoming: NeuronRows::build(syn, neurons, |s| (s.post, s.dendritic_delay_steps)),
+                reach,
+                outgoing,
+                incoming,
             };
             self.tables.truncate(i);
             self.tables.push(t);
@@ -146,7 +190,6 @@ pub fn deliver_spikes(
     groups: Res<SynapseGroups>,
     mut index: Local<DeliveryIndex>,
 ) {
-    let (lookback, rows) = (spikes.lookback(), spikes.rows());
     let neurons = input.len();
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
     for (i, (mut syn, w)) in tables.enumerate() {
@@ -154,16 +197,7 @@ pub fn deliver_spikes(
         let t = index.table(i, syn, neurons);
         // Clear what arrived on the previous step: a spike `back` steps ago reached the
         // synapses with delay `back - 1` then.
-        for back in 1..rows {
-            for n in lookback.fired_at(back) {
-                for &r in t.outgoing.rows_of(n, back - 1) {
-                    syn[r as usize].arrivals = 0;
-                }
-                for &r in t.incoming.rows_of(n, back - 1) {
-                    syn[r as usize].arrivals = 0;
-                }
-            }
-        }
+        t.for_each_reached(&spikes, 1, |r, _| syn[r as usize].arrivals = 0);
         t.for_each_arrival(&spikes, |r, bit| {
             let s = &mut syn[r as usize];
             s.arrivals |= bit;
@@ -268,5 +302,26 @@ mod tests {
                 assert_eq!(input.take(n).to_bits(), reference_input.take(n).to_bits());
             }
         }
+    }
+
+    /// Delays of 63 steps and more share the last bit of a neuron's delay mask: the runs are
+    /// still searched for the exact delay.
+    #[test]
+    fn long_delays_are_found_exactly() {
+        let syn: Vec<Synapse> = [(0, 2), (0, 63), (0, 70), (1, 64)]
+            .iter()
+            .map(|&(pre, d)| Synapse {
+                pre,
+                axonal_delay_steps: d,
+                ..Default::default()
+            })
+            .collect();
+        let rows = NeuronRows::build(&syn, 2, |s| (s.pre, s.axonal_delay_steps));
+        assert_eq!(rows.delays_of(0), delay_bit(2) | delay_bit(63));
+        assert_eq!(delay_bit(70), delay_bit(63));
+        assert_eq!(rows.rows_of(0, 70), &[2]);
+        assert_eq!(rows.rows_of(0, 63), &[1]);
+        assert!(rows.rows_of(0, 64).is_empty());
+        assert_eq!(rows.rows_of(1, 64), &[3]);
     }
 }

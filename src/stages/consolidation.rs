@@ -243,9 +243,16 @@ pub fn plugin(s: &mut Schedule) {
     s.add_systems(
         (tag_synapses, synthesize_proteins, capture_proteins)
             .chain()
-            .run_if(on_slow_step)
+            .run_if(on_slow_step.and_then(any_consolidation))
             .in_set(Stage::Consolidation),
     );
+}
+
+/// Run condition: some synapse group has consolidation. Without one no synapse is tagged, no
+/// neuron's protein drive is ever non-zero and every pool stays at 0, so the stage has nothing
+/// to do (it would otherwise visit every neuron on every slow step).
+pub fn any_consolidation(groups: Res<SynapseGroups>) -> bool {
+    groups.0.iter().any(|g| g.spec.consolidation.is_some())
 }
 
 #[cfg(test)]
