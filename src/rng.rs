@@ -26,6 +26,8 @@ pub enum Purpose {
     NeuronKick = 7,
     /// Second uniform of a Box–Muller pair.
     NormalPair = 8,
+    /// Uniform input noise of model neurons.
+    NeuronNoise = 9,
 }
 
 #[inline(always)]
