@@ -26,8 +26,10 @@ pub enum Purpose {
     NeuronKick = 7,
     /// Second uniform of a Box–Muller pair.
     NormalPair = 8,
+    /// Uniform input noise of model neurons.
+    NeuronNoise = 9,
     /// First spike of a Poisson source (at the start, or after its rate changed).
-    PoissonStart = 16,
+    PoissonStart = 10,
 }
 
 #[inline(always)]

@@ -119,6 +119,8 @@ pub struct IzhikevichParams {
     pub i_ext: f64,
     /// Random kicks of I. Default none.
     pub kick: Option<RandomKick>,
+    /// Uniform noise added to I, drawn afresh per neuron per step. Default none.
+    pub noise: Option<UniformNoise>,
 }
 
 impl Default for IzhikevichParams {
@@ -130,8 +132,21 @@ impl Default for IzhikevichParams {
             d: 8.0,
             i_ext: 0.0,
             kick: None,
+            noise: None,
         }
     }
+}
+
+/// A current I_noise ~ Uniform[`min`, `max`) (same units as `i_ext`) added to I, drawn
+/// independently for each neuron on each step. Izhikevich (2007, Cereb Cortex 17:2443), in the
+/// code published with the paper (daspnet.m), gives every neuron the "random thalamic input"
+/// `I = 13*(rand-0.5)` each 1 ms step, i.e. `min: -6.5, max: 6.5`. The draw is keyed by
+/// (seed, neuron id, step), so it does not depend on the thread count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UniformNoise {
+    pub min: f64,
+    pub max: f64,
 }
 
 /// Each neuron independently receives `amplitude` with probability `rate_hz`·dt per step
@@ -202,6 +217,12 @@ impl NeuronModel {
                 c.range("d", p.d, -100.0, 100.0, "");
                 c.range("i_ext", p.i_ext, -1e3, 1e3, "");
                 kick(c, &p.kick);
+                if let Some(nz) = &p.noise {
+                    c.within("noise", |c| {
+                        c.range("min", nz.min, -1e3, 1e3, "");
+                        c.range("max", nz.max, nz.min, 1e3, "");
+                    });
+                }
             }
         }
     }
@@ -354,6 +375,18 @@ fn kick(k: &Option<RandomKick>, clock: &Clock, id: u32) -> f32 {
     }
 }
 
+/// The uniform input noise of neuron `id` on this step: min + (max − min)·U, U ~ Uniform[0, 1)
+/// (Izhikevich 2007, daspnet.m: `13*(rand-0.5)`); 0 without noise.
+fn uniform_noise(nz: &Option<UniformNoise>, clock: &Clock, id: u32) -> f32 {
+    match nz {
+        Some(nz) => {
+            let u = rng::uniform_f64(clock.seed, id as u64, clock.step, Purpose::NeuronNoise);
+            (nz.min + (nz.max - nz.min) * u) as f32
+        }
+        None => 0.0,
+    }
+}
+
 /// One step of a LIF neuron; returns whether it fired.
 pub fn lif_step(p: &LifParams, dt_ms: f64, input_mv: f32, s: &mut LifState) -> bool {
     if s.refractory_steps > 0 {
@@ -430,7 +463,8 @@ pub fn update_izhikevich(
         let NeuronModel::Izhikevich(p) = &groups.0[n.group as usize].spec.model else {
             return;
         };
-        let i = input.take(n.id) + kick(&p.kick, &clock, n.id);
+        let i =
+            input.take(n.id) + kick(&p.kick, &clock, n.id) + uniform_noise(&p.noise, &clock, n.id);
         if izhikevich_step(p, clock.dt_ms, i, s.bypass_change_detection()) {
             spikes.fire(clock.step, n.id);
         }
@@ -473,6 +507,65 @@ mod tests {
             .filter(|_| izhikevich_step(&p, 1.0, 0.0, &mut s))
             .count();
         assert!((10..60).contains(&spikes), "{spikes} spikes in 1 s");
+    }
+
+    /// The uniform noise of Izhikevich (2007, daspnet.m: `13*(rand-0.5)`, i.e. [−6.5, 6.5)):
+    /// every draw within the bounds, mean 0 and variance 13²/12 = 14.08 over many neurons and
+    /// steps (standard error of the mean 3.75/√n = 0.0084 for n = 200 000; bounds at 5σ).
+    #[test]
+    fn uniform_noise_has_the_published_range_and_moments() {
+        let nz = Some(UniformNoise {
+            min: -6.5,
+            max: 6.5,
+        });
+        let (mut s, mut s2, mut lo, mut hi) = (0.0f64, 0.0f64, f64::MAX, f64::MIN);
+        let n = 200_000u64;
+        for k in 0..n {
+            let clock = Clock {
+                step: k / 1000,
+                dt_ms: 1.0,
+                slow_every: 1,
+                seed: 9,
+            };
+            let x = uniform_noise(&nz, &clock, (k % 1000) as u32) as f64;
+            s += x;
+            s2 += x * x;
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        let (mean, var) = (s / n as f64, s2 / n as f64 - (s / n as f64).powi(2));
+        assert!(lo >= -6.5 && hi <= 6.5, "range [{lo}, {hi}]");
+        // Over 200 000 draws the extremes come within 0.001 of the bounds (miss probability
+        // (1 − 0.001/13)^200000 ≈ e^-15).
+        assert!(lo < -6.499 && hi > 6.499, "range [{lo}, {hi}]");
+        assert!(mean.abs() < 0.042, "mean {mean}");
+        // Variance of the sample variance ≈ (μ4 − σ⁴)/n = (1.8 − 1)·14.08²/n: σ 0.028; 5σ 0.14.
+        assert!((var - 169.0 / 12.0).abs() < 0.14, "variance {var}");
+        let clock = Clock {
+            step: 5,
+            dt_ms: 1.0,
+            slow_every: 1,
+            seed: 9,
+        };
+        assert_eq!(uniform_noise(&None, &clock, 3), 0.0);
+    }
+
+    /// The noise bounds are checked like the other inputs: finite, within ±1000, max ≥ min.
+    #[test]
+    fn uniform_noise_bounds_are_validated() {
+        let errors = |min: f64, max: f64| {
+            let mut c = Checker::default();
+            NeuronModel::Izhikevich(IzhikevichParams {
+                noise: Some(UniformNoise { min, max }),
+                ..Default::default()
+            })
+            .validate(&mut c, 10, 1.0);
+            c.errors
+        };
+        assert!(errors(-6.5, 6.5).is_empty());
+        assert_eq!(errors(1.0, -1.0)[0].0, "noise.max");
+        assert_eq!(errors(f64::NAN, 1.0)[0].0, "noise.min");
+        assert_eq!(errors(0.0, 2e3)[0].0, "noise.max");
     }
 
     /// A LIF neuron driven to E_L + 20 mV with θ 16 mV above E_L fires at the analytic rate
