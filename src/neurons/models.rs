@@ -363,12 +363,10 @@ pub fn fire_spike_times(
     }
 }
 
-fn kick(k: &Option<RandomKick>, clock: &Clock, id: u32) -> f32 {
+/// The kick of neuron `id` on this step (`draws`: this step's [`Purpose::NeuronKick`] draws).
+fn kick(k: &Option<RandomKick>, draws: &rng::Draws, dt_ms: f64, id: u32) -> f32 {
     match k {
-        Some(k)
-            if rng::uniform_f64(clock.seed, id as u64, clock.step, Purpose::NeuronKick)
-                < k.rate_hz * clock.dt_ms / 1000.0 =>
-        {
+        Some(k) if draws.below(id as u64, rng::threshold(k.rate_hz * dt_ms / 1000.0)) => {
             k.amplitude as f32
         }
         _ => 0.0,
@@ -415,11 +413,12 @@ pub fn update_lif(
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
+    let kicks = rng::Draws::new(clock.seed, clock.step, Purpose::NeuronKick);
     super::for_each_neuron(&mut q, |(n, mut s)| {
         let NeuronModel::Lif(p) = &groups.0[n.group as usize].spec.model else {
             return;
         };
-        let i = input.take(n.id) + kick(&p.kick, &clock, n.id);
+        let i = input.take(n.id) + kick(&p.kick, &kicks, clock.dt_ms, n.id);
         if lif_step(p, clock.dt_ms, i, s.bypass_change_detection()) {
             spikes.fire(clock.step, n.id);
         }
@@ -451,7 +450,12 @@ pub fn izhikevich_step(
     fired
 }
 
-/// System: Izhikevich neurons.
+/// Neurons per block of [`update_izhikevich`].
+const BLOCK: usize = 64;
+
+/// System: Izhikevich neurons, run by run of one group and block by block: each block's input
+/// is gathered first (synaptic input, kicks, noise), then the model steps the block in a plain
+/// loop over its states, then its spikes are written.
 pub fn update_izhikevich(
     mut q: Query<(&Neuron, &mut IzhikevichState)>,
     groups: Res<NeuronGroups>,
@@ -459,14 +463,37 @@ pub fn update_izhikevich(
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
-    super::for_each_neuron(&mut q, |(n, mut s)| {
-        let NeuronModel::Izhikevich(p) = &groups.0[n.group as usize].spec.model else {
-            return;
-        };
-        let i =
-            input.take(n.id) + kick(&p.kick, &clock, n.id) + uniform_noise(&p.noise, &clock, n.id);
-        if izhikevich_step(p, clock.dt_ms, i, s.bypass_change_detection()) {
-            spikes.fire(clock.step, n.id);
+    let kicks = rng::Draws::new(clock.seed, clock.step, Purpose::NeuronKick);
+    let (clock, spikes, input) = (&*clock, &*spikes, &*input);
+    crate::synapse::for_each_table(&mut q, |(ns, mut st)| {
+        let st = st.bypass_change_detection();
+        let mut start = 0;
+        for run in ns.chunk_by(|a, b| a.group == b.group) {
+            let states = &mut st[start..start + run.len()];
+            start += run.len();
+            let NeuronModel::Izhikevich(p) = &groups.0[run[0].group as usize].spec.model else {
+                continue;
+            };
+            let kick = p.kick.as_ref().map(|k| {
+                let t = rng::threshold(k.rate_hz * clock.dt_ms / 1000.0);
+                (t, k.amplitude as f32)
+            });
+            for (ns, st) in run.chunks(BLOCK).zip(states.chunks_mut(BLOCK)) {
+                let mut drive = [0f32; BLOCK];
+                for (d, n) in drive.iter_mut().zip(ns) {
+                    let k = kick
+                        .filter(|k| kicks.below(n.id as u64, k.0))
+                        .map_or(0.0, |k| k.1);
+                    *d = input.take(n.id) + k + uniform_noise(&p.noise, clock, n.id);
+                }
+                let mut fired = [false; BLOCK];
+                for ((s, &d), f) in st.iter_mut().zip(&drive).zip(&mut fired) {
+                    *f = izhikevich_step(p, clock.dt_ms, d, s);
+                }
+                for (n, _) in ns.iter().zip(&fired).filter(|x| *x.1) {
+                    spikes.fire(clock.step, n.id);
+                }
+            }
         }
     });
 }
