@@ -31,15 +31,9 @@ fn run(scene: &Path, out: &Path, extra: &[&str]) {
     edra_ok(&args);
 }
 
-/// synapses.csv as (group, column → value) rows.
+/// synapses.csv: its header and rows.
 fn synapses(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = String::from_utf8(read(&dir.join("synapses.csv"))).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap().split(',').map(String::from).collect();
-    let rows = lines
-        .map(|l| l.split(',').map(String::from).collect())
-        .collect();
-    (header, rows)
+    read_csv(&dir.join("synapses.csv"))
 }
 
 fn same_files(a: &Path, b: &Path, files: &[&str], what: &str) {
