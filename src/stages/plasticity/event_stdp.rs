@@ -209,7 +209,7 @@ impl EventStdp {
         if pre && g.delivers_input {
             input.add(
                 at.syn.post,
-                g.sign * at.w.w_mv * per_neuron[at.syn.post as usize],
+                g.sign * at.w.w_mv * scale(per_neuron, at.syn.post),
             );
         }
         let d = g.k.trace_step(pre, post, at.w.h_mv, at.tr);
@@ -222,7 +222,7 @@ impl EventStdp {
         };
         at.w.h_mv = h.clamp(g.k.h_min, g.k.h_max);
         at.w.w_mv = at.w.h_mv + g.k.h0_mv * at.w.z;
-        at.w.efficacy_mv = g.sign * at.w.w_mv * per_neuron[at.syn.post as usize];
+        at.w.efficacy_mv = g.sign * at.w.w_mv * scale(per_neuron, at.syn.post);
         at.clock.next_step = step + 1;
     }
 
@@ -239,7 +239,7 @@ impl EventStdp {
         let g = self.group(syn.group);
         self.quiet(g, clock.next_step, upto, &mut tr, &mut w);
         if upto > clock.next_step {
-            w.efficacy_mv = g.sign * w.w_mv * per_neuron[syn.post as usize];
+            w.efficacy_mv = g.sign * w.w_mv * scale(per_neuron, syn.post);
         }
         (tr, w)
     }
@@ -278,6 +278,12 @@ impl EventGroup {
         self.prefix = Vec::with_capacity(n + 1);
         self.prefix.push(0.0);
     }
+}
+
+/// The astrocyte factor of neuron `post`; 1 when `per_neuron` is empty (no astrocytes).
+#[inline(always)]
+fn scale(per_neuron: &[f32], post: u32) -> f32 {
+    per_neuron.get(post as usize).copied().unwrap_or(1.0)
 }
 
 /// The columns of one event-driven synapse.
@@ -326,7 +332,11 @@ pub fn event_stdp(
     }
     let step = clock.step;
     ev.extend(step, &regions);
-    let per_neuron = &scaling.per_neuron[..];
+    // Without astrocytes every factor is 1: an empty slice skips the lookup (same values).
+    let per_neuron = match scaling.is_identity() {
+        true => &[][..],
+        false => &scaling.per_neuron[..],
+    };
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
     for (i, (mut syn, mut tr, mut w, mut at)) in tables.enumerate() {
         let syn = syn.bypass_change_detection();
@@ -386,7 +396,7 @@ fn catch_up(
             let g = &ev.groups[ev.of_group[g]];
             for i in r {
                 ev.quiet(g, at[i].next_step, upto, &mut tr[i], &mut w[i]);
-                w[i].efficacy_mv = g.sign * w[i].w_mv * per_neuron[syn[i].post as usize];
+                w[i].efficacy_mv = g.sign * w[i].w_mv * scale(per_neuron, syn[i].post);
                 at[i].next_step = upto;
                 if bad(&tr[i], &w[i]) {
                     flag.synapse.fetch_min(syn[i].id, Relaxed);
