@@ -17,16 +17,22 @@ use crate::synapse::{POST, PRE, Synapse};
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 
+/// One run of a neuron's rows with the same delay: `rows[start..]` up to the next run's start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Run {
+    delay: u16,
+    start: u32,
+}
+
 /// For one table of synapses and one side (outgoing by axonal delay, or incoming by dendritic
 /// delay): each neuron's rows, in runs of equal delay.
 #[derive(Default)]
 struct NeuronRows {
-    /// Runs of neuron `n`: `neuron_runs[n]..neuron_runs[n + 1]`.
+    /// Runs of neuron `n`: `neuron_runs[n]..neuron_runs[n + 1]` (build time; [`Reach`] keeps
+    /// the same per neuron for the steps).
     neuron_runs: Vec<u32>,
-    /// Delay of each run, steps.
-    run_delay: Vec<u16>,
-    /// Rows of run `k`: `rows[run_start[k]..run_start[k + 1]]`.
-    run_start: Vec<u32>,
+    /// The runs, neuron after neuron, then one closing run that only marks the end.
+    runs: Vec<Run>,
     rows: Vec<u32>,
 }
 
@@ -53,42 +59,60 @@ impl NeuronRows {
             ..Default::default()
         };
         for n in 0..neurons {
-            ix.neuron_runs.push(ix.run_delay.len() as u32);
+            ix.neuron_runs.push(ix.runs.len() as u32);
             let mine = &mut rows[start[n] as usize..start[n + 1] as usize];
             mine.sort_unstable_by_key(|&r| (key(&syn[r as usize]).1, r));
             let mut prev = None;
             for (k, &r) in mine.iter().enumerate() {
                 let d = key(&syn[r as usize]).1;
                 if prev != Some(d) {
-                    ix.run_delay.push(d);
-                    ix.run_start.push(start[n] + k as u32);
+                    ix.runs.push(Run {
+                        delay: d,
+                        start: start[n] + k as u32,
+                    });
                     prev = Some(d);
                 }
             }
         }
-        ix.neuron_runs.push(ix.run_delay.len() as u32);
-        ix.run_start.push(syn.len() as u32);
+        ix.neuron_runs.push(ix.runs.len() as u32);
+        ix.runs.push(Run {
+            delay: u16::MAX,
+            start: syn.len() as u32,
+        });
         ix.rows = rows;
         ix
     }
 
-    /// Bit mask of the delays `neuron` has runs at ([`delay_bit`]).
-    fn delays_of(&self, neuron: usize) -> u64 {
-        let runs = self.neuron_runs[neuron] as usize..self.neuron_runs[neuron + 1] as usize;
-        runs.fold(0, |m, k| m | delay_bit(self.run_delay[k] as usize))
+    /// The runs of `neuron`: (first, count).
+    fn runs_of(&self, neuron: usize) -> (u32, u32) {
+        let first = self.neuron_runs[neuron];
+        (first, self.neuron_runs[neuron + 1] - first)
     }
 
-    /// The rows of `neuron`'s synapses with delay `delay`.
+    /// Bit mask of the delays `neuron` has runs at ([`delay_bit`]).
+    fn delays_of(&self, neuron: usize) -> u64 {
+        let (first, n) = self.runs_of(neuron);
+        let runs = &self.runs[first as usize..(first + n) as usize];
+        runs.iter().fold(0, |m, r| m | delay_bit(r.delay as usize))
+    }
+
+    /// The rows with delay `delay` among the runs `first..first + count` (one neuron's).
     #[inline]
-    fn rows_of(&self, neuron: u32, delay: usize) -> &[u32] {
-        let n = neuron as usize;
-        let runs = self.neuron_runs[n] as usize..self.neuron_runs[n + 1] as usize;
-        for k in runs {
-            if self.run_delay[k] as usize == delay {
-                return &self.rows[self.run_start[k] as usize..self.run_start[k + 1] as usize];
+    fn rows_in(&self, (first, count): (u32, u32), delay: usize) -> &[u32] {
+        let k0 = first as usize;
+        for k in k0..k0 + count as usize {
+            if self.runs[k].delay as usize == delay {
+                let (a, b) = (self.runs[k].start, self.runs[k + 1].start);
+                return &self.rows[a as usize..b as usize];
             }
         }
         &[]
+    }
+
+    /// The rows of `neuron`'s synapses with delay `delay`.
+    #[cfg(test)]
+    fn rows_of(&self, neuron: u32, delay: usize) -> &[u32] {
+        self.rows_in(self.runs_of(neuron as usize), delay)
     }
 }
 
@@ -99,12 +123,16 @@ fn delay_bit(d: usize) -> u64 {
     1 << d.min(63)
 }
 
-/// Which delays a neuron's outgoing and incoming synapses of one table have: tested before the
-/// runs are searched, so a spike costs one lookup on the steps it reaches nothing.
+/// Which delays a neuron's outgoing and incoming synapses of one table have, and where their
+/// runs are: tested before the runs are searched, so a spike costs one lookup on the steps it
+/// reaches nothing, and one line of memory tells where to look on the steps it does.
 #[derive(Clone, Copy, Default)]
 struct Reach {
     outgoing: u64,
     incoming: u64,
+    /// (first run, number of runs) of each side.
+    outgoing_runs: (u32, u32),
+    incoming_runs: (u32, u32),
 }
 
 /// The index of one table: where it lay when built (to notice a table that moved or grew), each
@@ -134,12 +162,12 @@ impl TableIndex {
             for n in lookback.fired_at(back) {
                 let reach = self.reach[n as usize];
                 if reach.outgoing & bit != 0 {
-                    for &r in self.outgoing.rows_of(n, delay) {
+                    for &r in self.outgoing.rows_in(reach.outgoing_runs, delay) {
                         f(r, PRE);
                     }
                 }
                 if reach.incoming & bit != 0 {
-                    for &r in self.incoming.rows_of(n, delay) {
+                    for &r in self.incoming.rows_in(reach.incoming_runs, delay) {
                         f(r, POST);
                     }
                 }
@@ -166,8 +194,14 @@ impl DeliveryIndex {
                 .map(|n| Reach {
                     outgoing: outgoing.delays_of(n),
                     incoming: incoming.delays_of(n),
+                    outgoing_runs: outgoing.runs_of(n),
+                    incoming_runs: incoming.runs_of(n),
                 })
                 .collect();
+            // Reach holds each neuron's runs now.
+            let (mut outgoing, mut incoming) = (outgoing, incoming);
+            outgoing.neuron_runs = Vec::new();
+            incoming.neuron_runs = Vec::new();
             let t = TableIndex {
                 at,
                 reach,
