@@ -1,11 +1,11 @@
-//! Distal reward and retraining (Izhikevich 2007, Cereb Cortex 17:2443, Fig. 1) on the fast
-//! variants `scenes/experiments/distal_reward_fast.ron` and `retraining_fast.ron`: the published
-//! network, dopamine-gated STDP and reward rule with the learning rate 30× the published one,
-//! run with `edra run` for 30 s and 5 min instead of 1 h and 2 h. The rule fires about once a
-//! simulated minute, so these variants see one or a few rewards: they test the mechanism (a
-//! reward 1–3 s after an exc[0] → exc[493] pairing takes that synapse to w_max; moving the
-//! reward to another synapse moves the growth with it), not the selectivity of the published
-//! hour, which docs/validation.md checks on the full scenes. Values are read from the runs' CSVs.
+//! Distal reward and retraining (Izhikevich 2007, Cereb Cortex 17:2443, Fig. 1; daspnet.m, the
+//! code published with it) on the fast variants `scenes/experiments/distal_reward_fast.ron` and
+//! `retraining_fast.ron`: the published network, input, dopamine-gated STDP and reward rule with
+//! the learning rate 3× the published one, run with `edra run` for 3 and 6 simulated minutes
+//! instead of 1 h and 2 h. Faster variants lose the published selectivity (at 5× and 10× the
+//! others' mean rises above 25 % of w_max within minutes; docs/validation.md), so 3× is the
+//! largest speed-up used; the full scenes are on docs/validation.md. Values are read from the
+//! runs' CSVs.
 
 mod common;
 use common::*;
@@ -17,8 +17,6 @@ const W_MAX_MV: f64 = 4.0;
 /// exc[0] → exc[493] and exc[0] → exc[757] under seed 1, both with a 1 ms delay.
 const FIRST: u32 = 39418;
 const SECOND: u32 = 60586;
-/// Size of group "ee" (800 neurons × 80).
-const EE: u32 = 64_000;
 
 /// A CSV's header and its rows as text fields.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
@@ -52,16 +50,23 @@ fn trace(dir: &Path, id: u32) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Final h of every "ee" synapse, from synapses.csv, by id.
-fn final_ee(dir: &Path) -> Vec<f64> {
-    let (h, rows) = read_csv(&dir.join("synapses.csv"));
-    let (ci, cg, ch) = (col(&h, "id"), col(&h, "group"), col(&h, "h_mv"));
-    let mut out = vec![f64::NAN; EE as usize];
-    for r in rows.iter().filter(|r| r[cg] == "ee") {
-        out[num(&r[ci]) as usize] = num(&r[ch]);
-    }
-    assert!(out.iter().all(|h| h.is_finite()), "every ee synapse listed");
-    out
+/// Mean h of the 2000 "ee" synapses of the recorder `sample` (every 32nd, none rewarded) at its
+/// last sample at or before `t_ms` (one sample per 1 s).
+fn sample_mean_at(dir: &Path, t_ms: f64) -> f64 {
+    let (h, rows) = read_csv(&dir.join("sample.csv"));
+    let (ct, ch) = (col(&h, "t_ms"), col(&h, "h_mv"));
+    let t = rows
+        .iter()
+        .map(|r| num(&r[ct]))
+        .filter(|t| *t <= t_ms)
+        .fold(f64::NAN, f64::max);
+    let v: Vec<f64> = rows
+        .iter()
+        .filter(|r| num(&r[ct]) == t)
+        .map(|r| num(&r[ch]))
+        .collect();
+    assert_eq!(v.len(), 2000, "2000 sampled synapses at {t} ms");
+    v.iter().sum::<f64>() / v.len() as f64
 }
 
 /// Times (ms) of the rewards, from the dopamine recorder (one sample per 100 ms; a reward adds
@@ -73,17 +78,6 @@ fn rewards(dir: &Path) -> Vec<f64> {
         .filter(|w| num(&w[1][cd]) - num(&w[0][cd]) > 0.25)
         .map(|w| num(&w[1][ct]))
         .collect()
-}
-
-/// Mean final h of the "ee" synapses other than `rewarded`, and how many of them end at
-/// ≥ 0.95·w_max.
-fn others(h: &[f64], rewarded: &[u32]) -> (f64, usize) {
-    let o: Vec<f64> = (0..EE)
-        .filter(|i| !rewarded.contains(i))
-        .map(|i| h[i as usize])
-        .collect();
-    let top = o.iter().filter(|h| **h >= 0.95 * W_MAX_MV).count();
-    (o.iter().sum::<f64>() / o.len() as f64, top)
 }
 
 fn run(scene: &str, name: &str) -> std::path::PathBuf {
@@ -100,83 +94,71 @@ fn run(scene: &str, name: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn rewarded_synapse_reaches_w_max_after_its_reward() {
+fn rewarded_synapse_reaches_w_max_while_the_others_stay_low() {
     let dir = run("distal_reward_fast.ron", "distal_reward_fast");
     let tr = trace(&dir, FIRST);
     let r = rewards(&dir);
-    // The rule rewards once in these 30 s (under seed 1; about one pairing a minute).
-    assert_eq!(r.len(), 1, "rewards at {r:?} ms");
+    assert!(!r.is_empty(), "no reward");
     // Izhikevich 2007 (Fig. 1): the rewarded synapse reaches w_max = 4 mV. Tolerance: 5 % below
-    // w_max (h is clipped at w_max, so "reaches" = at least 0.95·w_max at some sample).
+    // w_max (h is clipped at w_max, so "reaches" = at least 0.95·w_max at some sample, every
+    // 100 ms) ...
     let reached = tr
         .iter()
         .find(|q| q.1 >= 0.95 * W_MAX_MV)
         .expect("the rewarded synapse reaches 0.95·w_max")
         .0;
-    // ... and it is the reward that takes it there: below 0.95·w_max until the reward, there
-    // within 1 s of it.
+    // ... and rewards take it there: not before the first reward.
     assert!(
-        reached >= r[0] && reached <= r[0] + 1000.0,
-        "reached at {reached} ms, reward at {} ms",
+        reached > r[0],
+        "reached at {reached} ms, first reward at {} ms",
         r[0]
     );
-    // Izhikevich 2007 (Fig. 1), issue 3: after learning the other synapses are low, their mean
-    // below 25 % of w_max (1 mV; they start at 1 mV). NOT reached by this variant: its one reward,
-    // 30× stronger, also lifts the others that were eligible then, and 5 s later their mean is
-    // 1.03 mV (25.7 %), with 2791 of the 63 999 (4.4 %) at ≥ 0.95·w_max beside the rewarded
-    // one. docs/validation.md gives the full hour's numbers, which are the published check.
-    // These two asserts pin the variant's behaviour (so a change shows), not the published
-    // claim: mean below 27 % of w_max, fewer than 6 % of the others at w_max.
-    let h = final_ee(&dir);
-    let (mean, top) = others(&h, &[FIRST]);
+    // Izhikevich 2007 (Fig. 1), bound from issue 3: while it does, the other synapses stay low,
+    // their mean below 25 % of w_max (1 mV, which is also where they start). Read from the 2000
+    // sampled "ee" synapses (every 32nd) at the last sample before `reached`: with the weights'
+    // spread (SD about 0.8 mV) the sample mean's standard error is 0.018 mV (0.45 % of w_max).
+    let mean = sample_mean_at(&dir, reached);
     assert!(
-        mean < 0.27 * W_MAX_MV,
-        "others' mean {mean} mV ≥ 27 % of w_max"
-    );
-    assert!(
-        (top as f64) < 0.06 * (EE - 1) as f64,
-        "{top} others at ≥ 0.95·w_max"
+        mean < 0.25 * W_MAX_MV,
+        "others' mean {mean} mV ≥ 25 % of w_max when the rewarded synapse reaches 0.95·w_max"
     );
 }
 
-/// Retraining: the rule moves from exc[0] → exc[493] to exc[0] → exc[757] at T = 1 min. The new
-/// synapse's first rewarded pairing comes 2.7 min after T (at 222.6 s), so the variant runs 5
-/// simulated minutes (spine Ca off, as the pair rule reads none: about 2 min of wall time).
+/// Retraining: the rule moves from exc[0] → exc[493] to exc[0] → exc[757] at T = 2 min; the run
+/// lasts 6 simulated minutes.
 #[test]
 fn after_the_switch_the_new_synapse_rises_and_the_first_declines() {
     let dir = run("retraining_fast.ron", "retraining_fast");
-    let t_switch = 60_000.0;
+    let t_switch = 120_000.0;
     let (first, second) = (trace(&dir, FIRST), trace(&dir, SECOND));
     let r = rewards(&dir);
     let after: Vec<f64> = r.iter().copied().filter(|t| *t >= t_switch).collect();
     assert!(!after.is_empty(), "no reward after the switch: {r:?}");
     let at = |tr: &[(f64, f64)], t: f64| tr.iter().rev().find(|q| q.0 <= t).unwrap().1;
-    // Before the switch: as in distal_reward_fast.ron, the first synapse reaches w_max (5 %
-    // tolerance) after its reward at 24.6 s; no second pairing before T keeps it there (3.67 mV
-    // at T).
+    // Before the switch the scene is distal_reward_fast.ron: the first synapse reaches w_max
+    // (Izhikevich 2007, Fig. 1; 5 % tolerance).
     assert!(
         first
             .iter()
             .any(|q| q.0 < t_switch && q.1 >= 0.95 * W_MAX_MV)
     );
-    // Izhikevich 2007 / issue 3: after the switch the new synapse rises to w_max (at least
-    // 0.95·w_max at some sample), after its first reward.
+    // Issue 3 (after Izhikevich 2007): after the switch the new synapse rises to w_max (at least
+    // 0.95·w_max at some sample), after a reward of the new rule ...
     let reached = second
         .iter()
         .find(|q| q.0 >= t_switch && q.1 >= 0.95 * W_MAX_MV)
         .expect("the new synapse reaches 0.95·w_max")
         .0;
     assert!(
-        reached >= after[0],
-        "reached {reached} ms before its reward"
+        reached > after[0],
+        "reached {reached} ms, before the first reward after T ({} ms)",
+        after[0]
     );
-    // ... and the first declines, no longer rewarded (issue 3 gives no number). Measured: from
-    // 3.67 mV at T to 1.14 mV at the end, below 50 % of w_max from 225 s on (the new synapse's
-    // reward came while the first's eligibility was negative). Asserted: below 50 % of w_max at
-    // the end and below half its value at T.
+    // ... and the first declines, no longer rewarded (issue 3 gives no amount): lower at the end
+    // than at T.
     let (at_t, last) = (at(&first, t_switch), first.last().unwrap().1);
     assert!(
-        last < 0.5 * W_MAX_MV && last < 0.5 * at_t,
+        last < at_t,
         "first synapse {at_t} mV at T, {last} mV at the end"
-    );
+    )
 }
