@@ -31,34 +31,29 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-#[test]
-fn steps_allocate_nothing() {
-    edra::sim::init_threads(Some(1));
-    let mut sim = edra::Simulation::load("scenes/population.ron".as_ref()).unwrap();
-    for _ in 0..50 {
-        sim.step().unwrap();
-    }
-    let mut spikes = 0;
-    let before = ALLOCATIONS.load(Relaxed);
-    for _ in 0..200 {
-        sim.step().unwrap();
-        spikes += sim.write_spikes_of_last_step(&mut std::io::sink()).unwrap();
-    }
-    let during = ALLOCATIONS.load(Relaxed) - before;
-    assert_eq!(during, 0, "{during} allocations in 200 steps");
-    // The steps did real work: neurons fired (about 7 Hz × 1000 neurons × 0.2 s).
-    assert!(spikes > 200, "only {spikes} spikes");
-
-    let mut sim = edra::Simulation::load("scenes/event_driven.ron".as_ref()).unwrap();
+/// Loads `scene`, takes 50 steps, then counts the allocations and spikes of `steps` more.
+fn allocations_and_spikes(scene: &str, steps: usize) -> (usize, usize) {
+    let mut sim = edra::Simulation::load(scene.as_ref()).unwrap();
     for _ in 0..50 {
         sim.step().unwrap();
     }
     let (before, mut spikes) = (ALLOCATIONS.load(Relaxed), 0);
-    for _ in 0..1200 {
+    for _ in 0..steps {
         sim.step().unwrap();
         spikes += sim.write_spikes_of_last_step(&mut std::io::sink()).unwrap();
     }
-    let during = ALLOCATIONS.load(Relaxed) - before;
+    (ALLOCATIONS.load(Relaxed) - before, spikes)
+}
+
+#[test]
+fn steps_allocate_nothing() {
+    edra::sim::init_threads(Some(1));
+    let (during, spikes) = allocations_and_spikes("scenes/population.ron", 200);
+    assert_eq!(during, 0, "{during} allocations in 200 steps");
+    // The steps did real work: neurons fired (about 7 Hz × 1000 neurons × 0.2 s).
+    assert!(spikes > 200, "only {spikes} spikes");
+
+    let (during, spikes) = allocations_and_spikes("scenes/event_driven.ron", 1200);
     assert_eq!(during, 0, "{during} allocations in 1200 event-driven steps");
     // 84 000 sources at 5–20 Hz for 1.2 s: about 5 × 10^5 spikes.
     assert!(spikes > 300_000, "only {spikes} spikes");
