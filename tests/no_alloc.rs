@@ -32,7 +32,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Loads `scene`, takes 50 steps, then counts the allocations and spikes of `steps` more.
-fn allocations_and_spikes(scene: &str, steps: usize) -> (usize, usize) {
+fn allocations_and_spikes(scene: &str, steps: usize) -> (usize, u64) {
     let mut sim = edra::Simulation::load(scene.as_ref()).unwrap();
     for _ in 0..50 {
         sim.step().unwrap();
