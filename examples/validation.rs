@@ -1338,7 +1338,7 @@ fn distal_reward(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
     let fc = full_cells.as_ref().map(|c| &c.0);
     writeln!(
         p.md,
-        "\n| | published (Izhikevich 2007, Fig. 1) | edra, full hour | edra, fast variant (test) |\n|---|---|---|---|\n\
+        "\n| | published (Izhikevich 2007, Fig. 1) | edra, full hour | edra, fast variant |\n|---|---|---|---|\n\
          | rewarded synapse | reaches w_max = 4 mV within 1 h | {} | {} |\n\
          | others' mean when it first reaches 0.95·w_max | < 25 % of w_max (1 mV) | {} | {} |\n\
          | others' mean at the end | < 25 % of w_max (1 mV) | {} | {} |\n\
@@ -1401,7 +1401,7 @@ fn distal_reward(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
     let end = f.end;
     p.figure(
         "distal_reward_fast.svg",
-        LineChart::new("Distal reward, fast variant (test)", "t (s)", "h (mV)"),
+        LineChart::new("Distal reward, fast variant", "t (s)", "h (mV)"),
         &[
             Series::new(
                 "rewarded exc[0] → exc[493]",
@@ -1411,7 +1411,7 @@ fn distal_reward(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
             level_series("0.95·w_max", 0.95 * W_MAX_MV, end * 60.0).color("#999999"),
             level_series("25 % of w_max", 0.25 * W_MAX_MV, end * 60.0).color("#cccccc"),
         ],
-        "The fast variant of the test (recorder CSVs).",
+        "The fast variant (recorder CSVs).",
     );
     let fast_cells = format!(
         "fast variant (test, {:.0}×, {:.0} s): rewarded {}; others {}",
@@ -1544,7 +1544,7 @@ fn retraining(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
     };
     writeln!(
         p.md,
-        "| | expected | edra, full run | edra, fast variant (test) |\n|---|---|---|---|\n\
+        "| | expected | edra, full run | edra, fast variant |\n|---|---|---|---|\n\
          | first / new synapse at T | first at w_max | {} | {} |\n\
          | new synapse after T: peak | rises to w_max | {} | {} |\n\
          | new synapse: time to 0.95·w_max after T | — | {} | {} |\n\
@@ -1581,7 +1581,7 @@ fn retraining(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
     }
     p.figure(
         "retraining_fast.svg",
-        LineChart::new("Retraining, fast variant (test)", "t (s)", "h (mV)"),
+        LineChart::new("Retraining, fast variant", "t (s)", "h (mV)"),
         &[
             Series::new(
                 "first exc[0] → exc[493]",
@@ -1598,7 +1598,7 @@ fn retraining(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
             )
             .color("#999999"),
         ],
-        "The fast variant of the test (recorder CSVs).",
+        "The fast variant (recorder CSVs).",
     );
     let verdict = |r: &RewardRun, t: f64| {
         let (a, b) = (r.trace(FIRST_REWARDED), r.trace(SECOND_REWARDED));

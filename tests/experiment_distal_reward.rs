@@ -133,9 +133,9 @@ fn rewarded_synapse_reaches_w_max_while_the_others_stay_low() {
 
 /// Retraining: the rule moves from exc[0] → exc[493] to exc[0] → exc[757] at T = 1 h; the run
 /// lasts 2 h. Issue 3 also expects the first synapse to decline after T. That is not asserted:
-/// whether it does depends on the run. In this one it stays between 2.6 and 4 mV through the
-/// second hour (2.96 mV at T, 3.98 mV at the end); in a clock-driven run of the same scene (the
-/// same model, different rounding) it fell to 0.24 mV. A strong exc[0] → exc[493] makes exc[493]
+/// whether it does depends on the run. In this one it is at 2.96 mV at T, dips once to 1.93 mV
+/// (40.6 min after T) and ends at 3.98 mV; in a clock-driven run of the same scene (the same
+/// model, different rounding) it fell to 0.24 mV. A strong exc[0] → exc[493] makes exc[493]
 /// fire after exc[0], so its eligibility is positive whenever exc[0] fires, and every reward of
 /// the new rule follows an exc[0] spike. docs/validation.md reports the numbers.
 #[test]
