@@ -46,7 +46,7 @@ impl NonFinite {
 /// Whether `x` is infinite or NaN: its exponent bits are all ones. An integer test, so a loop
 /// of them vectorises.
 #[inline(always)]
-fn nonfinite(x: f32) -> bool {
+pub(crate) fn nonfinite(x: f32) -> bool {
     x.to_bits() & 0x7f80_0000 == 0x7f80_0000
 }
 

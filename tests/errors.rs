@@ -107,6 +107,23 @@ fn calcium_rule_without_calcium_is_refused() {
     assert!(code == 0 && wrote, "exit {code}: {err}");
 }
 
+/// A group integrated at its events cannot also have a stage that runs on every step (here the
+/// NMDA spine Ca of the good scene).
+#[test]
+fn event_driven_stdp_with_spine_calcium_is_refused() {
+    let bad = GOOD.replacen(
+        "rule: PairStdp((a_plus: 0.5, a_minus: 0.5, h_max_mv: 4.0)),",
+        "rule: PairStdp((a_plus: 0.5, a_minus: 0.5, h_max_mv: 4.0, event_driven: true)),",
+        1,
+    );
+    assert_refused(
+        "event-driven-ca",
+        &bad,
+        line_of(&bad, "ca: Nmda"),
+        &["synapses[0].ca", "event_driven"],
+    );
+}
+
 #[test]
 fn missing_file_is_refused() {
     let dir = scratch("missing");

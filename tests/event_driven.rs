@@ -142,22 +142,3 @@ fn an_event_driven_run_continued_from_its_checkpoint_equals_one_that_never_stopp
         "continued vs uninterrupted",
     );
 }
-
-/// A group integrated at its events cannot also have a stage that runs on every step.
-#[test]
-fn event_driven_with_spine_calcium_is_refused() {
-    let dir = scratch("ev-refused");
-    let bad = variant(
-        &dir,
-        "bad",
-        &scene_text().replacen("axonal_delay_ms: 1.0, ca: Off,", "axonal_delay_ms: 1.0,", 1),
-    );
-    let out = dir.join("out");
-    let o = edra(&["run", bad.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(!out.exists());
-    for needle in ["synapses[0].ca", "event_driven", "bad.ron:"] {
-        assert!(err.contains(needle), "`{needle}` missing from: {err}");
-    }
-}

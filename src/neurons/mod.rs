@@ -43,21 +43,6 @@ pub struct NeuronGroupRt {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct NeuronGroups(pub Vec<NeuronGroupRt>);
 
-/// Runs `f` on every neuron of a model's query: on the calling thread below
-/// [`SERIAL_BELOW_ROWS`](crate::synapse::SERIAL_BELOW_ROWS) neurons (a parallel pass costs a few
-/// µs of task spawning, more than a thousand neurons' work), otherwise in parallel. Each neuron
-/// is updated on its own, so the result is the same either way.
-pub fn for_each_neuron<S: Component<Mutability = bevy_ecs::component::Mutable>>(
-    q: &mut Query<(&Neuron, &mut S)>,
-    f: impl Fn((&Neuron, Mut<S>)) + Send + Sync + Clone,
-) {
-    if q.iter().len() < crate::synapse::SERIAL_BELOW_ROWS {
-        q.iter_mut().for_each(f);
-    } else {
-        q.par_iter_mut().for_each(f);
-    }
-}
-
 /// Registers the neuron models in [`Stage::Neurons`](crate::schedule::Stage::Neurons).
 pub fn plugin(s: &mut Schedule) {
     use crate::schedule::Stage;

@@ -414,13 +414,16 @@ pub fn update_lif(
     input: Res<NeuronInput>,
 ) {
     let kicks = rng::Draws::new(clock.seed, clock.step, Purpose::NeuronKick);
-    super::for_each_neuron(&mut q, |(n, mut s)| {
-        let NeuronModel::Lif(p) = &groups.0[n.group as usize].spec.model else {
-            return;
-        };
-        let i = input.take(n.id) + kick(&p.kick, &kicks, clock.dt_ms, n.id);
-        if lif_step(p, clock.dt_ms, i, s.bypass_change_detection()) {
-            spikes.fire(clock.step, n.id);
+    let (clock, spikes, input) = (&*clock, &*spikes, &*input);
+    crate::synapse::for_each_table(&mut q, |(ns, mut st)| {
+        for (n, s) in ns.iter().zip(st.bypass_change_detection()) {
+            let NeuronModel::Lif(p) = &groups.0[n.group as usize].spec.model else {
+                continue;
+            };
+            let i = input.take(n.id) + kick(&p.kick, &kicks, clock.dt_ms, n.id);
+            if lif_step(p, clock.dt_ms, i, s) {
+                spikes.fire(clock.step, n.id);
+            }
         }
     });
 }

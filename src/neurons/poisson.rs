@@ -29,13 +29,20 @@ struct SourceGroup {
     rate_hz: f64,
 }
 
+/// A source in the calendar: its neuron id and the index of its group in the calendar.
+#[derive(Clone, Copy, Debug)]
+struct Source {
+    id: u32,
+    group: u32,
+}
+
 /// When each Poisson source fires next.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct PoissonCalendar {
     /// `slots[s % SLOTS]`: the sources due on step s, for s < the next roll-over + SLOTS.
-    slots: Vec<Vec<u32>>,
+    slots: Vec<Vec<Source>>,
     /// (due step, source) of sources due later than the buckets reach.
-    far: Vec<(u64, u32)>,
+    far: Vec<(u64, Source)>,
     groups: Vec<SourceGroup>,
     dt_ms: f64,
     seed: u64,
@@ -88,7 +95,11 @@ impl PoissonCalendar {
                 Some(next) => {
                     let g = &cal.groups[gi];
                     for id in g.first..g.first + g.size {
-                        cal.schedule(id, next[id as usize], clock.step);
+                        let src = Source {
+                            id,
+                            group: gi as u32,
+                        };
+                        cal.schedule(src, next[id as usize], clock.step);
                     }
                 }
                 None => cal.redraw(gi, clock.step),
@@ -101,33 +112,33 @@ impl PoissonCalendar {
         rate_hz * self.dt_ms / 1000.0
     }
 
-    /// Puts source `id` in the bucket of step `due` (or the far list), seen from step `now`.
-    fn schedule(&mut self, id: u32, due: u64, now: u64) {
+    /// Puts `src` in the bucket of step `due` (or the far list), seen from step `now`.
+    fn schedule(&mut self, src: Source, due: u64, now: u64) {
         if due == u64::MAX {
             return;
         }
         // A bucket's earlier step (due − SLOTS) is already past, so it holds one step at a time;
         // the far list is emptied into the buckets at each roll-over before it is needed.
         if due < now + SLOTS {
-            self.slots[(due % SLOTS) as usize].push(id);
+            self.slots[(due % SLOTS) as usize].push(src);
         } else {
-            self.far.push((due, id));
+            self.far.push((due, src));
         }
     }
 
     /// Every source of group `gi` draws its first spike at or after step `step`.
     fn redraw(&mut self, gi: usize, step: u64) {
         let g = self.groups[gi].clone();
-        let ids = g.first..g.first + g.size;
+        let group = gi as u32;
         for s in &mut self.slots {
-            s.retain(|id| !ids.contains(id));
+            s.retain(|src| src.group != group);
         }
-        self.far.retain(|(_, id)| !ids.contains(id));
+        self.far.retain(|(_, src)| src.group != group);
         let p = self.p(g.rate_hz);
-        for id in ids {
+        for id in g.first..g.first + g.size {
             let k = gap(self.seed, id, step, Purpose::PoissonStart, p);
             let due = if k == u64::MAX { k } else { step + k - 1 };
-            self.schedule(id, due, step);
+            self.schedule(Source { id, group }, due, step);
         }
     }
 
@@ -135,9 +146,9 @@ impl PoissonCalendar {
     /// roll-over, `step` a multiple of SLOTS).
     fn roll_over(&mut self, step: u64) {
         let mut far = std::mem::take(&mut self.far);
-        far.retain(|&(due, id)| {
+        far.retain(|&(due, src)| {
             if due < step + SLOTS {
-                self.slots[(due % SLOTS) as usize].push(id);
+                self.slots[(due % SLOTS) as usize].push(src);
                 false
             } else {
                 true
@@ -158,12 +169,12 @@ impl PoissonCalendar {
         }
         for k in 0..SLOTS {
             let due = steps + k;
-            for &id in &self.slots[(due % SLOTS) as usize] {
-                next[id as usize] = due;
+            for src in &self.slots[(due % SLOTS) as usize] {
+                next[src.id as usize] = due;
             }
         }
-        for &(due, id) in &self.far {
-            next[id as usize] = due;
+        for &(due, src) in &self.far {
+            next[src.id as usize] = due;
         }
         next
     }
@@ -191,25 +202,15 @@ pub fn fire_poisson(
     }
     let slot = (step % SLOTS) as usize;
     let due = std::mem::take(&mut cal.slots[slot]);
-    for &id in &due {
-        spikes.fire(step, id);
-        let p = cal.p(cal.rate_of(id));
-        let k = gap(cal.seed, id, step, Purpose::Poisson, p);
-        cal.schedule(id, step.saturating_add(k), step);
+    for &src in &due {
+        spikes.fire(step, src.id);
+        let p = cal.p(cal.groups[src.group as usize].rate_hz);
+        let k = gap(cal.seed, src.id, step, Purpose::Poisson, p);
+        cal.schedule(src, step.saturating_add(k), step);
     }
     let mut due = due;
     due.clear();
     cal.slots[slot] = due;
-}
-
-impl PoissonCalendar {
-    /// The rate of source `id` (groups are few: a linear search).
-    fn rate_of(&self, id: u32) -> f64 {
-        self.groups
-            .iter()
-            .find(|g| (g.first..g.first + g.size).contains(&id))
-            .map_or(0.0, |g| g.rate_hz)
-    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use super::SynapticWeight;
 use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
 use crate::clock::Clock;
 use crate::delivery::DeliveryIndex;
-use crate::guard::NonFinite;
+use crate::guard::{NonFinite, nonfinite};
 use crate::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
@@ -99,29 +99,26 @@ impl EventStdp {
     /// The event-driven groups of `groups`, with an epoch starting at `step` (or the one of a
     /// checkpoint).
     pub fn new(groups: &SynapseGroups, dt_ms: f64, step: u64, saved: Option<&EventEpoch>) -> Self {
+        // The epoch: at most EPOCH_STEPS, and no longer than the shortest τc (d_c^K ≥ 1/e).
+        let epoch_steps = groups
+            .0
+            .iter()
+            .filter(|g| event_params(g).is_some())
+            .filter_map(|g| g.spec.gating.as_ref())
+            .map(|gate| ((gate.tau_eligibility_ms / dt_ms).floor() as u64).max(1))
+            .fold(EPOCH_STEPS, u64::min);
         let mut ev = EventStdp {
-            epoch_steps: EPOCH_STEPS,
+            epoch_steps,
             epoch_start: step,
             of_group: vec![usize::MAX; groups.0.len()],
             ..Default::default()
         };
         for (gi, g) in groups.0.iter().enumerate() {
-            let super::Rule::PairStdp(p) = &g.spec.rule else {
-                continue;
-            };
-            if !p.event_driven {
-                continue;
+            if let Some(p) = event_params(g) {
+                ev.of_group[gi] = ev.groups.len();
+                ev.groups
+                    .push(EventGroup::new(p, g, dt_ms, epoch_steps as usize));
             }
-            if let Some(gate) = &g.spec.gating {
-                let k = (gate.tau_eligibility_ms / dt_ms).floor() as u64;
-                ev.epoch_steps = ev.epoch_steps.min(k.max(1));
-            }
-            ev.of_group[gi] = ev.groups.len();
-            ev.groups.push(EventGroup::new(p, g, dt_ms));
-        }
-        let n = ev.epoch_steps as usize;
-        for g in &mut ev.groups {
-            g.fill_tables(n);
         }
         if let Some(s) = saved {
             ev.epoch_start = s.start_step;
@@ -213,15 +210,8 @@ impl EventStdp {
             );
         }
         let d = g.k.trace_step(pre, post, at.w.h_mv, at.tr);
-        let h = match g.gate {
-            Some(gate) => {
-                at.tr.eligibility_mv = at.tr.eligibility_mv * gate.decay_c + d;
-                at.w.h_mv + gate.rate_now * at.tr.eligibility_mv
-            }
-            None => at.w.h_mv + d,
-        };
-        at.w.h_mv = h.clamp(g.k.h_min, g.k.h_max);
-        at.w.w_mv = at.w.h_mv + g.k.h0_mv * at.w.z;
+        let gate = g.gate.map(|gate| (gate.decay_c, gate.rate_now));
+        g.k.weight_step(gate, d, at.tr, at.w);
         at.w.efficacy_mv = g.sign * at.w.w_mv * scale(per_neuron, at.syn.post);
         at.clock.next_step = step + 1;
     }
@@ -246,7 +236,8 @@ impl EventStdp {
 }
 
 impl EventGroup {
-    fn new(p: &StdpParams, g: &crate::world::SynapseGroupRt, dt_ms: f64) -> Self {
+    /// The constants of group `g`, with decay tables for gaps of up to `n` steps (an epoch).
+    fn new(p: &StdpParams, g: &crate::world::SynapseGroupRt, dt_ms: f64, n: usize) -> Self {
         let gate = match (&g.spec.gating, g.region) {
             (Some(gate), Some(region)) => Some(Gate {
                 decay_c: (-dt_ms / gate.tau_eligibility_ms).exp() as f32,
@@ -256,28 +247,40 @@ impl EventGroup {
             }),
             _ => None,
         };
+        // Ungated groups use no d_c; τc = dt keeps their (unused) table finite.
+        let tau_c = g
+            .spec
+            .gating
+            .as_ref()
+            .map_or(dt_ms, |g| g.tau_eligibility_ms);
         EventGroup {
             k: StdpStep::new(p, dt_ms, g.h0_mv()),
             gate,
             sign: g.sign,
             delivers_input: g.delivers_input,
-            pow_x: vec![-dt_ms / p.tau_plus_ms],
-            pow_y: vec![-dt_ms / p.tau_minus_ms],
-            pow_c: vec![-dt_ms / g.spec.gating.as_ref().map_or(1.0, |g| g.tau_eligibility_ms)],
-            prefix: Vec::new(),
+            pow_x: powers(dt_ms / p.tau_plus_ms, n),
+            pow_y: powers(dt_ms / p.tau_minus_ms, n),
+            pow_c: powers(dt_ms / tau_c, n),
+            prefix: {
+                let mut p = Vec::with_capacity(n + 1);
+                p.push(0.0);
+                p
+            },
         }
     }
+}
 
-    /// Fills the decay tables for gaps of up to `n` steps (each holds its exponent per step
-    /// until then) and reserves the running sum for a whole epoch.
-    fn fill_tables(&mut self, n: usize) {
-        for t in [&mut self.pow_x, &mut self.pow_y, &mut self.pow_c] {
-            let per_step = t[0];
-            *t = (0..=n).map(|m| (per_step * m as f64).exp()).collect();
-        }
-        self.prefix = Vec::with_capacity(n + 1);
-        self.prefix.push(0.0);
+/// The pair-STDP parameters of group `g` if it is event-driven.
+fn event_params(g: &crate::world::SynapseGroupRt) -> Option<&StdpParams> {
+    match &g.spec.rule {
+        super::Rule::PairStdp(p) if p.event_driven => Some(p),
+        _ => None,
     }
+}
+
+/// e^(−m·per_step) for m = 0 … n.
+fn powers(per_step: f64, n: usize) -> Vec<f64> {
+    (0..=n).map(|m| (-per_step * m as f64).exp()).collect()
 }
 
 /// The astrocyte factor of neuron `post`; 1 when `per_neuron` is empty (no astrocytes).
@@ -296,12 +299,16 @@ struct Row<'a> {
 
 /// Whether any variable event-driven STDP writes is non-finite.
 fn bad(tr: &StdpTraces, w: &SynapticWeight) -> bool {
-    !(tr.x_pre.is_finite()
-        && tr.y_post.is_finite()
-        && tr.eligibility_mv.is_finite()
-        && w.h_mv.is_finite()
-        && w.w_mv.is_finite()
-        && w.efficacy_mv.is_finite())
+    [
+        tr.x_pre,
+        tr.y_post,
+        tr.eligibility_mv,
+        w.h_mv,
+        w.w_mv,
+        w.efficacy_mv,
+    ]
+    .into_iter()
+    .any(nonfinite)
 }
 
 type EventColumns<'a> = (

@@ -172,6 +172,28 @@ impl StdpStep {
         t.y_post = y + post as u8 as f32;
         d
     }
+
+    /// The weight update that follows a step's STDP change `d`. Gated by `(d_c, r)`
+    /// (Izhikevich 2007): c ← c·d_c + d, h ← h + r·c, with r = λ·dt·M; ungated: h ← h + d. Then
+    /// h is kept in [h_min, h_max] and w = h + h0·z.
+    #[inline(always)]
+    pub fn weight_step(
+        &self,
+        gate: Option<(f32, f32)>,
+        d: f32,
+        t: &mut StdpTraces,
+        w: &mut SynapticWeight,
+    ) {
+        let h = match gate {
+            Some((decay_c, rate)) => {
+                t.eligibility_mv = t.eligibility_mv * decay_c + d;
+                w.h_mv + rate * t.eligibility_mv
+            }
+            None => w.h_mv + d,
+        };
+        w.h_mv = h.clamp(self.h_min, self.h_max);
+        w.w_mv = w.h_mv + self.h0_mv * w.z;
+    }
 }
 
 /// The columns pair STDP reads and writes.
@@ -272,23 +294,29 @@ fn run_pair_stdp<F: ArchetypeFilter, E: EfficacyOut>(
             };
             let k = StdpStep::new(p, dt, group.h0_mv());
             let e = efficacy(group.sign);
-            let (syn, tr, w) = (&syn[r.clone()], &mut tr[r.clone()], &mut w[r]);
-            match (&group.spec.gating, group.region) {
+            let gate = match (&group.spec.gating, group.region) {
                 (Some(gate), Some(region)) => {
                     let decay_c = (-dt / gate.tau_eligibility_ms).exp() as f32;
                     let m = regions.third_factor_um[region as usize];
-                    let rate = (gate.rate_per_um_ms * dt) as f32 * m;
-                    gated_run(&k, decay_c, rate, syn, tr, w, e);
+                    Some((decay_c, (gate.rate_per_um_ms * dt) as f32 * m))
                 }
-                _ => ungated_run(&k, syn, tr, w, e),
+                _ => None,
+            };
+            let (syn, tr, w) = (&syn[r.clone()], &mut tr[r.clone()], &mut w[r]);
+            // Two calls, so that each loop is compiled for its case (no test per synapse).
+            match gate {
+                Some(g) => run(&k, Some(g), syn, tr, w, e),
+                None => run(&k, None, syn, tr, w, e),
             }
         }
     });
 }
 
-/// Ungated pair STDP over one run: Δ goes straight into h.
-fn ungated_run(
+/// Pair STDP over one run of a group: the STDP change, then the weight update.
+#[inline(always)]
+fn run(
     k: &StdpStep,
+    gate: Option<(f32, f32)>,
     syn: &[Synapse],
     tr: &mut [StdpTraces],
     w: &mut [SynapticWeight],
@@ -296,28 +324,7 @@ fn ungated_run(
 ) {
     for ((s, t), wi) in syn.iter().zip(tr).zip(w) {
         let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
-        wi.h_mv = (wi.h_mv + d).clamp(k.h_min, k.h_max);
-        wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
-        e.set(s, wi);
-    }
-}
-
-/// Dopamine-gated pair STDP over one run (Izhikevich 2007): c ← c·e^(−dt/τc) + Δ,
-/// h ← h + λ·dt·M·c, with `rate` = λ·dt·M.
-fn gated_run(
-    k: &StdpStep,
-    decay_c: f32,
-    rate: f32,
-    syn: &[Synapse],
-    tr: &mut [StdpTraces],
-    w: &mut [SynapticWeight],
-    e: impl EfficacyOut,
-) {
-    for ((s, t), wi) in syn.iter().zip(tr).zip(w) {
-        let d = k.trace_step(s.pre_arrived(), s.post_arrived(), wi.h_mv, t);
-        t.eligibility_mv = t.eligibility_mv * decay_c + d;
-        wi.h_mv = (wi.h_mv + rate * t.eligibility_mv).clamp(k.h_min, k.h_max);
-        wi.w_mv = wi.h_mv + k.h0_mv * wi.z;
+        k.weight_step(gate, d, t, wi);
         e.set(s, wi);
     }
 }
