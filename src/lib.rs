@@ -26,6 +26,7 @@ pub mod neurons;
 pub mod output;
 pub mod params;
 pub mod plot;
+pub mod prefetch;
 pub mod record;
 pub mod rng;
 pub mod scene;

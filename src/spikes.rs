@@ -47,6 +47,11 @@ impl SpikeHistory {
         self.rows
     }
 
+    /// Words in a row (64 neurons each).
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
     fn row(&self, step: u64) -> usize {
         (step % self.rows as u64) as usize * self.words
     }
@@ -83,6 +88,14 @@ impl SpikeHistory {
     pub fn fire(&self, step: u64, neuron: u32) {
         let i = self.row(step) + (neuron as usize >> 6);
         self.bits[i].fetch_or(1 << (neuron & 63), Relaxed);
+    }
+
+    /// Marks `neuron` as having fired on `step`, from the one system writing the row (no
+    /// atomic operation).
+    #[inline]
+    pub fn fire_alone(&mut self, step: u64, neuron: u32) {
+        let i = self.row(step) + (neuron as usize >> 6);
+        *self.bits[i].get_mut() |= 1 << (neuron & 63);
     }
 
     /// Whether `neuron` fired on `step - back` (false before the start of the run). `back` is
@@ -178,8 +191,15 @@ impl<'a> Lookback<'a> {
 
     /// The ids of the neurons that fired `back` steps before the open step, ascending.
     pub fn fired_at(&self, back: usize) -> impl Iterator<Item = u32> + 'a {
+        set_bits(self.row(back))
+    }
+
+    /// The row of the step `back` steps before the open step: bit n of word w is neuron
+    /// 64·w + n.
+    #[inline]
+    pub fn row(&self, back: usize) -> &'a [AtomicU64] {
         let r = self.offsets[back];
-        set_bits(&self.bits[r..r + self.words])
+        &self.bits[r..r + self.words]
     }
 }
 

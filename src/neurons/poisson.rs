@@ -27,6 +27,23 @@ struct SourceGroup {
     first: u32,
     size: u32,
     rate_hz: f64,
+    odds: Odds,
+}
+
+/// A source's chance to fire on one step, p = rate·dt, with ln(1 − p) taken once per rate.
+#[derive(Clone, Copy, Debug)]
+struct Odds {
+    p: f64,
+    ln_q: f64,
+}
+
+impl Odds {
+    fn of(p: f64) -> Self {
+        Odds {
+            p,
+            ln_q: (1.0 - p).ln(),
+        }
+    }
 }
 
 /// A source in the calendar: its neuron id and the index of its group in the calendar.
@@ -50,15 +67,15 @@ pub struct PoissonCalendar {
 
 /// Steps from a spike (or a fresh start) to the next spike: 1 + ⌊ln u / ln(1 − p)⌋, or never
 /// (`u64::MAX`) for p = 0.
-fn gap(seed: u64, id: u32, step: u64, purpose: Purpose, p: f64) -> u64 {
-    if p <= 0.0 {
+fn gap(seed: u64, id: u32, step: u64, purpose: Purpose, odds: Odds) -> u64 {
+    if odds.p <= 0.0 {
         return u64::MAX;
     }
-    if p >= 1.0 {
+    if odds.p >= 1.0 {
         return 1;
     }
     let u = 1.0 - rng::uniform_f64(seed, id as u64, step, purpose);
-    let k = (u.ln() / (1.0 - p).ln()).floor();
+    let k = (u.ln() / odds.ln_q).floor();
     1 + k.min(1e18) as u64
 }
 
@@ -79,14 +96,11 @@ impl PoissonCalendar {
                     first: ng.first,
                     size: ng.spec.size,
                     rate_hz,
+                    odds: Odds::of(rate_hz * clock.dt_ms / 1000.0),
                 });
             }
         }
-        let expected: f64 = cal
-            .groups
-            .iter()
-            .map(|g| g.size as f64 * cal.p(g.rate_hz))
-            .sum();
+        let expected: f64 = cal.groups.iter().map(|g| g.size as f64 * g.odds.p).sum();
         for s in &mut cal.slots {
             s.reserve((2.0 * expected) as usize + 16);
         }
@@ -108,8 +122,11 @@ impl PoissonCalendar {
         cal
     }
 
-    fn p(&self, rate_hz: f64) -> f64 {
-        rate_hz * self.dt_ms / 1000.0
+    /// Sets group `gi`'s rate.
+    fn set_rate(&mut self, gi: usize, rate_hz: f64) {
+        let g = &mut self.groups[gi];
+        g.rate_hz = rate_hz;
+        g.odds = Odds::of(rate_hz * self.dt_ms / 1000.0);
     }
 
     /// Puts `src` in the bucket of step `due` (or the far list), seen from step `now`.
@@ -134,9 +151,8 @@ impl PoissonCalendar {
             s.retain(|src| src.group != group);
         }
         self.far.retain(|(_, src)| src.group != group);
-        let p = self.p(g.rate_hz);
         for id in g.first..g.first + g.size {
-            let k = gap(self.seed, id, step, Purpose::PoissonStart, p);
+            let k = gap(self.seed, id, step, Purpose::PoissonStart, g.odds);
             let due = if k == u64::MAX { k } else { step + k - 1 };
             self.schedule(Source { id, group }, due, step);
         }
@@ -185,7 +201,7 @@ pub fn fire_poisson(
     mut cal: ResMut<PoissonCalendar>,
     groups: Res<NeuronGroups>,
     clock: Res<Clock>,
-    spikes: Res<SpikeHistory>,
+    mut spikes: ResMut<SpikeHistory>,
 ) {
     let step = clock.step;
     for gi in 0..cal.groups.len() {
@@ -193,7 +209,7 @@ pub fn fire_poisson(
             continue;
         };
         if rate_hz != cal.groups[gi].rate_hz {
-            cal.groups[gi].rate_hz = rate_hz;
+            cal.set_rate(gi, rate_hz);
             cal.redraw(gi, step);
         }
     }
@@ -203,9 +219,9 @@ pub fn fire_poisson(
     let slot = (step % SLOTS) as usize;
     let due = std::mem::take(&mut cal.slots[slot]);
     for &src in &due {
-        spikes.fire(step, src.id);
-        let p = cal.p(cal.groups[src.group as usize].rate_hz);
-        let k = gap(cal.seed, src.id, step, Purpose::Poisson, p);
+        spikes.fire_alone(step, src.id);
+        let odds = cal.groups[src.group as usize].odds;
+        let k = gap(cal.seed, src.id, step, Purpose::Poisson, odds);
         cal.schedule(src, step.saturating_add(k), step);
     }
     let mut due = due;
@@ -224,7 +240,7 @@ mod tests {
         let p = 0.05;
         let n = 200_000;
         let gaps: Vec<f64> = (0..n)
-            .map(|i| gap(3, i, 17, Purpose::Poisson, p) as f64)
+            .map(|i| gap(3, i, 17, Purpose::Poisson, Odds::of(p)) as f64)
             .collect();
         let mean = gaps.iter().sum::<f64>() / n as f64;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n as f64;
@@ -235,7 +251,7 @@ mod tests {
             "variance {var}"
         );
         assert_eq!(gaps.iter().cloned().fold(f64::INFINITY, f64::min), 1.0);
-        assert_eq!(gap(3, 1, 2, Purpose::Poisson, 1.0), 1);
-        assert_eq!(gap(3, 1, 2, Purpose::Poisson, 0.0), u64::MAX);
+        assert_eq!(gap(3, 1, 2, Purpose::Poisson, Odds::of(1.0)), 1);
+        assert_eq!(gap(3, 1, 2, Purpose::Poisson, Odds::of(0.0)), u64::MAX);
     }
 }

@@ -26,6 +26,7 @@
 //! STDP; Potjans, Morrison & Diesmann (2010, Front Comput Neurosci 4:141) the dopamine form.
 
 use super::SynapticWeight;
+use super::event_arrivals::{Arrivals, prefetch_row};
 use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
 use crate::clock::Clock;
 use crate::delivery::DeliveryIndex;
@@ -196,23 +197,27 @@ impl EventStdp {
         w.w_mv = w.h_mv + g.k.h0_mv * w.z;
     }
 
-    /// Step `step` of a synapse a spike reaches on it: first the quiet steps before, then the
-    /// presynaptic spike delivers the weight they end with, then the step itself.
+    /// Step `step` of a synapse a spike reaches on it (`pre`, `post`: which spikes): first the
+    /// quiet steps before, then the presynaptic spike delivers the weight they end with, then
+    /// the step itself.
     #[inline]
-    fn on_spike(&self, step: u64, at: &mut Row, per_neuron: &[f32], input: &NeuronInput) {
-        let g = self.group(at.syn.group);
+    fn on_spike(
+        &self,
+        step: u64,
+        g: &EventGroup,
+        (pre, post): (bool, bool),
+        at: &mut Row,
+        per_neuron: &[f32],
+        input: &NeuronInput,
+    ) {
         self.quiet(g, at.clock.next_step, step, at.tr, at.w);
-        let (pre, post) = (at.syn.pre_arrived(), at.syn.post_arrived());
         if pre && g.delivers_input {
-            input.add(
-                at.syn.post,
-                g.sign * at.w.w_mv * scale(per_neuron, at.syn.post),
-            );
+            input.add(at.syn.post, g.sign * at.w.w_mv * scale(per_neuron, at.syn));
         }
         let d = g.k.trace_step(pre, post, at.w.h_mv, at.tr);
         let gate = g.gate.map(|gate| (gate.decay_c, gate.rate_now));
         g.k.weight_step(gate, d, at.tr, at.w);
-        at.w.efficacy_mv = g.sign * at.w.w_mv * scale(per_neuron, at.syn.post);
+        at.w.efficacy_mv = g.sign * at.w.w_mv * scale(per_neuron, at.syn);
         at.clock.next_step = step + 1;
     }
 
@@ -229,7 +234,7 @@ impl EventStdp {
         let g = self.group(syn.group);
         self.quiet(g, clock.next_step, upto, &mut tr, &mut w);
         if upto > clock.next_step {
-            w.efficacy_mv = g.sign * w.w_mv * scale(per_neuron, syn.post);
+            w.efficacy_mv = g.sign * w.w_mv * scale(per_neuron, syn);
         }
         (tr, w)
     }
@@ -283,10 +288,14 @@ fn powers(per_step: f64, n: usize) -> Vec<f64> {
     (0..=n).map(|m| (-per_step * m as f64).exp()).collect()
 }
 
-/// The astrocyte factor of neuron `post`; 1 when `per_neuron` is empty (no astrocytes).
+/// The astrocyte factor of the synapse's postsynaptic neuron; 1 when `per_neuron` is empty (no
+/// astrocytes), without reading the synapse.
 #[inline(always)]
-fn scale(per_neuron: &[f32], post: u32) -> f32 {
-    per_neuron.get(post as usize).copied().unwrap_or(1.0)
+fn scale(per_neuron: &[f32], syn: &Synapse) -> f32 {
+    match per_neuron.is_empty() {
+        true => 1.0,
+        false => per_neuron[syn.post as usize],
+    }
 }
 
 /// The columns of one event-driven synapse.
@@ -312,15 +321,52 @@ fn bad(tr: &StdpTraces, w: &SynapticWeight) -> bool {
 }
 
 type EventColumns<'a> = (
-    &'a mut Synapse,
+    &'a Synapse,
     &'a mut StdpTraces,
     &'a mut SynapticWeight,
     &'a mut EventDriven,
 );
 
+/// The columns of a run of event-driven rows.
+struct Columns<'a> {
+    syn: &'a [Synapse],
+    tr: &'a mut [StdpTraces],
+    w: &'a mut [SynapticWeight],
+    clock: &'a mut [EventDriven],
+}
+
+impl<'a> Columns<'a> {
+    /// The first `n` rows, and the rest.
+    fn split_at(self, n: usize) -> (Self, Self) {
+        let (syn, syn_rest) = self.syn.split_at(n);
+        let (tr, tr_rest) = self.tr.split_at_mut(n);
+        let (w, w_rest) = self.w.split_at_mut(n);
+        let (clock, clock_rest) = self.clock.split_at_mut(n);
+        (
+            Columns { syn, tr, w, clock },
+            Columns {
+                syn: syn_rest,
+                tr: tr_rest,
+                w: w_rest,
+                clock: clock_rest,
+            },
+        )
+    }
+
+    /// Row `k`.
+    fn row(&mut self, k: usize) -> Row<'_> {
+        Row {
+            syn: &self.syn[k],
+            tr: &mut self.tr[k],
+            w: &mut self.w[k],
+            clock: &mut self.clock[k],
+        }
+    }
+}
+
 /// System (Plasticity): delivers the spikes reaching event-driven synapses on this step and
-/// takes the step for each synapse they reach; at the end of an epoch brings every
-/// event-driven synapse up to date.
+/// takes the step for each synapse they reach (in parallel over chunks of rows,
+/// [`Arrivals`]); at the end of an epoch brings every event-driven synapse up to date.
 #[allow(clippy::too_many_arguments)]
 pub fn event_stdp(
     mut q: Query<EventColumns<'static>>,
@@ -332,7 +378,8 @@ pub fn event_stdp(
     scaling: Res<AstrocyteScaling>,
     flag: Res<NonFinite>,
     mut index: Local<DeliveryIndex>,
-    mut touched: Local<Vec<u32>>,
+    mut arrivals: Local<Arrivals>,
+    mut spans: Local<Vec<(usize, u16)>>,
 ) {
     if ev.is_empty() {
         return;
@@ -344,43 +391,51 @@ pub fn event_stdp(
         true => &[][..],
         false => &scaling.per_neuron[..],
     };
+    let (ev_ro, input, flag) = (&*ev, &*input, &*flag);
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
-    for (i, (mut syn, mut tr, mut w, mut at)) in tables.enumerate() {
-        let syn = syn.bypass_change_detection();
-        let (tr, w, at) = (
-            tr.bypass_change_detection(),
-            w.bypass_change_detection(),
-            at.bypass_change_detection(),
-        );
+    for (i, (syn, mut tr, mut w, mut at)) in tables.enumerate() {
+        let columns = Columns {
+            syn,
+            tr: tr.bypass_change_detection(),
+            w: w.bypass_change_detection(),
+            clock: at.bypass_change_detection(),
+        };
         let t = index.table(i, syn, input.len());
-        if touched.capacity() < syn.len() / 16 {
-            touched.reserve(syn.len() / 16);
-        }
-        touched.clear();
-        t.for_each_arrival(&spikes, |r, bit| {
-            let s = &mut syn[r as usize];
-            if s.arrivals == 0 {
-                touched.push(r);
-            }
-            s.arrivals |= bit;
-        });
-        for &r in touched.iter() {
-            let r = r as usize;
-            let mut row = Row {
-                syn: &syn[r],
-                tr: &mut tr[r],
-                w: &mut w[r],
-                clock: &mut at[r],
-            };
-            ev.on_spike(step, &mut row, per_neuron, &input);
-            if bad(row.tr, row.w) {
-                flag.synapse.fetch_min(syn[r].id, Relaxed);
-            }
-            syn[r].arrivals = 0;
-        }
+        spans.clear();
+        spans.extend(group_runs(syn).map(|(g, r)| (r.end, g as u16)));
+        let spans = &spans[..];
+        arrivals.run(
+            t,
+            &spikes,
+            syn.len(),
+            columns,
+            Columns::split_at,
+            |chunk, mut c| {
+                let base = chunk.base;
+                chunk.for_each(|k, pre, post, ahead| {
+                    if let Some(a) = ahead {
+                        prefetch_row(c.tr, c.w, c.clock, a);
+                    }
+                    let group = spans.iter().find(|s| base + k < s.0).map_or(0, |s| s.1);
+                    let mut row = c.row(k);
+                    ev_ro.on_spike(
+                        step,
+                        ev_ro.group(group),
+                        (pre, post),
+                        &mut row,
+                        per_neuron,
+                        input,
+                    );
+                    if bad(row.tr, row.w) {
+                        flag.synapse.fetch_min(row.syn.id, Relaxed);
+                    }
+                });
+            },
+        );
     }
+    arrivals.end_step();
     if step + 1 - ev.epoch_start == ev.epoch_steps {
-        catch_up(&mut q, &ev, step + 1, per_neuron, &flag);
+        catch_up(&mut q, &ev, step + 1, per_neuron, flag);
         ev.start_epoch(step + 1);
     }
 }
@@ -399,11 +454,11 @@ fn catch_up(
             w.bypass_change_detection(),
             at.bypass_change_detection(),
         );
-        for (g, r) in group_runs(&syn) {
+        for (g, r) in group_runs(syn) {
             let g = &ev.groups[ev.of_group[g]];
             for i in r {
                 ev.quiet(g, at[i].next_step, upto, &mut tr[i], &mut w[i]);
-                w[i].efficacy_mv = g.sign * w[i].w_mv * scale(per_neuron, syn[i].post);
+                w[i].efficacy_mv = g.sign * w[i].w_mv * scale(per_neuron, &syn[i]);
                 at[i].next_step = upto;
                 if bad(&tr[i], &w[i]) {
                     flag.synapse.fetch_min(syn[i].id, Relaxed);

@@ -7,6 +7,7 @@
 
 pub mod calcium_rule;
 pub mod early_calcium;
+pub mod event_arrivals;
 pub mod event_stdp;
 pub mod pair_stdp;
 
