@@ -62,9 +62,9 @@ pub struct ChunkArrivals<'a> {
 
 impl Arrivals {
     /// Gathers the arrivals of this step on a table of `len` rows, then calls `update` once per
-    /// chunk (in parallel if the table is large and there are threads), and leaves the marks
-    /// clear again. `update(chunk, rows)` gets the chunk's rows `chunk.base ..` up to the next
-    /// chunk as the range it may write.
+    /// chunk of rows (in parallel when the table is large, the previous step was busy and there
+    /// are threads), and leaves the marks clear again. `update(chunk, columns)` gets the columns
+    /// of the chunk's rows, `chunk.base ..` up to the next chunk, cut from `columns` by `split`.
     pub fn run<C: Send>(
         &mut self,
         index: &TableIndex,
@@ -91,21 +91,22 @@ impl Arrivals {
         match pool {
             Some(p) if tasks > 1 => {
                 p.scope(|s| {
-                    for (g, b) in self.buckets.chunks_mut(chunks).enumerate() {
+                    let buckets = &mut self.buckets[..tasks * chunks];
+                    for (g, b) in buckets.chunks_mut(chunks).enumerate() {
                         s.spawn(async move { gather(g, b) });
                     }
                 });
             }
-            _ => gather(0, &mut self.buckets[..]),
+            _ => gather(0, &mut self.buckets[..1]),
         };
-        self.count += self.buckets.iter().map(Vec::len).sum::<usize>();
-        let buckets = &self.buckets;
+        let buckets = &self.buckets[..tasks * chunks];
+        self.count += buckets.iter().map(Vec::len).sum::<usize>();
         let words_per_chunk = 1 << (shift - 6);
-        let mut parts = self
-            .pre
+        let words_used = chunks * words_per_chunk;
+        let mut parts = self.pre[..words_used]
             .chunks_mut(words_per_chunk)
-            .zip(self.post.chunks_mut(words_per_chunk))
-            .zip(self.rows.iter_mut())
+            .zip(self.post[..words_used].chunks_mut(words_per_chunk))
+            .zip(self.rows[..chunks].iter_mut())
             .enumerate()
             .map(|(c, ((pre, post), rows))| ChunkArrivals {
                 base: c << shift,
@@ -141,7 +142,9 @@ impl Arrivals {
         self.last_count = std::mem::take(&mut self.count);
     }
 
-    /// Sizes the buckets and marks for `len` rows and `tasks` tasks: about four chunks per task.
+    /// Shapes the chunks for `len` rows and `tasks` tasks (about four chunks per task) and makes
+    /// sure there are buckets and marks for them. The lists only grow, so steps that alternate
+    /// between one task and several, or tables of different sizes, allocate nothing.
     fn shape(&mut self, len: usize, tasks: usize) {
         let per_chunk = match tasks {
             1 => len,
@@ -150,14 +153,19 @@ impl Arrivals {
         self.shift = per_chunk.next_power_of_two().trailing_zeros().max(6);
         self.chunks = len.div_ceil(1 << self.shift).max(1);
         let words = self.chunks << (self.shift - 6);
-        self.pre.resize(words, 0);
-        self.post.resize(words, 0);
-        self.buckets.resize_with(tasks * self.chunks, || {
-            Vec::with_capacity((len / 16 / self.chunks).max(64))
-        });
-        self.rows.resize_with(self.chunks, || {
-            Vec::with_capacity((len / 16 / self.chunks).max(64))
-        });
+        if self.pre.len() < words {
+            self.pre.resize(words, 0);
+            self.post.resize(words, 0);
+        }
+        let capacity = (len / 16 / self.chunks).max(64);
+        if self.buckets.len() < tasks * self.chunks {
+            self.buckets
+                .resize_with(tasks * self.chunks, || Vec::with_capacity(capacity));
+        }
+        if self.rows.len() < self.chunks {
+            self.rows
+                .resize_with(self.chunks, || Vec::with_capacity(capacity));
+        }
     }
 }
 
