@@ -108,6 +108,10 @@ impl PoissonCalendar {
         for s in &mut cal.slots {
             s.reserve((2.0 * expected) as usize + 16);
         }
+        // Every source is in the calendar once, so the far list never holds more than all of
+        // them: reserved once (pages are touched only as it fills), it never grows mid-run.
+        let sources: u32 = cal.groups.iter().map(|g| g.size).sum();
+        cal.far.reserve(sources as usize);
         for gi in 0..cal.groups.len() {
             match saved.filter(|s| !s.is_empty()) {
                 Some(next) => {
