@@ -178,6 +178,18 @@ impl NeuronRows {
         }
     }
 
+    /// Calls `f(row)` for the rows of each neuron of `neurons` at `delay`, requesting each
+    /// neuron's place [`AHEAD`] neurons early.
+    #[inline]
+    fn look_up(&self, neurons: &[u32], delay: usize, mut f: impl FnMut(u32)) {
+        for (k, &n) in neurons.iter().enumerate() {
+            if let Some(&ahead) = neurons.get(k + AHEAD) {
+                prefetch(&self.places, ahead as usize);
+            }
+            self.for_rows(n, delay, &mut f);
+        }
+    }
+
     /// The rows of `neuron`'s synapses with delay `delay`.
     #[cfg(test)]
     fn rows_of(&self, neuron: u32, delay: usize) -> Vec<u32> {
@@ -191,6 +203,7 @@ impl NeuronRows {
         out
     }
 }
+
 /// Candidate neurons looked up together, so that each lookup's memory is requested a few
 /// lookups ahead ([`prefetch`]).
 const BATCH: usize = 256;
@@ -250,20 +263,6 @@ impl TableIndex {
                 }
                 side.look_up(&batch[..len], delay, |r| f(r, bit));
             }
-        }
-    }
-}
-
-impl NeuronRows {
-    /// Calls `f(row)` for the rows of each neuron of `neurons` at `delay`, requesting each
-    /// neuron's place [`AHEAD`] neurons early.
-    #[inline]
-    fn look_up(&self, neurons: &[u32], delay: usize, mut f: impl FnMut(u32)) {
-        for (k, &n) in neurons.iter().enumerate() {
-            if let Some(&ahead) = neurons.get(k + AHEAD) {
-                prefetch(&self.places, ahead as usize);
-            }
-            self.for_rows(n, delay, &mut f);
         }
     }
 }

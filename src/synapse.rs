@@ -24,7 +24,8 @@ pub struct Synapse {
     pub axonal_delay_steps: u16,
     pub dendritic_delay_steps: u16,
     /// Spikes that reached this synapse on the current step: [`PRE`] | [`POST`]. Written by the
-    /// Delivery stage.
+    /// Delivery stage for clock-driven synapses; event-driven ones gather their arrivals in
+    /// their own system and leave it 0.
     pub arrivals: u8,
 }
 

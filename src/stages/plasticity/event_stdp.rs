@@ -26,11 +26,12 @@
 //! STDP; Potjans, Morrison & Diesmann (2010, Front Comput Neurosci 4:141) the dopamine form.
 
 use super::SynapticWeight;
-use super::event_arrivals::{Arrivals, prefetch_row};
+use super::event_arrivals::{Arrivals, ChunkArrivals};
 use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
 use crate::clock::Clock;
 use crate::delivery::DeliveryIndex;
 use crate::guard::{NonFinite, nonfinite};
+use crate::prefetch::prefetch;
 use crate::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
@@ -353,6 +354,14 @@ impl<'a> Columns<'a> {
         )
     }
 
+    /// Requests row `k` of the columns an update writes ([`prefetch`]).
+    #[inline(always)]
+    fn prefetch(&self, k: usize) {
+        prefetch(self.tr, k);
+        prefetch(self.w, k);
+        prefetch(self.clock, k);
+    }
+
     /// Row `k`.
     fn row(&mut self, k: usize) -> Row<'_> {
         Row {
@@ -361,6 +370,42 @@ impl<'a> Columns<'a> {
             w: &mut self.w[k],
             clock: &mut self.clock[k],
         }
+    }
+}
+
+/// What updating the synapses reached on one step of one table needs.
+struct ThisStep<'a> {
+    ev: &'a EventStdp,
+    step: u64,
+    /// (end row, synapse group) of each run of one group in the table.
+    spans: &'a [(usize, u16)],
+    per_neuron: &'a [f32],
+    input: &'a NeuronInput,
+    flag: &'a NonFinite,
+}
+
+impl ThisStep<'_> {
+    /// Takes the step for each row of one chunk that a spike reached, requesting the columns
+    /// of the row a few updates ahead.
+    fn update(&self, chunk: &mut ChunkArrivals, mut c: Columns) {
+        let base = chunk.base;
+        chunk.for_each(|k, pre, post, ahead| {
+            if let Some(a) = ahead {
+                c.prefetch(a);
+            }
+            let row_group = self
+                .spans
+                .iter()
+                .find(|s| base + k < s.0)
+                .map_or(0, |s| s.1);
+            let g = self.ev.group(row_group);
+            let mut row = c.row(k);
+            let (ev, step) = (self.ev, self.step);
+            ev.on_spike(step, g, (pre, post), &mut row, self.per_neuron, self.input);
+            if bad(row.tr, row.w) {
+                self.flag.synapse.fetch_min(row.syn.id, Relaxed);
+            }
+        });
     }
 }
 
@@ -391,7 +436,6 @@ pub fn event_stdp(
         true => &[][..],
         false => &scaling.per_neuron[..],
     };
-    let (ev_ro, input, flag) = (&*ev, &*input, &*flag);
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
     for (i, (syn, mut tr, mut w, mut at)) in tables.enumerate() {
         let columns = Columns {
@@ -403,39 +447,20 @@ pub fn event_stdp(
         let t = index.table(i, syn, input.len());
         spans.clear();
         spans.extend(group_runs(syn).map(|(g, r)| (r.end, g as u16)));
-        let spans = &spans[..];
-        arrivals.run(
-            t,
-            &spikes,
-            syn.len(),
-            columns,
-            Columns::split_at,
-            |chunk, mut c| {
-                let base = chunk.base;
-                chunk.for_each(|k, pre, post, ahead| {
-                    if let Some(a) = ahead {
-                        prefetch_row(c.tr, c.w, c.clock, a);
-                    }
-                    let group = spans.iter().find(|s| base + k < s.0).map_or(0, |s| s.1);
-                    let mut row = c.row(k);
-                    ev_ro.on_spike(
-                        step,
-                        ev_ro.group(group),
-                        (pre, post),
-                        &mut row,
-                        per_neuron,
-                        input,
-                    );
-                    if bad(row.tr, row.w) {
-                        flag.synapse.fetch_min(row.syn.id, Relaxed);
-                    }
-                });
-            },
-        );
+        let this = ThisStep {
+            ev: &ev,
+            step,
+            spans: &spans,
+            per_neuron,
+            input: &input,
+            flag: &flag,
+        };
+        let update = |chunk: &mut ChunkArrivals, c| this.update(chunk, c);
+        arrivals.run(t, &spikes, syn.len(), columns, Columns::split_at, update);
     }
     arrivals.end_step();
     if step + 1 - ev.epoch_start == ev.epoch_steps {
-        catch_up(&mut q, &ev, step + 1, per_neuron, flag);
+        catch_up(&mut q, &ev, step + 1, per_neuron, &flag);
         ev.start_epoch(step + 1);
     }
 }
