@@ -68,7 +68,7 @@ impl Simulation {
         let mut world = build_world(&scene)?;
         if !crate::synapse::tables_sorted_by_group(&mut world) {
             return Err(EdraError::Other(
-                "internal: synapse tables are not sorted by group after the build".into(),
+                "internal: synapse or neuron tables are not sorted by group after the build".into(),
             ));
         }
         scene.scene.state = None;

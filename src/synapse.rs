@@ -1,6 +1,7 @@
 //! The synapse entity's identity: who it connects, with which delays, in which group, and which
 //! spikes reached it on the current step.
 
+use crate::neurons::Neuron;
 use bevy_ecs::batching::BatchingStrategy;
 use bevy_ecs::prelude::*;
 use bevy_ecs::query::{ArchetypeFilter, ArchetypeQueryData, ContiguousQueryData};
@@ -45,27 +46,29 @@ impl Synapse {
 #[derive(Component, Clone, Copy, Debug, Default)]
 pub struct Recorded;
 
-/// Splits a table slice into runs of one group each. Synapses are spawned group after group and
-/// never move, so every table is sorted by group ([`tables_sorted_by_group`] checks it after the
-/// build): a slice is usually one run, found by comparing its ends, and otherwise each run's end
-/// is found by binary search. Every stage kernel takes one run and its group's parameters.
-pub struct GroupRuns<'a> {
-    syn: &'a [Synapse],
+/// Splits a table slice into runs of one group each. Synapses and neurons are spawned group
+/// after group and never move, so every table is sorted by group ([`tables_sorted_by_group`]
+/// checks it after the build): a slice is usually one run, found by comparing its ends, and
+/// otherwise each run's end is found by binary search. Every stage kernel takes one run and its
+/// group's parameters.
+pub struct GroupRuns<'a, T> {
+    items: &'a [T],
     pos: usize,
+    group: fn(&T) -> u16,
 }
 
-impl Iterator for GroupRuns<'_> {
+impl<T> Iterator for GroupRuns<'_, T> {
     type Item = (usize, Range<usize>);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.pos;
-        let rest = self.syn.get(start..).filter(|r| !r.is_empty())?;
-        let g = rest[0].group;
-        let len = if rest[rest.len() - 1].group == g {
+        let rest = self.items.get(start..).filter(|r| !r.is_empty())?;
+        let g = (self.group)(&rest[0]);
+        let len = if (self.group)(&rest[rest.len() - 1]) == g {
             rest.len()
         } else {
-            rest.partition_point(|s| s.group == g)
+            rest.partition_point(|s| (self.group)(s) == g)
         };
         self.pos = start + len;
         Some((g as usize, start..start + len))
@@ -73,17 +76,36 @@ impl Iterator for GroupRuns<'_> {
 }
 
 /// The runs of equal group in `syn` (a slice of one table, sorted by group).
-pub fn group_runs(syn: &[Synapse]) -> GroupRuns<'_> {
-    GroupRuns { syn, pos: 0 }
+pub fn group_runs(syn: &[Synapse]) -> GroupRuns<'_, Synapse> {
+    GroupRuns {
+        items: syn,
+        pos: 0,
+        group: |s| s.group,
+    }
 }
 
-/// Whether every table slice of synapses is sorted by group, as [`group_runs`] needs.
+/// The runs of equal group in `neurons` (a slice of one table, sorted by group).
+pub fn neuron_group_runs(neurons: &[Neuron]) -> GroupRuns<'_, Neuron> {
+    GroupRuns {
+        items: neurons,
+        pos: 0,
+        group: |n| n.group,
+    }
+}
+
+/// Whether every table slice of synapses and of neurons is sorted by group, as
+/// [`group_runs`] and [`neuron_group_runs`] need.
 pub fn tables_sorted_by_group(world: &mut World) -> bool {
     let mut q = world.query::<&Synapse>();
     let Ok(mut tables) = q.contiguous_iter(world) else {
         return false;
     };
-    tables.all(|syn| syn.windows(2).all(|p| p[0].group <= p[1].group))
+    let synapses = tables.all(|syn| syn.windows(2).all(|p| p[0].group <= p[1].group));
+    let mut q = world.query::<&Neuron>();
+    let Ok(mut tables) = q.contiguous_iter(world) else {
+        return false;
+    };
+    synapses && tables.all(|ns| ns.windows(2).all(|p| p[0].group <= p[1].group))
 }
 
 /// How parallel stage loops split their tables: several batches per thread balance the load

@@ -470,11 +470,9 @@ pub fn update_izhikevich(
     let (clock, spikes, input) = (&*clock, &*spikes, &*input);
     crate::synapse::for_each_table(&mut q, |(ns, mut st)| {
         let st = st.bypass_change_detection();
-        let mut start = 0;
-        for run in ns.chunk_by(|a, b| a.group == b.group) {
-            let states = &mut st[start..start + run.len()];
-            start += run.len();
-            let NeuronModel::Izhikevich(p) = &groups.0[run[0].group as usize].spec.model else {
+        for (g, r) in crate::synapse::neuron_group_runs(ns) {
+            let (run, states) = (&ns[r.clone()], &mut st[r]);
+            let NeuronModel::Izhikevich(p) = &groups.0[g].spec.model else {
                 continue;
             };
             let kick = p.kick.as_ref().map(|k| {
@@ -482,12 +480,25 @@ pub fn update_izhikevich(
                 (t, k.amplitude as f32)
             });
             for (ns, st) in run.chunks(BLOCK).zip(states.chunks_mut(BLOCK)) {
+                // drive = (input + kick) + noise, in three plain loops (the kicks' hashes
+                // vectorize apart from the input's loads and stores).
                 let mut drive = [0f32; BLOCK];
+                if let Some((t, amplitude)) = kick {
+                    for (d, n) in drive.iter_mut().zip(ns) {
+                        *d = if kicks.below(n.id as u64, t) {
+                            amplitude
+                        } else {
+                            0.0
+                        };
+                    }
+                }
                 for (d, n) in drive.iter_mut().zip(ns) {
-                    let k = kick
-                        .filter(|k| kicks.below(n.id as u64, k.0))
-                        .map_or(0.0, |k| k.1);
-                    *d = input.take(n.id) + k + uniform_noise(&p.noise, clock, n.id);
+                    *d = input.take(n.id) + *d;
+                }
+                if p.noise.is_some() {
+                    for (d, n) in drive.iter_mut().zip(ns) {
+                        *d += uniform_noise(&p.noise, clock, n.id);
+                    }
                 }
                 let mut fired = [false; BLOCK];
                 for ((s, &d), f) in st.iter_mut().zip(&drive).zip(&mut fired) {
