@@ -90,21 +90,28 @@ pub fn check_synapses_finite(
 }
 
 /// System (Record): flags the smallest neuron id with a non-finite membrane state. Spike
-/// sources have no membrane state and are not visited.
+/// sources have no membrane state and are not visited. Each table is first tested in one
+/// branch-free pass ([`nonfinite`]); only a table with a bad value is searched for its id.
 pub fn check_neurons_finite(
     lif: Query<(&Neuron, &LifState)>,
     izh: Query<(&Neuron, &IzhikevichState)>,
     flag: Res<NonFinite>,
 ) {
-    for (n, s) in &lif {
-        if !s.v_mv.is_finite() {
-            flag.neuron.fetch_min(n.id, Relaxed);
-        }
+    let lif_bad = |s: &LifState| nonfinite(s.v_mv);
+    for (ns, st) in lif.contiguous_iter().expect("neuron queries are dense") {
+        flag_first(ns, st, lif_bad, &flag);
     }
-    for (n, s) in &izh {
-        if !(s.v_mv + s.u).is_finite() {
-            flag.neuron.fetch_min(n.id, Relaxed);
-        }
+    let izh_bad = |s: &IzhikevichState| nonfinite(s.v_mv) | nonfinite(s.u);
+    for (ns, st) in izh.contiguous_iter().expect("neuron queries are dense") {
+        flag_first(ns, st, izh_bad, &flag);
+    }
+}
+
+/// Flags the first neuron of `ns` whose state `bad` rejects, if any.
+fn flag_first<S>(ns: &[Neuron], st: &[S], bad: impl Fn(&S) -> bool, flag: &NonFinite) {
+    if st.iter().fold(false, |any, s| any | bad(s)) {
+        let n = ns.iter().zip(st).find(|(_, s)| bad(s)).map(|(n, _)| n.id);
+        flag.neuron.fetch_min(n.unwrap_or(u32::MAX), Relaxed);
     }
 }
 
