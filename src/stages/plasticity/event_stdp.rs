@@ -354,12 +354,17 @@ impl<'a> Columns<'a> {
         )
     }
 
-    /// Requests row `k` of the columns an update writes ([`prefetch`]).
+    /// Requests row `k` of the columns an update writes ([`prefetch`]), and of the synapse
+    /// column when the update reads it (`reads_synapse`: to deliver input or scale by an
+    /// astrocyte).
     #[inline(always)]
-    fn prefetch(&self, k: usize) {
+    fn prefetch(&self, k: usize, reads_synapse: bool) {
         prefetch(self.tr, k);
         prefetch(self.w, k);
         prefetch(self.clock, k);
+        if reads_synapse {
+            prefetch(self.syn, k);
+        }
     }
 
     /// Row `k`.
@@ -379,6 +384,8 @@ struct ThisStep<'a> {
     step: u64,
     /// (end row, synapse group) of each run of one group in the table.
     spans: &'a [(usize, u16)],
+    /// Whether an update reads its synapse's postsynaptic neuron.
+    reads_synapse: bool,
     per_neuron: &'a [f32],
     input: &'a NeuronInput,
     flag: &'a NonFinite,
@@ -391,7 +398,7 @@ impl ThisStep<'_> {
         let base = chunk.base;
         chunk.for_each(|k, pre, post, ahead| {
             if let Some(a) = ahead {
-                c.prefetch(a);
+                c.prefetch(a, self.reads_synapse);
             }
             let row_group = self
                 .spans
@@ -447,10 +454,12 @@ pub fn event_stdp(
         let t = index.table(i, syn, input.len());
         spans.clear();
         spans.extend(group_runs(syn).map(|(g, r)| (r.end, g as u16)));
+        let delivers = spans.iter().any(|s| ev.group(s.1).delivers_input);
         let this = ThisStep {
             ev: &ev,
             step,
             spans: &spans,
+            reads_synapse: delivers || !per_neuron.is_empty(),
             per_neuron,
             input: &input,
             flag: &flag,
