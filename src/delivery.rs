@@ -169,12 +169,13 @@ impl NeuronRows {
             (p.a..p.a + (p.b & !DIRECT)).for_each(f);
             return;
         }
+        // The neuron's runs are sorted by delay.
         let k0 = p.a as usize;
-        for k in k0..k0 + p.b as usize {
-            if self.runs[k].delay as usize == delay {
-                let (a, b) = (self.runs[k].start, self.runs[k + 1].start);
-                return self.rows[a as usize..b as usize].iter().for_each(|&r| f(r));
-            }
+        let mine = &self.runs[k0..k0 + p.b as usize];
+        let k = k0 + mine.partition_point(|r| (r.delay as usize) < delay);
+        if k < k0 + mine.len() && self.runs[k].delay as usize == delay {
+            let (a, b) = (self.runs[k].start, self.runs[k + 1].start);
+            self.rows[a as usize..b as usize].iter().for_each(|&r| f(r));
         }
     }
 
