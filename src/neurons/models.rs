@@ -493,7 +493,7 @@ pub fn update_izhikevich(
                     }
                 }
                 for (d, n) in drive.iter_mut().zip(ns) {
-                    *d = input.take(n.id) + *d;
+                    *d += input.take(n.id);
                 }
                 if p.noise.is_some() {
                     for (d, n) in drive.iter_mut().zip(ns) {
