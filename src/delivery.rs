@@ -425,18 +425,23 @@ mod tests {
         }
     }
 
-    /// Long delays (63 steps and more) are found exactly, a neuron with runs at several
-    /// delays is searched run by run, and a delay a neuron lacks finds nothing.
-    #[test]
-    fn long_delays_are_found_exactly() {
-        let syn: Vec<Synapse> = [(0, 2), (0, 63), (0, 70), (1, 64)]
+    /// Synapses with the given (presynaptic neuron, axonal delay), rows in that order.
+    fn outgoing(pre_and_delay: &[(u32, u16)]) -> Vec<Synapse> {
+        pre_and_delay
             .iter()
             .map(|&(pre, d)| Synapse {
                 pre,
                 axonal_delay_steps: d,
                 ..Default::default()
             })
-            .collect();
+            .collect()
+    }
+
+    /// Long delays (63 steps and more) are found exactly, a neuron with runs at several
+    /// delays is searched among them, and a delay a neuron lacks finds nothing.
+    #[test]
+    fn long_delays_are_found_exactly() {
+        let syn = outgoing(&[(0, 2), (0, 63), (0, 70), (1, 64)]);
         let rows = NeuronRows::build(&syn, 2, |s| (s.pre, s.axonal_delay_steps));
         assert_eq!(rows.rows_of(0, 70), &[2]);
         assert_eq!(rows.rows_of(0, 63), &[1]);
@@ -449,8 +454,7 @@ mod tests {
     /// between them, are searched in the runs, including when direct neurons lie between.
     #[test]
     fn direct_and_searched_places() {
-        // (presynaptic neuron, delay) of rows 0..
-        let rows = [
+        let syn = outgoing(&[
             (0, 1),
             (0, 1),
             (1, 3),
@@ -460,15 +464,7 @@ mod tests {
             (4, 1),
             (5, 1),
             (4, 1),
-        ];
-        let syn: Vec<Synapse> = rows
-            .iter()
-            .map(|&(pre, d)| Synapse {
-                pre,
-                axonal_delay_steps: d,
-                ..Default::default()
-            })
-            .collect();
+        ]);
         let ix = NeuronRows::build(&syn, 7, |s| (s.pre, s.axonal_delay_steps));
         let direct: Vec<bool> = ix.places.iter().map(|p| p.b & DIRECT != 0).collect();
         assert_eq!(direct, [true, true, false, true, false, true, false]);
