@@ -943,12 +943,7 @@ impl RewardRun {
     /// recorder `sample` at its last sample by then.
     fn truncated(&self, end_min: f64) -> RewardRun {
         let end = end_min + 0.1 / 60.0;
-        let last_sample = self
-            .sample
-            .iter()
-            .map(|q| q.0)
-            .filter(|t| *t <= end)
-            .fold(f64::NAN, f64::max);
+        let last_sample = self.last_sample_at(end);
         RewardRun {
             traces: self
                 .traces
@@ -984,16 +979,10 @@ impl RewardRun {
     /// Final h of a synapse: from synapses.csv, or (in a [`RewardRun::truncated`] run) the
     /// last sample of its trace.
     fn final_of(&self, id: u32) -> f64 {
-        self.final_h.iter().find(|q| q.0 == id).map_or_else(
-            || {
-                self.traces
-                    .iter()
-                    .find(|t| t.0 == id)
-                    .and_then(|t| t.1.last())
-                    .map_or(f64::NAN, |q| q.1)
-            },
-            |q| q.1,
-        )
+        self.final_h
+            .iter()
+            .find(|q| q.0 == id)
+            .map_or_else(|| self.trace(id).last().map_or(f64::NAN, |q| q.1), |q| q.1)
     }
 
     /// Final h of the "ee" synapses other than `rewarded`: (mean, count at ≥ 0.95·w_max, count).
@@ -1008,15 +997,19 @@ impl RewardRun {
         (o.iter().sum::<f64>() / o.len() as f64, top, o.len())
     }
 
-    /// Mean h of the recorder `sample` at its last sample at or before `t_min`, and how many
-    /// synapses it holds.
-    fn sample_mean_at(&self, t_min: f64) -> (f64, usize) {
-        let t = self
-            .sample
+    /// The time (min) of the recorder `sample`'s last sample at or before `t_min` (NaN if none).
+    fn last_sample_at(&self, t_min: f64) -> f64 {
+        self.sample
             .iter()
             .map(|q| q.0)
             .filter(|t| *t <= t_min)
-            .fold(f64::NAN, f64::max);
+            .fold(f64::NAN, f64::max)
+    }
+
+    /// Mean h of the recorder `sample` at its last sample at or before `t_min`, and how many
+    /// synapses it holds.
+    fn sample_mean_at(&self, t_min: f64) -> (f64, usize) {
+        let t = self.last_sample_at(t_min);
         let v: Vec<f64> = self
             .sample
             .iter()

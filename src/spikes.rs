@@ -189,11 +189,6 @@ impl<'a> Lookback<'a> {
         self.bits[i].load(Relaxed) >> (neuron & 63) & 1 == 1
     }
 
-    /// The ids of the neurons that fired `back` steps before the open step, ascending.
-    pub fn fired_at(&self, back: usize) -> impl Iterator<Item = u32> + 'a {
-        set_bits(self.row(back))
-    }
-
     /// The row of the step `back` steps before the open step: bit n of word w is neuron
     /// 64·w + n.
     #[inline]
@@ -250,8 +245,9 @@ impl NeuronInput {
         self.acc[neuron as usize].fetch_add(q, Relaxed);
     }
 
-    /// Takes and clears the input of `neuron`. A load and a store rather than a locked swap:
-    /// neurons take their input in the Neurons stage, and nothing adds to it until Delivery.
+    /// Takes and clears the input of `neuron` (the store only when there is input). A load and
+    /// a store rather than a locked swap: neurons take their input in the Neurons stage, and
+    /// nothing adds to it until the stages after it (Delivery, event-driven plasticity).
     #[inline]
     pub fn take(&self, neuron: u32) -> f32 {
         let a = &self.acc[neuron as usize];
@@ -260,15 +256,6 @@ impl NeuronInput {
             a.store(0, Relaxed);
         }
         (q as f64 / FIXED_ONE) as f32
-    }
-
-    /// Clears the input of `neuron`: `take` without the locked swap when there is none.
-    #[inline]
-    pub fn discard(&self, neuron: u32) {
-        let a = &self.acc[neuron as usize];
-        if a.load(Relaxed) != 0 {
-            a.store(0, Relaxed);
-        }
     }
 
     /// The raw accumulators (for checkpoints).

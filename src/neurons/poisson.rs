@@ -19,7 +19,8 @@ use bevy_ecs::prelude::*;
 
 /// Buckets of the calendar (steps ahead it covers). Each bucket keeps the capacity of the most
 /// spikes a step has had, so the buckets together hold about SLOTS × spikes per step entries:
-/// 512 keeps that to 41 MB for 2 × 10^6 sources at 5 Hz (4096 took 330 MB). Gaps beyond wait
+/// 512 keeps that to about 41 MB for 2 × 10^6 sources at 5 Hz (4096: about 330 MB; W1 at
+/// 10^6 synapses measured 469 MB peak RSS against 690 MB). Gaps beyond wait
 /// in the far list, which is sorted into the buckets every SLOTS steps; at 5 Hz and 1 ms, 8 %
 /// of the gaps are that long.
 pub const SLOTS: u64 = 512;

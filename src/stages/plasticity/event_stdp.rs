@@ -213,12 +213,12 @@ impl EventStdp {
     ) {
         self.quiet(g, at.clock.next_step, step, at.tr, at.w);
         if pre && g.delivers_input {
-            input.add(at.syn.post, g.sign * at.w.w_mv * scale(per_neuron, at.syn));
+            input.add(at.syn.post, g.efficacy(at.w, per_neuron, at.syn));
         }
         let d = g.k.trace_step(pre, post, at.w.h_mv, at.tr);
         let gate = g.gate.map(|gate| (gate.decay_c, gate.rate_now));
         g.k.weight_step(gate, d, at.tr, at.w);
-        at.w.efficacy_mv = g.sign * at.w.w_mv * scale(per_neuron, at.syn);
+        at.w.efficacy_mv = g.efficacy(at.w, per_neuron, at.syn);
         at.clock.next_step = step + 1;
     }
 
@@ -235,13 +235,20 @@ impl EventStdp {
         let g = self.group(syn.group);
         self.quiet(g, clock.next_step, upto, &mut tr, &mut w);
         if upto > clock.next_step {
-            w.efficacy_mv = g.sign * w.w_mv * scale(per_neuron, syn);
+            w.efficacy_mv = g.efficacy(&w, per_neuron, syn);
         }
         (tr, w)
     }
 }
 
 impl EventGroup {
+    /// What a presynaptic spike delivers with weight `w`: its sign, times the astrocyte factor
+    /// of the postsynaptic neuron (1 without astrocytes, [`scale`]).
+    #[inline(always)]
+    fn efficacy(&self, w: &SynapticWeight, per_neuron: &[f32], syn: &Synapse) -> f32 {
+        self.sign * w.w_mv * scale(per_neuron, syn)
+    }
+
     /// The constants of group `g`, with decay tables for gaps of up to `n` steps (an epoch).
     fn new(p: &StdpParams, g: &crate::world::SynapseGroupRt, dt_ms: f64, n: usize) -> Self {
         let gate = match (&g.spec.gating, g.region) {
@@ -492,7 +499,7 @@ fn catch_up(
             let g = &ev.groups[ev.of_group[g]];
             for i in r {
                 ev.quiet(g, at[i].next_step, upto, &mut tr[i], &mut w[i]);
-                w[i].efficacy_mv = g.sign * w[i].w_mv * scale(per_neuron, &syn[i]);
+                w[i].efficacy_mv = g.efficacy(&w[i], per_neuron, &syn[i]);
                 at[i].next_step = upto;
                 if bad(&tr[i], &w[i]) {
                     flag.synapse.fetch_min(syn[i].id, Relaxed);
