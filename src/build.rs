@@ -103,7 +103,10 @@ struct Row {
     spine: SpineHeadCa,
     nmda: NmdaSpine,
     traces: StdpTraces,
-    rho: f32,
+    rho: f64,
+    /// The residuals of h (early calcium rule) and z (consolidation), see [`crate::fine`].
+    h_residual_mv: f32,
+    z_residual: f32,
     pools: AmpaPools,
     tagged: bool,
     /// First step an event-driven synapse has not taken yet.
@@ -548,9 +551,9 @@ fn fresh_row(
 ) -> Row {
     let (seed, dt, s) = (scene.seed, scene.dt_ms, &g.spec);
     let steps = |d: &Dist, salt| steps_of(d, seed, id, salt, dt).unwrap_or(u16::MAX);
-    let rho = s.init.rho.sample(seed, id as u64, SALT_RHO, 0.0, 1.0) as f32;
+    let rho = s.init.rho.sample(seed, id as u64, SALT_RHO, 0.0, 1.0) as f32 as f64;
     let h = match &s.rule {
-        Rule::CalciumRule(p) => (p.h_down_mv + rho as f64 * (p.h_up_mv - p.h_down_mv)) as f32,
+        Rule::CalciumRule(p) => (p.h_down_mv + rho * (p.h_up_mv - p.h_down_mv)) as f32,
         _ => s.init.h_mv.sample(seed, id as u64, SALT_H, -1e3, 1e3) as f32,
     };
     let z = s.init.z.sample(seed, id as u64, SALT_Z, -1.0, 1.0) as f32;
@@ -597,6 +600,8 @@ fn fresh_row(
         },
         traces: StdpTraces::default(),
         rho,
+        h_residual_mv: 0.0,
+        z_residual: 0.0,
         pools,
         tagged: false,
         next_step: 0,
@@ -638,6 +643,8 @@ fn row_from_state(st: &State, group: u16, i: u32) -> Row {
             eligibility_mv: c.eligibility_mv[i],
         },
         rho: c.rho[i],
+        h_residual_mv: c.h_residual_mv.get(i).copied().unwrap_or(0.0),
+        z_residual: c.z_residual.get(i).copied().unwrap_or(0.0),
         pools: AmpaPools {
             psd: c.psd_receptors[i],
             total: c.total_receptors[i],
@@ -835,7 +842,12 @@ impl Spawn<'_, '_> {
             }),
             Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
             Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), CaRuleState { rho: r.rho })),
-            Rule::EarlyCalcium(_) => self.trafficking(move |r| (f(r), EarlyCalciumRule)),
+            Rule::EarlyCalcium(_) => self.trafficking(move |r| {
+                let fine = EarlyCalciumRule {
+                    h_residual_mv: r.h_residual_mv,
+                };
+                (f(r), fine)
+            }),
             Rule::Static => self.trafficking(f),
         }
     }
@@ -855,7 +867,15 @@ impl Spawn<'_, '_> {
         f: impl Fn(&Row) -> B + Copy,
     ) -> (u64, u64) {
         match self.g.spec.consolidation {
-            Some(_) => self.all(move |r| (f(r), SynapticTag { tagged: r.tagged })),
+            Some(_) => self.all(move |r| {
+                (
+                    f(r),
+                    SynapticTag {
+                        tagged: r.tagged,
+                        z_residual: r.z_residual,
+                    },
+                )
+            }),
             None => self.all(f),
         }
     }
@@ -907,7 +927,7 @@ fn spawn_neurons(
                 id,
                 group: gi as u16,
             };
-            let protein = col(state.map(|s| &s.neurons.protein), id).unwrap_or(0.0);
+            let protein = state.map_or(0.0, |s| s.neurons.protein[id as usize]);
             (neuron, ConsolidationProteinPool { protein })
         };
         let v = |id| col(state.map(|s| &s.neurons.v_mv), id);

@@ -59,7 +59,7 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
         x_pre: f(),
         y_post: f(),
         eligibility_mv: f(),
-        rho: f(),
+        rho: vec![0.0; n],
         h_mv: f(),
         z: f(),
         w_mv: f(),
@@ -67,6 +67,8 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
         psd_receptors: f(),
         total_receptors: f(),
         tagged: vec![false; n],
+        h_residual_mv: f(),
+        z_residual: f(),
         next_step: Vec::new(),
     };
     if !world.resource::<EventStdp>().is_empty() {
@@ -98,7 +100,10 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
             (c.psd_receptors[i], c.total_receptors[i]) = (p.psd, p.total);
         }
         if let Some(t) = s.tag {
-            c.tagged[i] = t.tagged;
+            (c.tagged[i], c.z_residual[i]) = (t.tagged, t.z_residual);
+        }
+        if let Some(e) = s.early {
+            c.h_residual_mv[i] = e.h_residual_mv;
         }
         if let Some(e) = s.event {
             c.next_step[i] = e.next_step;

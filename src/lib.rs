@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod delivery;
 pub mod error;
+pub mod fine;
 pub mod guard;
 pub mod neurons;
 pub mod output;

@@ -12,7 +12,7 @@ use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
 use crate::stages::plasticity::event_stdp::{CaughtUp, EventDriven, EventView};
-use crate::stages::plasticity::{CaRuleState, StdpTraces, SynapticWeight};
+use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
 use crate::stages::trafficking::AmpaPools;
 use crate::synapse::{Recorded, Synapse};
 use bevy_ecs::prelude::*;
@@ -65,6 +65,7 @@ pub struct SynapseData {
     pub weight: &'static SynapticWeight,
     pub pools: Option<&'static AmpaPools>,
     pub tag: Option<&'static SynapticTag>,
+    pub early: Option<&'static EarlyCalciumRule>,
     pub event: Option<&'static EventDriven>,
 }
 
@@ -82,7 +83,7 @@ impl SynapseDataItem<'_, '_> {
             traces.map(|t| t.x_pre),
             traces.map(|t| t.y_post),
             traces.map(|t| t.eligibility_mv),
-            self.rho.map(|r| r.rho),
+            self.rho.map(|r| r.rho as f32),
             Some(w.h_mv),
             Some(w.z),
             Some(w.w_mv),
@@ -109,7 +110,11 @@ pub struct NeuronData {
 impl NeuronDataItem<'_, '_> {
     pub fn values(&self) -> [Option<f32>; 3] {
         let v = self.lif.map(|s| s.v_mv).or(self.izh.map(|s| s.v_mv));
-        [v, self.izh.map(|s| s.u), self.pool.map(|p| p.protein)]
+        [
+            v,
+            self.izh.map(|s| s.u),
+            self.pool.map(|p| p.protein as f32),
+        ]
     }
 }
 

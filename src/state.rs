@@ -29,7 +29,7 @@ pub struct SynapseColumns {
     pub x_pre: Vec<f32>,
     pub y_post: Vec<f32>,
     pub eligibility_mv: Vec<f32>,
-    pub rho: Vec<f32>,
+    pub rho: Vec<f64>,
     pub h_mv: Vec<f32>,
     pub z: Vec<f32>,
     pub w_mv: Vec<f32>,
@@ -37,6 +37,13 @@ pub struct SynapseColumns {
     pub psd_receptors: Vec<f32>,
     pub total_receptors: Vec<f32>,
     pub tagged: Vec<bool>,
+    /// Residuals of h (early calcium rule) and z (consolidation) below f32 resolution
+    /// ([`crate::fine`]); 0 for other synapses. Absent in checkpoints written before edra kept
+    /// them, which then resume with residuals 0.
+    #[serde(default)]
+    pub h_residual_mv: Vec<f32>,
+    #[serde(default)]
+    pub z_residual: Vec<f32>,
     /// First step not yet taken by each event-driven synapse (0 for the others); empty in a
     /// scene without event-driven groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -51,7 +58,7 @@ pub struct NeuronColumns {
     pub u: Vec<f32>,
     pub refractory_steps: Vec<u32>,
     pub spike_cursor: Vec<u32>,
-    pub protein: Vec<f32>,
+    pub protein: Vec<f64>,
     /// Next spike step of each Poisson source (`u64::MAX`: never; 0 for other neurons); empty
     /// in a scene without Poisson sources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1,7 +1,7 @@
 //! The limit: the arithmetic of one step of `scenes/bench/cascade.ron` (every synapse between its
 //! own Poisson pre and post source, all six stages every step) written as one fused loop over
 //! plain structure-of-arrays `Vec<f32>`, parallel with rayon, with no ECS. It calls edra's own
-//! per-synapse kernels (`nmda_step`, `StdpStep::trace_step`, `traffic_step`, `capture_step`) and
+//! per-synapse kernels (`nmda_step`, `StdpStep::trace_step`, `traffic_step`, `CaptureStep`) and
 //! its counter-based random draws, so the work per synapse is the same; what it leaves out is
 //! everything the ECS adds: one pass per stage instead of one pass in all, per-system overhead,
 //! entity and change-tick bookkeeping.
@@ -10,17 +10,20 @@
 //! instead of the one synthesised from this step's tags, so that a single pass suffices; the
 //! amount of arithmetic is the same.
 
+use edra::fine::{join, split};
 use edra::rng::{self, Purpose};
 use edra::scene::SceneFile;
 use edra::stages::ca_influx::{CaModel, NmdaSpine, NmdaStep, SpineHeadCa, nmda_step};
-use edra::stages::consolidation::{ConsolidationParams, ProteinPoolParams, capture_step};
+use edra::stages::consolidation::{CaptureStep, ConsolidationParams, ProteinPoolParams};
 use edra::stages::homeostasis::{AstrocyteParams, AstrocyteUnit, astrocyte_step};
 use edra::stages::modulation::{
     DopamineCleft, DopamineParams, DopamineReceptor, ModulatoryCascade, region_step,
 };
 use edra::stages::plasticity::pair_stdp::StdpStep;
 use edra::stages::plasticity::{DopamineGating, Rule, StdpTraces};
-use edra::stages::trafficking::{AmpaPools, AmpaTraffickingParams, TraffickingStep, traffic_step};
+use edra::stages::trafficking::{
+    AmpaPools, AmpaTraffickingParams, TraffickingStep, traffic_every, traffic_step,
+};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering::Relaxed};
 
@@ -65,6 +68,8 @@ pub struct Fused {
     c: Vec<f32>,
     h: Vec<f32>,
     z: Vec<f32>,
+    /// Residual of z below f32 resolution (`SynapticTag::z_residual`).
+    zr: Vec<f32>,
     w: Vec<f32>,
     eff: Vec<f32>,
     psd: Vec<f32>,
@@ -76,7 +81,7 @@ pub struct Fused {
     spikes: Vec<u64>,
     input: Vec<AtomicI64>,
     drive: Vec<AtomicI64>,
-    protein: Vec<f32>,
+    protein: Vec<f64>,
     scale: Vec<f32>,
     astro: Vec<AstrocyteUnit>,
     // shared
@@ -153,6 +158,7 @@ impl Fused {
             c: f(0.0),
             h: f(h_init),
             z: f(0.0),
+            zr: f(0.0),
             w: f(h_init),
             eff: f(psd * tp.mv_per_receptor as f32),
             psd: f(psd),
@@ -254,7 +260,8 @@ impl Fused {
         let rate = (self.gate.rate_per_um_ms * dt) as f32 * m;
         let h0 = self.cons.h0_mv as f32;
         let theta = (self.cons.theta_tag_rel * self.cons.h0_mv) as f32;
-        let kz = ((dt / 1000.0) / self.cons.tau_z_s) as f32;
+        let cap = CaptureStep::new(&self.cons, dt / 1000.0);
+        let traffic_now = step.is_multiple_of(traffic_every(dt));
         let (nmda, stdp, traffic) = (self.nmda, self.stdp, self.traffic);
         let (words, rows) = (self.words, self.rows);
         let spikes = &self.spikes;
@@ -275,6 +282,7 @@ impl Fused {
             Col::of(&mut self.psd),
             Col::of(&mut self.total),
             Col::of(&mut self.tag),
+            Col::of(&mut self.zr),
         );
         let (pre, post, ad, dd) = (&self.pre, &self.post, &self.axonal, &self.dendritic);
         let offs = Self::back_offsets(words, rows, step);
@@ -301,13 +309,14 @@ impl Fused {
                     cols.9.slice(rg.clone()),
                 )
             };
-            let (w, eff, psd, total, tag) = unsafe {
+            let (w, eff, psd, total, tag, zr) = unsafe {
                 (
                     cols.10.slice(rg.clone()),
                     cols.11.slice(rg.clone()),
                     cols.12.slice(rg.clone()),
                     cols.13.slice(rg.clone()),
                     cols.14.slice(rg.clone()),
+                    cols.15.slice(rg.clone()),
                 )
             };
             let mut first_bad = u32::MAX;
@@ -350,13 +359,15 @@ impl Fused {
                 let hh = (h[j] + rate * tr.eligibility_mv).clamp(stdp.h_min, stdp.h_max);
                 (x[j], y[j], c[j], h[j]) = (tr.x_pre, tr.y_post, tr.eligibility_mv, hh);
                 let ww = hh + stdp.h0_mv * z[j];
-                // Stage 4.
-                let mut pools = AmpaPools {
-                    psd: psd[j],
-                    total: total[j],
-                };
-                eff[j] = traffic_step(&traffic, ww, scale[b as usize], &mut pools);
-                (psd[j], total[j]) = (pools.psd, pools.total);
+                // Stage 4 (every `traffic_every` steps, as edra).
+                if traffic_now {
+                    let mut pools = AmpaPools {
+                        psd: psd[j],
+                        total: total[j],
+                    };
+                    eff[j] = traffic_step(&traffic, ww, scale[b as usize], &mut pools);
+                    (psd[j], total[j]) = (pools.psd, pools.total);
+                }
                 // Stage 6: tag, drive, capture.
                 let dev = (hh - h0).abs();
                 tag[j] = (dev > theta) as u8;
@@ -364,8 +375,9 @@ impl Fused {
                     let q = (dev as f64 * FIXED_ONE).round() as i64;
                     drive[b as usize].fetch_add(q, Relaxed);
                 }
-                let zz = capture_step(kz, theta, h0, hh, z[j], protein[b as usize]);
-                z[j] = zz;
+                let zf = cap.z_after(hh, join(z[j], zr[j]), protein[b as usize]);
+                (z[j], zr[j]) = split(zf);
+                let zz = z[j];
                 w[j] = hh + h0 * zz;
                 // The non-finite guard.
                 if !(sp.ca_um + sp.sensitivity + hh + zz + w[j] + eff[j]).is_finite() {
@@ -378,8 +390,8 @@ impl Fused {
         });
 
         // Stage 6: protein pools (decay hoisted out of the loop).
-        let target_decay = (-(dt / 1000.0) / self.pool.tau_p_s).exp() as f32;
-        let (alpha, theta_pro) = (self.pool.alpha as f32, self.pool.theta_pro_mv);
+        let target_decay = (-(dt / 1000.0) / self.pool.tau_p_s).exp();
+        let (alpha, theta_pro) = (self.pool.alpha, self.pool.theta_pro_mv);
         let drive = &self.drive;
         self.protein
             .par_chunks_mut(8192)
@@ -396,6 +408,6 @@ impl Fused {
 
     /// Bytes of state per synapse (synapse columns only).
     pub fn bytes_per_synapse() -> usize {
-        4 + 4 + 2 + 2 + 14 * 4 + 1
+        4 + 4 + 2 + 2 + 15 * 4 + 1
     }
 }

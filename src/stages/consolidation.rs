@@ -6,11 +6,18 @@
 //!
 //! - tag: Θ[|h − h0| − θ_tag], θ_tag = 0.2·h0;
 //! - protein pool p of the postsynaptic neuron: τ_p·dp/dt = −p + α·Θ[Σ_synapses |h − h0| − θ_pro];
-//! - capture: τ_z·dz/dt = p·(1 − z)·Θ[(h − h0) − θ_tag] − p·(z + 0.5)·Θ[(h0 − h) − θ_tag];
+//! - capture: τ_z·dz/dt = p·(z_max − z)/z_max·Θ[(h − h0) − θ_tag] + p·(z_min − z)·Θ[(h0 − h) − θ_tag],
+//!   with z_max = 1 and z_min = −0.5 in the published model (z_max divides the rate as in the
+//!   stand-alone simulator of Luboeinski & Tetzlaff, so that other values compare with it);
 //! - total weight w = h + h0·z (written by stage 3).
 //!
-//! Runs on the slow clock. The sum over a neuron's synapses is accumulated in fixed point with
-//! atomic adds, so it is the same whatever the thread count.
+//! Runs on the slow clock. Both p and z are stepped exactly over a slow step, as the stand-alone
+//! simulator of Luboeinski & Tetzlaff does: p ← target + (p − target)·e^(−Δ/τ_p), and with p held
+//! over the step z ← z_target + (z − z_target)·e^(−p·Δ/τ_z). On a 10 ms slow clock z changes
+//! by about 3e-8 per step near z = 1, below the f32 resolution there, so z is kept as the
+//! weight's f32 `z` plus its residual in [`SynapticTag`] ([`fine`](crate::fine)), and p (one per
+//! neuron) in f64. The sum over a neuron's synapses is accumulated in fixed point with atomic
+//! adds, so it is the same whatever the thread count.
 
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
@@ -21,17 +28,19 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
-/// Whether the synapse carries a tag (its early weight is far enough from baseline). Its
-/// presence marks a synapse that takes part in tagging and capture.
+/// Whether the synapse carries a tag (its early weight is far enough from baseline), and the
+/// part of its late weight below the f32 resolution of [`SynapticWeight::z`] (z = `z` +
+/// `z_residual`). Its presence marks a synapse that takes part in tagging and capture.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SynapticTag {
     pub tagged: bool,
+    pub z_residual: f32,
 }
 
 /// Plasticity-related proteins available to one neuron's synapses (0..α).
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConsolidationProteinPool {
-    pub protein: f32,
+    pub protein: f64,
 }
 
 /// Consolidation parameters of a synapse group.
@@ -44,6 +53,10 @@ pub struct ConsolidationParams {
     pub theta_tag_rel: f64,
     /// Time constant of the late weight τ_z, s. Default 3600.
     pub tau_z_s: f64,
+    /// Late weight that capture drives a potentiated synapse towards, z_max. Default 1.
+    pub z_max: f64,
+    /// Late weight that capture drives a depressed synapse towards, z_min. Default −0.5.
+    pub z_min: f64,
 }
 
 impl Default for ConsolidationParams {
@@ -52,6 +65,8 @@ impl Default for ConsolidationParams {
             h0_mv: 4.20075,
             theta_tag_rel: 0.2,
             tau_z_s: 3600.0,
+            z_max: 1.0,
+            z_min: -0.5,
         }
     }
 }
@@ -61,6 +76,8 @@ impl Validate for ConsolidationParams {
         c.range("h0_mv", self.h0_mv, 0.0, 1e3, "mV");
         c.range("theta_tag_rel", self.theta_tag_rel, 0.0, 100.0, "");
         c.range("tau_z_s", self.tau_z_s, 1e-3, 1e8, "s");
+        c.range("z_max", self.z_max, 1e-3, 100.0, "");
+        c.range("z_min", self.z_min, -100.0, 0.0, "");
     }
 }
 
@@ -99,7 +116,7 @@ const FIXED_ONE: f64 = 4_294_967_296.0;
 /// Per-neuron protein levels read by capture, and the drive Σ|h − h0| being accumulated.
 #[derive(Resource, Default)]
 pub struct ProteinLevels {
-    pub per_neuron: Vec<f32>,
+    pub per_neuron: Vec<f64>,
     /// Pool parameters of each neuron (by its group).
     pub params_of_neuron: Vec<u32>,
     pub params: Vec<ProteinPoolParams>,
@@ -124,27 +141,61 @@ impl ProteinLevels {
 }
 
 /// The protein pool after one slow step of τ_p·dp/dt = −p + α·Θ[drive − θ_pro] (exact).
-pub fn protein_step(p: &ProteinPoolParams, dt_s: f64, protein: f32, drive_mv: f64) -> f32 {
+pub fn protein_step(p: &ProteinPoolParams, dt_s: f64, protein: f64, drive_mv: f64) -> f64 {
     protein_step_decay(p, (-dt_s / p.tau_p_s).exp(), protein, drive_mv)
 }
 
 /// [`protein_step`] with its decay factor e^(−dt/τ_p) computed by the caller.
 #[inline(always)]
-pub fn protein_step_decay(p: &ProteinPoolParams, decay: f64, protein: f32, drive_mv: f64) -> f32 {
+pub fn protein_step_decay(p: &ProteinPoolParams, decay: f64, protein: f64, drive_mv: f64) -> f64 {
     let target = if drive_mv > p.theta_pro_mv {
         p.alpha
     } else {
         0.0
     };
-    (target + (protein as f64 - target) * decay) as f32
+    target + (protein - target) * decay
 }
 
-/// The late weight after one slow step of capture (forward Euler; dt_s ≪ τ_z).
-#[inline(always)]
-pub fn capture_step(dt_over_tau: f32, theta: f32, h0: f32, h: f32, z: f32, protein: f32) -> f32 {
-    let up = ((h - h0) > theta) as u8 as f32;
-    let down = ((h0 - h) > theta) as u8 as f32;
-    z + dt_over_tau * protein * ((1.0 - z) * up - (z + 0.5) * down)
+/// Per-slow-step constants of capture for one group.
+#[derive(Clone, Copy, Debug)]
+pub struct CaptureStep {
+    /// Δ/τ_z, the slow step over τ_z.
+    pub dt_over_tau: f64,
+    /// Δ/(τ_z·z_max), the rate towards z_max.
+    pub dt_over_tau_up: f64,
+    /// θ_tag, mV.
+    pub theta: f32,
+    pub h0: f32,
+    pub z_max: f64,
+    pub z_min: f64,
+}
+
+impl CaptureStep {
+    pub fn new(p: &ConsolidationParams, dt_s: f64) -> Self {
+        CaptureStep {
+            dt_over_tau: dt_s / p.tau_z_s,
+            dt_over_tau_up: dt_s / (p.tau_z_s * p.z_max),
+            theta: (p.theta_tag_rel * p.h0_mv) as f32,
+            h0: p.h0_mv as f32,
+            z_max: p.z_max,
+            z_min: p.z_min,
+        }
+    }
+
+    /// The late weight after one slow step of capture with early weight `h` and protein `p`
+    /// (held over the step): exactly z_max + (z − z_max)·e^(−p·Δ/(τ_z·z_max)) above the tag
+    /// threshold, z_min + (z − z_min)·e^(−p·Δ/τ_z) below it, and z (no change) in between.
+    #[inline(always)]
+    pub fn z_after(&self, h: f32, z: f64, protein: f64) -> f64 {
+        let (target, rate) = if (h - self.h0) > self.theta {
+            (self.z_max, self.dt_over_tau_up)
+        } else if (self.h0 - h) > self.theta {
+            (self.z_min, self.dt_over_tau)
+        } else {
+            return z;
+        };
+        z + (target - z) * crate::fine::one_minus_exp_neg(protein * rate)
+    }
 }
 
 /// System (slow): sets tags and adds |h − h0| to the postsynaptic neuron's drive.
@@ -207,7 +258,7 @@ pub fn synthesize_proteins(
 
 /// System (slow): tagged synapses capture proteins into their late weight.
 pub fn capture_proteins(
-    mut q: Query<(&Synapse, &mut SynapticWeight), With<SynapticTag>>,
+    mut q: Query<(&Synapse, &mut SynapticWeight, &mut SynapticTag)>,
     groups: Res<SynapseGroups>,
     proteins: Res<ProteinLevels>,
     clock: Res<Clock>,
@@ -216,20 +267,19 @@ pub fn capture_proteins(
     q.contiguous_par_iter_mut()
         .expect("stage queries are dense")
         .batching_strategy(batching())
-        .for_each(|(syn, mut w)| {
-            let w = w.bypass_change_detection();
+        .for_each(|(syn, mut w, mut tag)| {
+            let (w, tag) = (w.bypass_change_detection(), tag.bypass_change_detection());
             for (g, r) in group_runs(syn) {
                 let Some(p) = &groups.0[g].spec.consolidation else {
                     continue;
                 };
-                let h0 = p.h0_mv as f32;
-                let theta = (p.theta_tag_rel * p.h0_mv) as f32;
-                let k = (dt_s / p.tau_z_s) as f32;
+                let k = CaptureStep::new(p, dt_s);
                 for i in r {
                     let prot = proteins.per_neuron[syn[i].post as usize];
-                    let wi = &mut w[i];
-                    wi.z = capture_step(k, theta, h0, wi.h_mv, wi.z, prot);
-                    wi.w_mv = wi.h_mv + h0 * wi.z;
+                    let (wi, lo) = (&mut w[i], &mut tag[i].z_residual);
+                    let z = k.z_after(wi.h_mv, crate::fine::join(wi.z, *lo), prot);
+                    (wi.z, *lo) = crate::fine::split(z);
+                    wi.w_mv = wi.h_mv + k.h0 * wi.z;
                 }
             }
         });
@@ -264,22 +314,24 @@ mod tests {
         let p = ProteinPoolParams::default();
         assert_eq!(protein_step(&p, 60.0, 0.0, 1.0), 0.0);
         let up = protein_step(&p, 3600.0, 0.0, 10.0);
-        assert!((up as f64 - (1.0 - (-1.0f64).exp())).abs() < 1e-6);
+        assert!((up - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
     }
 
     /// With proteins and a potentiated early weight, z approaches 1; depressed, −0.5
     /// (the fixed points of the capture equation).
     #[test]
     fn capture_converges_to_its_fixed_points() {
-        let (h0, theta) = (4.2, 0.84);
+        let k = CaptureStep::new(&ConsolidationParams::default(), 3.6);
         let (mut up, mut down) = (0.0, 0.0);
         for _ in 0..100_000 {
-            up = capture_step(1e-3, theta, h0, 8.4, up, 1.0);
-            down = capture_step(1e-3, theta, h0, 1.0, down, 1.0);
+            up = k.z_after(8.4, up, 1.0);
+            down = k.z_after(1.0, down, 1.0);
         }
         assert!(
             (up - 1.0).abs() < 1e-3 && (down + 0.5).abs() < 1e-3,
             "{up} {down}"
         );
+        // Between the thresholds z stays where it is.
+        assert_eq!(k.z_after(4.3, 0.25, 1.0), 0.25);
     }
 }

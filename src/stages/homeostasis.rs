@@ -189,4 +189,36 @@ mod tests {
             assert_eq!(a.scale > 1.0, up, "rate {rate}: scale {}", a.scale);
         }
     }
+
+    /// Audit of rounding on a fine slow clock (issue 17): the astrocyte's state is f64, so at a
+    /// slow step of 0.01 ms (10^7 steps over 100 s of silence) activity, error integral and
+    /// scaling follow their closed forms: a = 5·e^(−t/τa), I = g·t − 5τa(1 − e^(−t/τa)),
+    /// ln S = β∫(g − a)dt + γ∫I dt; to 1e-6 relative (the step's first-order error is 5e-8).
+    #[test]
+    fn fine_slow_clock_follows_the_closed_form() {
+        let p = AstrocyteParams::default();
+        let (mut a, _) = unit(0.0);
+        let (dt_s, t) = (1e-5f64, 100.0f64);
+        for _ in 0..(t / dt_s).round() as u64 {
+            astrocyte_step(&p, dt_s, &mut a);
+        }
+        let (tau, g, a0) = (p.tau_activity_s, p.goal_hz, 5.0);
+        let decayed = 1.0 - (-t / tau).exp();
+        let activity = a0 * (-t / tau).exp();
+        let integral = g * t - a0 * tau * decayed;
+        let int_err = g * t - a0 * tau * decayed;
+        let int_integral = 0.5 * g * t * t - a0 * tau * t + a0 * tau * tau * decayed;
+        let ln_s = p.beta_per_s_hz * int_err + p.gamma_per_s2_hz * int_integral;
+        assert!(
+            (a.activity_hz - activity).abs() < 1e-6 * a0,
+            "{} vs {activity}",
+            a.activity_hz
+        );
+        assert!((a.error_integral_hz_s - integral).abs() < 1e-6 * integral);
+        assert!(
+            (a.scale.ln() - ln_s).abs() < 1e-6 * ln_s,
+            "{} vs {ln_s}",
+            a.scale.ln()
+        );
+    }
 }

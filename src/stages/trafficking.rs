@@ -10,6 +10,13 @@
 //! T = E + P, so that trafficking conserves receptors exactly, not to float rounding. The
 //! efficacy the postsynaptic neuron sees is P·mv_per_receptor: it follows weight changes with a
 //! lag of minutes. Groups without trafficking use efficacy = w·scale.
+//!
+//! Trafficking steps every [`TRAFFIC_EVERY_MS`] of simulated time (every step when dt is
+//! longer), forward Euler over that interval. Its rates are per minute: on a 0.01 ms step the
+//! PSD pool would change by parts in 10^7 per step, below the resolution of its f32 count (it
+//! did not move at all), and at 0.1 ms rounding biased its rate by 1 %; over 10 ms the Euler
+//! error is below 1e-4 and each change is hundreds of f32 units. Efficacy follows P, which moves
+//! over minutes, so it is held between trafficking steps.
 
 use crate::clock::Clock;
 use crate::params::{Checker, Validate};
@@ -132,9 +139,18 @@ pub fn traffic_step(p: &TraffickingStep, w_mv: f32, scale: f32, pools: &mut Ampa
     pools.psd * p.mv_per_receptor
 }
 
+/// Trafficking steps every this many ms of simulated time (every step when dt is longer).
+pub const TRAFFIC_EVERY_MS: f64 = 10.0;
+
+/// Steps between two trafficking steps for a step of `dt_ms`.
+pub fn traffic_every(dt_ms: f64) -> u64 {
+    ((TRAFFIC_EVERY_MS / dt_ms).round() as u64).max(1)
+}
+
 /// Per-step constants of trafficking for one group (rates zero where blocked).
 #[derive(Clone, Copy, Debug)]
 pub struct TraffickingStep {
+    /// The trafficking step, [`traffic_every`] steps of dt, in minutes.
     pub dt_min: f32,
     pub k_exo: f32,
     pub k_endo: f32,
@@ -147,7 +163,7 @@ pub struct TraffickingStep {
 impl TraffickingStep {
     pub fn new(p: &AmpaTraffickingParams, dt_ms: f64) -> Self {
         TraffickingStep {
-            dt_min: (dt_ms / 60_000.0) as f32,
+            dt_min: (traffic_every(dt_ms) as f64 * dt_ms / 60_000.0) as f32,
             k_exo: if p.exocytosis_blocked {
                 0.0
             } else {
@@ -166,7 +182,8 @@ impl TraffickingStep {
     }
 }
 
-/// System: trafficked synapses move receptors and set their efficacy.
+/// System: trafficked synapses move receptors and set their efficacy, every
+/// [`traffic_every`] steps.
 pub fn traffic_ampa(
     mut q: Query<(&Synapse, &mut AmpaPools, &mut SynapticWeight)>,
     groups: Res<SynapseGroups>,
@@ -174,6 +191,9 @@ pub fn traffic_ampa(
     scaling: Res<AstrocyteScaling>,
 ) {
     let dt = clock.dt_ms;
+    if !clock.step.is_multiple_of(traffic_every(dt)) {
+        return;
+    }
     for_each_table(&mut q, |(syn, mut pools, mut w)| {
         let (pools, w) = (pools.bypass_change_detection(), w.bypass_change_detection());
         for (g, r) in group_runs(syn) {
@@ -265,5 +285,31 @@ mod tests {
         run(&p, 60.0, &mut pools);
         assert_eq!(pools.total, 200.0);
         assert!(pools.psd > 50.0 && pools.endosome() >= 0.0);
+    }
+
+    /// The PSD pool relaxes as the equation says at any dt, down to 0.01 ms: with exocytosis
+    /// blocked P(t) = P0·e^(−k_endo·t) (Earnshaw & Bressloff 2006's decay), within 1e-4 after
+    /// 10 min. Stepped every dt, it stalled at 0.01 ms (P stayed at P0) and was 1.3 % off at
+    /// 0.1 ms.
+    #[test]
+    fn endocytosis_follows_its_exponential_at_any_dt() {
+        let p = AmpaTraffickingParams {
+            exocytosis_blocked: true,
+            ..Default::default()
+        };
+        let exact = 100.0 * (-p.k_endo_per_min * 10.0).exp();
+        for dt in [100.0, 1.0, 0.1, 0.01] {
+            let k = TraffickingStep::new(&p, dt);
+            let mut pools = AmpaPools {
+                psd: 100.0,
+                total: 200.0,
+            };
+            let steps = (10.0 * 60_000.0 / dt).round() as u64;
+            for _ in 0..steps / traffic_every(dt) {
+                traffic_step(&k, 1.0, 1.0, &mut pools);
+            }
+            let rel = (pools.psd as f64 - exact) / exact;
+            assert!(rel.abs() < 1e-4, "dt {dt}: {} vs {exact}", pools.psd);
+        }
     }
 }

@@ -4,6 +4,10 @@
 //!
 //! integrated with Euler–Maruyama (the noise draw is keyed by synapse and step). The early weight
 //! reads ρ out linearly: h = h_down + ρ·(h_up − h_down). Defaults: their "DP" parameter set.
+//!
+//! ρ is stored in f64. Without calcium its bistable drift is at most 0.1/τ per ms: near ρ = 0.6
+//! about 1.6e-8 per 0.1 ms step, below half the spacing of f32 values there (3e-8), so an f32 ρ
+//! rounded every step would never leave 0.6 at dt = 0.1 ms (it ends at 0.743 after 600 s).
 
 use super::SynapticWeight;
 use crate::clock::Clock;
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 /// a synapse that follows the calcium rule.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaRuleState {
-    pub rho: f32,
+    pub rho: f64,
 }
 
 /// Parameters of the calcium rule. Defaults: the "DP" set of Graupner & Brunel 2012.
@@ -119,10 +123,10 @@ pub fn calcium_rule(
                 let c = ca[i].ca_um as f64;
                 let theta = p.theta_d.min(p.theta_p);
                 let n = super::rule_noise(p.noise, c, theta, seed, syn[i].id, step);
-                let rho = rho_step(p, dt, st[i].rho as f64, c, n) as f32;
+                let rho = rho_step(p, dt, st[i].rho, c, n);
                 st[i].rho = rho;
                 let wi = &mut w[i];
-                wi.h_mv = lo + rho * span;
+                wi.h_mv = lo + rho as f32 * span;
                 wi.w_mv = wi.h_mv + h0 * wi.z;
             }
         }
@@ -155,5 +159,29 @@ mod tests {
         }
         let rho_bar = p.gamma_p / (p.gamma_p + p.gamma_d);
         assert!((rho - rho_bar).abs() < 0.01, "rho {rho} vs {rho_bar}");
+    }
+
+    /// ρ in f64 keeps the bistable drift at dt = 0.01 ms: from 0.45, 0.6 and 0.8 over 600 s it
+    /// ends within 1e-6 of the exact ODE (0.36823, 0.74259, 0.94891, by Runge–Kutta in
+    /// `tests/slow_drift.rs`). The same steps on an f32 ρ never move (the increment, ≈1.6e-9,
+    /// is far below half an f32 ulp).
+    #[test]
+    fn bistable_drift_survives_dt_0_01_ms() {
+        let p = CalciumRuleParams::default();
+        for (rho0, exact) in [
+            (0.45, 0.36823016310969814),
+            (0.6, 0.7425913761530439),
+            (0.8, 0.9489053752359974),
+        ] {
+            let (mut rho, mut plain) = (rho0, rho0 as f32);
+            for _ in 0..60_000_000 {
+                rho = rho_step(&p, 0.01, rho, 0.0, 0.0);
+            }
+            for _ in 0..1000 {
+                plain = rho_step(&p, 0.01, plain as f64, 0.0, 0.0) as f32;
+            }
+            assert!((rho - exact).abs() < 1e-6, "from {rho0}: {rho} vs {exact}");
+            assert_eq!(plain, rho0 as f32, "an f32 ρ is stuck");
+        }
     }
 }

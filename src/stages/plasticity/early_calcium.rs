@@ -7,9 +7,10 @@
 //! with r = 0.1 (so h relaxes to h0 with time constant τh/r ≈ 1.9 h), h_top = 10 mV, and the
 //! calcium c of the linear model (stage 1: C_pre 1.0, C_post 0.2758, τCa 48.8 ms, delay 18.8 ms).
 //! The calcium terms are integrated with Euler–Maruyama every step (the noise draw is keyed by
-//! synapse and step). The relaxation term is applied exactly, h ← h0 + (h − h0)·e^(−r·Δt/τh),
-//! every [`RELAX_EVERY_MS`] of simulated time: per 1 ms step it changes h by ~1e−7 mV, below the
-//! resolution of an f32 weight, and would be lost to rounding. It drives the early weight of
+//! synapse and step) and the relaxation term exactly, h ← h0 + (h − h0)·e^(−r·dt/τh), on the same
+//! step, in f64. Per 0.1 ms step the relaxation moves h by parts in 10^8, below the resolution
+//! of the f32 weight, so h is kept as the weight's f32 `h_mv` plus its residual in
+//! [`EarlyCalciumRule`] ([`fine`](crate::fine)): it relaxes all the way to h0 on any step. It drives the early weight of
 //! tag-and-capture (stage 6): w = h + h0·z.
 
 use super::SynapticWeight;
@@ -21,12 +22,13 @@ use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// The relaxation of h towards h0 is applied every this many ms (at least every step).
-pub const RELAX_EVERY_MS: f64 = 100.0;
-
-/// Marker: this synapse's early weight follows the Luboeinski–Tetzlaff calcium rule.
-#[derive(Component, Clone, Copy, Debug, Default)]
-pub struct EarlyCalciumRule;
+/// Marks a synapse whose early weight follows the Luboeinski–Tetzlaff calcium rule, and holds
+/// the part of h below the f32 resolution of [`SynapticWeight::h_mv`]: h = `h_mv` +
+/// `h_residual_mv`.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EarlyCalciumRule {
+    pub h_residual_mv: f32,
+}
 
 /// Parameters of the rule. Defaults: Luboeinski & Tetzlaff 2021 (MODEL.md step 6).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,69 +91,61 @@ impl Validate for EarlyCalciumParams {
 #[derive(Clone, Copy, Debug)]
 pub struct EarlyCalciumStep {
     /// dt/τh.
-    pub k: f32,
-    /// The relaxation is applied on steps that are multiples of this.
-    pub relax_every: u64,
-    /// e^(−r·relax_every·dt/τh).
-    pub relax_factor: f32,
-    pub h0: f32,
-    pub h_top: f32,
+    pub k: f64,
+    /// e^(−r·dt/τh), the exact relaxation over one step.
+    pub relax_factor: f64,
+    pub h0: f64,
+    pub h_top: f64,
     pub theta_p: f32,
     pub theta_d: f32,
-    pub gamma_p: f32,
-    pub gamma_d: f32,
+    pub gamma_p: f64,
+    pub gamma_d: f64,
     /// σ·√(dt/τh), mV.
-    pub noise_mv: f32,
+    pub noise_mv: f64,
 }
 
 impl EarlyCalciumStep {
     pub fn new(p: &EarlyCalciumParams, dt_ms: f64) -> Self {
         let k = dt_ms / (p.tau_h_s * 1000.0);
-        let relax_every = (RELAX_EVERY_MS / dt_ms).ceil().max(1.0) as u64;
         EarlyCalciumStep {
-            k: k as f32,
-            relax_every,
-            relax_factor: (-p.relaxation * k * relax_every as f64).exp() as f32,
-            h0: p.h0_mv as f32,
-            h_top: p.h_top_mv as f32,
+            k,
+            relax_factor: (-p.relaxation * k).exp(),
+            h0: p.h0_mv,
+            h_top: p.h_top_mv,
             theta_p: p.theta_p as f32,
             theta_d: p.theta_d as f32,
-            gamma_p: p.gamma_p as f32,
-            gamma_d: p.gamma_d as f32,
-            noise_mv: if p.noise {
-                (p.sigma_mv * k.sqrt()) as f32
-            } else {
-                0.0
-            },
+            gamma_p: p.gamma_p,
+            gamma_d: p.gamma_d,
+            noise_mv: if p.noise { p.sigma_mv * k.sqrt() } else { 0.0 },
         }
     }
 
-    /// One step of h on `step` for calcium `c`: Euler–Maruyama for the calcium terms
-    /// (`normal` is a standard normal draw, used only above a threshold), then the exact
-    /// relaxation on every `relax_every`-th step.
+    /// One step of h for calcium `c`: Euler–Maruyama for the calcium terms (`normal` is a
+    /// standard normal draw, used only above a threshold), then the exact relaxation.
     #[inline(always)]
-    pub fn h_step(&self, step: u64, h: f32, c: f32, normal: f32) -> f32 {
-        let up = (c >= self.theta_p) as u8 as f32;
-        let down = (c >= self.theta_d) as u8 as f32;
+    pub fn h_step(&self, h: f64, c: f32, normal: f64) -> f64 {
+        let up = (c >= self.theta_p) as u8 as f64;
+        let down = (c >= self.theta_d) as u8 as f64;
         let drift = self.gamma_p * (self.h_top - h) * up - self.gamma_d * h * down;
         let h = h + drift * self.k + self.noise_mv * (up + down).sqrt() * normal;
-        if step.is_multiple_of(self.relax_every) {
-            self.h0 + (h - self.h0) * self.relax_factor
-        } else {
-            h
-        }
+        self.h0 + (h - self.h0) * self.relax_factor
     }
 }
 
 /// System: synapses following the early-phase calcium rule.
 pub fn early_calcium_rule(
-    mut q: Query<(&Synapse, &SpineHeadCa, &mut SynapticWeight), With<EarlyCalciumRule>>,
+    mut q: Query<(
+        &Synapse,
+        &SpineHeadCa,
+        &mut SynapticWeight,
+        &mut EarlyCalciumRule,
+    )>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
 ) {
     let (dt, step, seed) = (clock.dt_ms, clock.step, clock.seed);
-    for_each_table(&mut q, |(syn, ca, mut w)| {
-        let w = w.bypass_change_detection();
+    for_each_table(&mut q, |(syn, ca, mut w, mut fine)| {
+        let (w, fine) = (w.bypass_change_detection(), fine.bypass_change_detection());
         for (g, r) in group_runs(syn) {
             let group = &groups.0[g];
             let super::Rule::EarlyCalcium(p) = &group.spec.rule else {
@@ -163,9 +157,10 @@ pub fn early_calcium_rule(
             for i in r {
                 let c = ca[i].ca_um;
                 let on = k.noise_mv > 0.0;
-                let n = super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step) as f32;
-                let wi = &mut w[i];
-                wi.h_mv = k.h_step(step, wi.h_mv, c, n);
+                let n = super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step);
+                let (wi, lo) = (&mut w[i], &mut fine[i].h_residual_mv);
+                let h = k.h_step(crate::fine::join(wi.h_mv, *lo), c, n);
+                (wi.h_mv, *lo) = crate::fine::split(h);
                 wi.w_mv = wi.h_mv + z_scale * wi.z;
             }
         }
@@ -181,13 +176,13 @@ mod tests {
     fn relaxes_to_baseline_with_tau_h_over_r() {
         let p = EarlyCalciumParams::default();
         let k = EarlyCalciumStep::new(&p, 1.0);
-        let mut h = 2.0 * p.h0_mv as f32;
+        let mut h = 2.0 * p.h0_mv;
         let tau_ms = 1000.0 * p.tau_h_s / p.relaxation;
-        for step in 0..tau_ms.round() as u64 {
-            h = k.h_step(step, h, 0.0, 0.0);
+        for _ in 0..tau_ms.round() as u64 {
+            h = k.h_step(h, 0.0, 0.0);
         }
-        let left = (h as f64 - p.h0_mv) / p.h0_mv;
-        assert!((left - (-1.0f64).exp()).abs() < 1e-3, "{left}");
+        let left = (h - p.h0_mv) / p.h0_mv;
+        assert!((left - (-1.0f64).exp()).abs() < 1e-6, "{left}");
     }
 
     /// Above both thresholds h goes to h_top·γp/(γp + γd) = 8.40 mV ≈ 200 % of h0 (MODEL.md:
@@ -196,12 +191,12 @@ mod tests {
     fn sustained_calcium_drives_h_to_twice_baseline() {
         let p = EarlyCalciumParams::default();
         let k = EarlyCalciumStep::new(&p, 0.1);
-        let mut h = p.h0_mv as f32;
-        for step in 0..100_000 {
-            h = k.h_step(step, h, 10.0, 0.0);
+        let mut h = p.h0_mv;
+        for _ in 0..100_000 {
+            h = k.h_step(h, 10.0, 0.0);
         }
         let fixed = p.h_top_mv * p.gamma_p / (p.gamma_p + p.gamma_d);
-        assert!((h as f64 - fixed).abs() < 0.05, "{h} vs {fixed}");
+        assert!((h - fixed).abs() < 0.05, "{h} vs {fixed}");
         assert!((fixed / p.h0_mv - 2.0).abs() < 0.01);
     }
 }
