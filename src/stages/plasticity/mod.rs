@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use calcium_rule::{CaRuleState, CalciumRuleParams};
 pub use early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
-pub use pair_stdp::{DopamineGating, StdpParams, StdpTraces};
+pub use pair_stdp::{DopamineGating, SameStep, StdpParams, StdpTraces};
 
 /// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
 /// late-phase weight set by consolidation (stage 6, dimensionless), `w = h + h0·z` the total, and
