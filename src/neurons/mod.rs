@@ -11,9 +11,11 @@
 //! | `Lif` | τm dV/dt = −(V − E_L) + R·I; V ≥ θ → V = V_reset, refractory | Lapicque; Gerstner & Kistler 2002 |
 //! | `Izhikevich` | dv/dt = 0.04v² + 5v + 140 − u + I, du/dt = a(bv − u); v ≥ 30 → v = c, u += d | Izhikevich 2003, IEEE TNN 14:1569 |
 //!
-//! Synaptic input is a jump of the membrane potential by the synapse's efficacy (mV); for the
-//! Izhikevich model it enters I as in his code. Input that reaches a synapse on step s acts on
-//! the soma on step s + 1.
+//! Synaptic input is a jump of the membrane potential by the synapse's efficacy (mV), for LIF
+//! and Izhikevich neurons alike, so its effect does not depend on dt (Izhikevich's own code adds
+//! it to I for one 1 ms step, which at dt = 1 ms moves v by about 0.9 of the efficacy and at
+//! dt = 0.1 ms by a tenth of that). Kicks and the uniform noise stay currents in I, as in his
+//! code. Input that reaches a synapse on step s acts on the soma on step s + 1.
 
 pub mod models;
 pub mod poisson;

@@ -138,10 +138,12 @@ impl Default for IzhikevichParams {
 }
 
 /// A current I_noise ~ Uniform[`min`, `max`) (same units as `i_ext`) added to I, drawn
-/// independently for each neuron on each step. Izhikevich (2007, Cereb Cortex 17:2443), in the
-/// code published with the paper (daspnet.m), gives every neuron the "random thalamic input"
-/// `I = 13*(rand-0.5)` each 1 ms step, i.e. `min: -6.5, max: 6.5`. The draw is keyed by
-/// (seed, neuron id, step), so it does not depend on the thread count.
+/// independently for each neuron in each millisecond ([`input_bin`]) and held through it.
+/// Izhikevich (2007, Cereb Cortex 17:2443), in the code published with the paper (daspnet.m),
+/// gives every neuron the "random thalamic input" `I = 13*(rand-0.5)` each 1 ms step, i.e.
+/// `min: -6.5, max: 6.5`; holding the draw for 1 ms makes it the same input process at any
+/// dt ≤ 1 ms. The draw is keyed by (seed, neuron id, bin), so it does not depend on the thread
+/// count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UniformNoise {
@@ -149,8 +151,11 @@ pub struct UniformNoise {
     pub max: f64,
 }
 
-/// Each neuron independently receives `amplitude` with probability `rate_hz`·dt per step
-/// (Izhikevich 2007 gives one random neuron of N a kick of 20 each ms: rate 1000/N Hz).
+/// Random kicks at `rate_hz` per neuron (Izhikevich 2007 gives one random neuron of N a kick of
+/// 20 each ms: rate 1000/N Hz). For a LIF neuron a kick is a jump of v by `amplitude` mV, with
+/// probability rate·dt per step; for an Izhikevich neuron it is a current of `amplitude` held
+/// through one [`input_bin`] (1 ms, as in his 1 ms steps), with probability rate·max(dt, 1 ms)
+/// per bin.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RandomKick {
@@ -363,7 +368,25 @@ pub fn fire_spike_times(
     }
 }
 
-/// The kick of neuron `id` on this step (`draws`: this step's [`Purpose::NeuronKick`] draws).
+/// The bin of 1 ms (or of one step, when dt > 1 ms) that `clock`'s step falls in. Random
+/// kicks and the uniform noise of Izhikevich neurons are drawn once per bin and held through it,
+/// so their effect does not depend on dt. At dt = 1 ms the bin is the step.
+pub fn input_bin(clock: &Clock) -> u64 {
+    if clock.dt_ms >= 1.0 {
+        clock.step
+    } else {
+        // The step's start in µs, rounded, then its millisecond (exact for dt = 1/k ms).
+        (clock.step as f64 * clock.dt_ms * 1000.0).round() as u64 / 1000
+    }
+}
+
+/// Length of an [`input_bin`], ms.
+fn input_bin_ms(dt_ms: f64) -> f64 {
+    dt_ms.max(1.0)
+}
+
+/// The kick of LIF neuron `id` on this step (`draws`: this step's [`Purpose::NeuronKick`]
+/// draws): a jump, with probability rate·dt per step.
 fn kick(k: &Option<RandomKick>, draws: &rng::Draws, dt_ms: f64, id: u32) -> f32 {
     match k {
         Some(k) if draws.below(id as u64, rng::threshold(k.rate_hz * dt_ms / 1000.0)) => {
@@ -378,7 +401,12 @@ fn kick(k: &Option<RandomKick>, draws: &rng::Draws, dt_ms: f64, id: u32) -> f32 
 fn uniform_noise(nz: &Option<UniformNoise>, clock: &Clock, id: u32) -> f32 {
     match nz {
         Some(nz) => {
-            let u = rng::uniform_f64(clock.seed, id as u64, clock.step, Purpose::NeuronNoise);
+            let u = rng::uniform_f64(
+                clock.seed,
+                id as u64,
+                input_bin(clock),
+                Purpose::NeuronNoise,
+            );
             (nz.min + (nz.max - nz.min) * u) as f32
         }
         None => 0.0,
@@ -429,11 +457,16 @@ pub fn update_lif(
 }
 
 /// One step of an Izhikevich neuron (his 2003/2007 code: fire and reset, then v in two
-/// half-steps, then u); returns whether it fired.
+/// half-steps, then u); returns whether it fired. `jump_mv` is the synaptic input that reached
+/// the soma: v jumps by it at the end of the step, after the membrane update, so a synapse of
+/// efficacy w moves v by exactly w whatever dt is (Brian2 likewise runs `on_pre: v += w` after
+/// the state update; a jump to 30 mV or above fires on the next step). `current` (kicks and
+/// noise) enters I, as in his code.
 pub fn izhikevich_step(
     p: &IzhikevichParams,
     dt_ms: f64,
-    input: f32,
+    jump_mv: f32,
+    current: f32,
     s: &mut IzhikevichState,
 ) -> bool {
     let (mut v, mut u) = (s.v_mv as f64, s.u as f64);
@@ -442,13 +475,13 @@ pub fn izhikevich_step(
         v = p.c_mv;
         u += p.d;
     }
-    let i = p.i_ext + input as f64;
+    let i = p.i_ext + current as f64;
     let h = 0.5 * dt_ms;
     for _ in 0..2 {
         v += h * (0.04 * v * v + 5.0 * v + 140.0 - u + i);
     }
     u += dt_ms * p.a * (p.b * v - u);
-    s.v_mv = v.min(30.0) as f32;
+    s.v_mv = (v + jump_mv as f64).min(30.0) as f32;
     s.u = u as f32;
     fired
 }
@@ -466,7 +499,7 @@ pub fn update_izhikevich(
     spikes: Res<SpikeHistory>,
     input: Res<NeuronInput>,
 ) {
-    let kicks = rng::Draws::new(clock.seed, clock.step, Purpose::NeuronKick);
+    let kicks = rng::Draws::new(clock.seed, input_bin(&clock), Purpose::NeuronKick);
     let (clock, spikes, input) = (&*clock, &*spikes, &*input);
     crate::synapse::for_each_table(&mut q, |(ns, mut st)| {
         let st = st.bypass_change_detection();
@@ -476,15 +509,15 @@ pub fn update_izhikevich(
                 continue;
             };
             let kick = p.kick.as_ref().map(|k| {
-                let t = rng::threshold(k.rate_hz * clock.dt_ms / 1000.0);
+                let t = rng::threshold(k.rate_hz * input_bin_ms(clock.dt_ms) / 1000.0);
                 (t, k.amplitude as f32)
             });
             for (ns, st) in run.chunks(BLOCK).zip(states.chunks_mut(BLOCK)) {
-                // drive = (input + kick) + noise, in three plain loops (the kicks' hashes
-                // vectorize apart from the input's loads and stores).
-                let mut drive = [0f32; BLOCK];
+                // current = kick + noise and the synaptic jumps, in plain loops (the kicks'
+                // hashes vectorize apart from the input's loads and stores).
+                let (mut current, mut jump) = ([0f32; BLOCK], [0f32; BLOCK]);
                 if let Some((t, amplitude)) = kick {
-                    for (d, n) in drive.iter_mut().zip(ns) {
+                    for (d, n) in current.iter_mut().zip(ns) {
                         *d = if kicks.below(n.id as u64, t) {
                             amplitude
                         } else {
@@ -492,17 +525,18 @@ pub fn update_izhikevich(
                         };
                     }
                 }
-                for (d, n) in drive.iter_mut().zip(ns) {
-                    *d += input.take(n.id);
-                }
                 if p.noise.is_some() {
-                    for (d, n) in drive.iter_mut().zip(ns) {
+                    for (d, n) in current.iter_mut().zip(ns) {
                         *d += uniform_noise(&p.noise, clock, n.id);
                     }
                 }
+                for (j, n) in jump.iter_mut().zip(ns) {
+                    *j = input.take(n.id);
+                }
                 let mut fired = [false; BLOCK];
-                for ((s, &d), f) in st.iter_mut().zip(&drive).zip(&mut fired) {
-                    *f = izhikevich_step(p, clock.dt_ms, d, s);
+                let drive = jump.iter().zip(&current);
+                for ((s, (&j, &c)), f) in st.iter_mut().zip(drive).zip(&mut fired) {
+                    *f = izhikevich_step(p, clock.dt_ms, j, c, s);
                 }
                 for (n, _) in ns.iter().zip(&fired).filter(|x| *x.1) {
                     spikes.fire(clock.step, n.id);
@@ -545,7 +579,7 @@ mod tests {
             u: -13.0,
         };
         let spikes = (0..1000)
-            .filter(|_| izhikevich_step(&p, 1.0, 0.0, &mut s))
+            .filter(|_| izhikevich_step(&p, 1.0, 0.0, 0.0, &mut s))
             .count();
         assert!((10..60).contains(&spikes), "{spikes} spikes in 1 s");
     }
