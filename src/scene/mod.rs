@@ -36,9 +36,13 @@ pub struct Scene {
     /// Simulated time at which the run ends, ms.
     pub duration_ms: f64,
     /// The slow stages (homeostasis, consolidation) run every this many steps, with a step of
-    /// `dt_ms` times this. Default 0: automatic, the number of steps closest to 10 ms (their
-    /// time constants are seconds to hours; on a much finer clock their f32 increments fall
-    /// below rounding).
+    /// `dt_ms` times this. Default 0: automatic, the number of steps closest to 10 ms. Their
+    /// time constants are seconds to hours and they are stepped exactly (protein pools and
+    /// capture in closed form over the slow step, astrocytes in f64, the late weight kept finer
+    /// than an f32), so a finer slow clock no longer loses their drift to rounding (down to one
+    /// step of 0.01 ms, `tests/slow_drift.rs`); a coarser one only moves the moments at which
+    /// tags and synthesis switch, by up to one slow step (`tests/slow_clock.rs`). 10 ms keeps
+    /// their cost per step small while staying far below their time constants.
     #[serde(default)]
     pub slow_every_steps: u32,
     #[serde(default)]

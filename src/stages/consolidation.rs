@@ -334,4 +334,23 @@ mod tests {
         // Between the thresholds z stays where it is.
         assert_eq!(k.z_after(4.3, 0.25, 1.0), 0.25);
     }
+
+    /// On a slow clock of 0.01 ms the late weight still follows its closed form: from z = 0.9
+    /// with p = 1 and a tag, 1 − 0.1·e^(−t/τz) after 10 s (10^6 slow steps, each moving z by
+    /// 3e-10, a hundredth of an f32 unit), to 1e-9 with the residual kept; a plain f32 z never
+    /// moves.
+    #[test]
+    fn late_weight_moves_on_a_0_01_ms_slow_clock() {
+        let k = CaptureStep::new(&ConsolidationParams::default(), 1e-5);
+        let (mut hi, mut lo, mut plain) = (0.9f32, 0.0f32, 0.9f32);
+        for _ in 0..1_000_000 {
+            let z = k.z_after(8.4, crate::fine::join(hi, lo), 1.0);
+            (hi, lo) = crate::fine::split(z);
+            plain = k.z_after(8.4, plain as f64, 1.0) as f32;
+        }
+        let exact = 1.0 - (1.0 - 0.9f32 as f64) * (-10.0f64 / 3600.0).exp();
+        let z = crate::fine::join(hi, lo);
+        assert!((z - exact).abs() < 1e-9, "{z} vs {exact}");
+        assert_eq!(plain, 0.9f32);
+    }
 }

@@ -6,12 +6,19 @@
 //!
 //! with r = 0.1 (so h relaxes to h0 with time constant τh/r ≈ 1.9 h), h_top = 10 mV, and the
 //! calcium c of the linear model (stage 1: C_pre 1.0, C_post 0.2758, τCa 48.8 ms, delay 18.8 ms).
-//! The calcium terms are integrated with Euler–Maruyama every step (the noise draw is keyed by
-//! synapse and step) and the relaxation term exactly, h ← h0 + (h − h0)·e^(−r·dt/τh), on the same
-//! step, in f64. Per 0.1 ms step the relaxation moves h by parts in 10^8, below the resolution
-//! of the f32 weight, so h is kept as the weight's f32 `h_mv` plus its residual in
-//! [`EarlyCalciumRule`] ([`fine`](crate::fine)): it relaxes all the way to h0 on any step. It drives the early weight of
-//! tag-and-capture (stage 6): w = h + h0·z.
+//! Over one step the calcium regime (which thresholds c is above) is fixed and the equation is
+//! linear in h, so each step is taken exactly, as the stand-alone simulator of Luboeinski &
+//! Tetzlaff does: with C = r + γp·Θp + γd·Θd and h* = (r·h0 + γp·h_top·Θp)/C,
+//!
+//! h ← h* + (h − h*)·e^(−C·dt/τh) + ξ·σ·√(τh/dt)·√(Θp + Θd)·(1 − e^(−C·dt/τh))/C,
+//!
+//! the noise held over the step (ξ a standard normal draw keyed by synapse and step). Without
+//! calcium this is the exact relaxation h ← h0 + (h − h0)·e^(−r·dt/τh). The four regimes'
+//! constants are computed once per group and step, in f64. Per 0.1 ms step the relaxation
+//! moves h by parts in 10^8, below the resolution of the f32 weight, so h is kept as the
+//! weight's f32 `h_mv` plus its residual in [`EarlyCalciumRule`] ([`fine`](crate::fine)): it
+//! relaxes all the way to h0 at any dt. It drives the early weight of tag-and-capture (stage
+//! 6): w = h + h0·z.
 
 use super::SynapticWeight;
 use crate::clock::Clock;
@@ -90,45 +97,45 @@ impl Validate for EarlyCalciumParams {
 /// Per-step constants of the rule for one group.
 #[derive(Clone, Copy, Debug)]
 pub struct EarlyCalciumStep {
-    /// dt/τh.
-    pub k: f64,
-    /// e^(−r·dt/τh), the exact relaxation over one step.
-    pub relax_factor: f64,
-    pub h0: f64,
-    pub h_top: f64,
     pub theta_p: f32,
     pub theta_d: f32,
-    pub gamma_p: f64,
-    pub gamma_d: f64,
-    /// σ·√(dt/τh), mV.
-    pub noise_mv: f64,
+    /// Per regime (index Θp·2 + Θd): the fixed point h*, mV; the decay e^(−C·dt/τh); and the
+    /// noise's scale σ·√(τh/dt)·√(Θp + Θd)·(1 − e^(−C·dt/τh))/C, mV (0 without noise).
+    pub regimes: [(f64, f64, f64); 4],
+    /// Whether the noise term is on.
+    pub noise: bool,
 }
 
 impl EarlyCalciumStep {
     pub fn new(p: &EarlyCalciumParams, dt_ms: f64) -> Self {
         let k = dt_ms / (p.tau_h_s * 1000.0);
+        let regime = |i: usize| {
+            let (up, down) = ((i >> 1) as f64, (i & 1) as f64);
+            let c = p.relaxation + p.gamma_p * up + p.gamma_d * down;
+            let fixed = (p.relaxation * p.h0_mv + p.gamma_p * p.h_top_mv * up) / c;
+            let decay = (-c * k).exp();
+            let noise = if p.noise {
+                p.sigma_mv * (1.0 / k).sqrt() * (up + down).sqrt() * -(-c * k).exp_m1() / c
+            } else {
+                0.0
+            };
+            (fixed, decay, noise)
+        };
         EarlyCalciumStep {
-            k,
-            relax_factor: (-p.relaxation * k).exp(),
-            h0: p.h0_mv,
-            h_top: p.h_top_mv,
             theta_p: p.theta_p as f32,
             theta_d: p.theta_d as f32,
-            gamma_p: p.gamma_p,
-            gamma_d: p.gamma_d,
-            noise_mv: if p.noise { p.sigma_mv * k.sqrt() } else { 0.0 },
+            regimes: [regime(0), regime(1), regime(2), regime(3)],
+            noise: p.noise,
         }
     }
 
-    /// One step of h for calcium `c`: Euler–Maruyama for the calcium terms (`normal` is a
-    /// standard normal draw, used only above a threshold), then the exact relaxation.
+    /// One exact step of h for calcium `c` (`normal`: a standard normal draw, used only above a
+    /// threshold).
     #[inline(always)]
     pub fn h_step(&self, h: f64, c: f32, normal: f64) -> f64 {
-        let up = (c >= self.theta_p) as u8 as f64;
-        let down = (c >= self.theta_d) as u8 as f64;
-        let drift = self.gamma_p * (self.h_top - h) * up - self.gamma_d * h * down;
-        let h = h + drift * self.k + self.noise_mv * (up + down).sqrt() * normal;
-        self.h0 + (h - self.h0) * self.relax_factor
+        let i = ((c >= self.theta_p) as usize) << 1 | (c >= self.theta_d) as usize;
+        let (fixed, decay, noise) = self.regimes[i];
+        fixed + (h - fixed) * decay + noise * normal
     }
 }
 
@@ -156,7 +163,7 @@ pub fn early_calcium_rule(
             let theta = k.theta_d.min(k.theta_p);
             for i in r {
                 let c = ca[i].ca_um;
-                let on = k.noise_mv > 0.0;
+                let on = k.noise;
                 let n = super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step);
                 let (wi, lo) = (&mut w[i], &mut fine[i].h_residual_mv);
                 let h = k.h_step(crate::fine::join(wi.h_mv, *lo), c, n);
