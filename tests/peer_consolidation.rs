@@ -4,15 +4,12 @@
 //! postsynaptic one not at all, dt = 0.2 ms, plasticity noise off (`-sigma_plasticity=0`).
 //!
 //! `tests/data/lt2021_basic_early.csv` is the peer's output of that run (every 0.2 ms step: time,
-//! h in mV, calcium), as it printed it (9 decimals). Edra is fed the same spikes with the
-//! peer's parameters (C_pre 1.0, C_post 0.2758, τCa 48.8 ms, Ca delay 18.8 ms = 94 steps, h0 =
-//! 5·γp/(γp + γd) = 4.200745392 mV). Both step h exactly within each calcium regime; the late
+//! h in mV, calcium), as it printed it (9 decimals). Edra runs
+//! `scenes/experiments/lt2021_basic_early.ron`: the same spikes with the peer's parameters. Both step h exactly within each calcium regime; the late
 //! protocol's h, p and z over 8 h are compared on the validation page (an 8 h run at 0.2 ms is
 //! too long for a test).
 
 use edra::Simulation;
-
-const H0_MV: f64 = 4.200745392;
 
 #[test]
 fn early_protocol_matches_the_peer_step_by_step() {
@@ -26,21 +23,12 @@ fn early_protocol_matches_the_peer_step_by_step() {
         })
         .collect();
     assert_eq!(peer.len(), 1001);
-    let src = format!(
-        "Scene(name: \"lt2021_basic_early\", dt_ms: 0.2, duration_ms: 200.2,
-            neurons: [
-                NeuronGroup(name: \"pre\", size: 1,
-                    model: SpikeTimes(times_ms: [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 100.0])),
-                NeuronGroup(name: \"post\", size: 1, model: SpikeTimes(times_ms: [])),
-            ],
-            synapses: [SynapseGroup(name: \"syn\", pre: \"pre\", post: \"post\",
-                connectivity: OneToOne, axonal_delay_ms: 0.0, dendritic_delay_ms: 0.0,
-                ca: Linear((tau_ca_ms: 48.8, c_pre: 1.0, c_post: 0.2758, delay_ms: 18.8)),
-                rule: EarlyCalcium((h0_mv: {H0_MV}, noise: false)),
-                consolidation: Some((h0_mv: {H0_MV})), init: (h_mv: {H0_MV}))])"
-    );
     edra::sim::init_threads(Some(1));
-    let mut sim = Simulation::from_ron("lt2021_basic_early", &src).unwrap_or_else(|e| panic!("{e}"));
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenes/experiments/lt2021_basic_early.ron"
+    );
+    let mut sim = Simulation::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
     let value = |sim: &mut Simulation, name: &str| {
         let s = sim.synapse(0).unwrap();
         s.iter().find(|v| v.0 == name).unwrap().3.unwrap() as f64
@@ -67,5 +55,7 @@ fn early_protocol_matches_the_peer_step_by_step() {
     }
     // The protocol potentiated: h peaked at 4.365 mV in the peer.
     assert!(peer.iter().any(|r| r.1 > 4.36));
-    eprintln!("basic early vs the peer: worst |Δh| {worst_h:.1e} mV, worst relative |ΔCa| {worst_ca:.1e}");
+    eprintln!(
+        "basic early vs the peer: worst |Δh| {worst_h:.1e} mV, worst relative |ΔCa| {worst_ca:.1e}"
+    );
 }

@@ -125,8 +125,13 @@ fn post_first_counts_a_zero_lag_pair_for_ltd() {
     check("PostFirst", -A_MINUS, false);
 }
 
-/// Without `same_step` a group means `Neither`: the same weights bit for bit.
+/// Without `same_step` a group means `Neither`: the same weights bit for bit. The peers' names
+/// are accepted for the two conventions they follow.
 #[test]
-fn the_default_is_neither() {
-    assert_eq!(run(None, false).0, run(Some("Neither"), false).0);
+fn the_default_is_neither_and_the_peers_names_are_accepted() {
+    let neither = run(Some("Neither"), false).0;
+    assert_eq!(run(None, false).0, neither);
+    assert_eq!(run(Some("Nest"), false).0, neither);
+    assert_eq!(run(Some("Brian2"), false).0, run(Some("PreFirst"), false).0);
+    assert_ne!(run(Some("PreFirst"), false).0, neither);
 }

@@ -13,8 +13,8 @@
 //!
 //! | `same_step` | a zero-lag pair counts for | as in |
 //! |---|---|---|
-//! | `Neither` (default) | neither side: both updates read the traces from before the step | NEST `stdp_synapse` and `stdp_dopamine_synapse` (LTP reads the pre trace before the current spike is added; `get_K_value` takes post spikes strictly before t) |
-//! | `PreFirst` | LTP, +A+ | Brian2 (the `pre` pathway runs at order −1, `post` at +1, in the same `synapses` slot) |
+//! | `Neither` (default; also `Nest`) | neither side: both updates read the traces from before the step | NEST `stdp_synapse` and `stdp_dopamine_synapse` (LTP reads the pre trace before the current spike is added; `get_K_value` takes post spikes strictly before t) |
+//! | `PreFirst` (also `Brian2`) | LTP, +A+ | Brian2 (the `pre` pathway runs at order −1, `post` at +1, in the same `synapses` slot) |
 //! | `PostFirst` | LTD, −A− (·h if multiplicative) | — |
 //!
 //! In every case the two changes of the step are added and h is clipped once.
@@ -80,11 +80,13 @@ pub struct StdpParams {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SameStep {
     /// Both updates read the traces from before the step: a zero-lag pair changes nothing
-    /// (NEST).
+    /// (NEST; `Nest` is accepted as its name in a scene).
     #[default]
+    #[serde(alias = "Nest")]
     Neither,
     /// The presynaptic update first: the postsynaptic one sees x + 1, a zero-lag pair
-    /// potentiates by A+ (Brian2).
+    /// potentiates by A+ (Brian2; `Brian2` is accepted as its name in a scene).
+    #[serde(alias = "Brian2")]
     PreFirst,
     /// The postsynaptic update first: the presynaptic one sees y + 1, a zero-lag pair depresses
     /// by A−.
