@@ -38,11 +38,11 @@ pub struct SynapseColumns {
     pub total_receptors: Vec<f32>,
     pub tagged: Vec<bool>,
     /// Residuals of h (early calcium rule) and z (consolidation) below f32 resolution
-    /// ([`crate::fine`]); 0 for other synapses. Absent in checkpoints written before edra kept
-    /// them, which then resume with residuals 0.
-    #[serde(default)]
+    /// ([`crate::fine`]); 0 for other synapses. Left out of a checkpoint when all 0 (and absent
+    /// in checkpoints written before edra kept them), which then resumes with residuals 0.
+    #[serde(default, skip_serializing_if = "all_zero")]
     pub h_residual_mv: Vec<f32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "all_zero")]
     pub z_residual: Vec<f32>,
     /// First step not yet taken by each event-driven synapse (0 for the others); empty in a
     /// scene without event-driven groups.
@@ -95,4 +95,9 @@ pub struct State {
     /// The epoch of event-driven pair STDP, if the scene has such groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_epoch: Option<EventEpoch>,
+}
+
+/// Whether every value of a column is 0 (such a column is left out of a checkpoint).
+fn all_zero(c: &[f32]) -> bool {
+    c.iter().all(|x| *x == 0.0)
 }

@@ -67,6 +67,54 @@ fn a_run_continued_from_its_checkpoint_equals_a_run_that_never_stopped() {
     assert_eq!(halves, whole, "spike trains differ");
 }
 
+/// The same for the state kept finer than an f32 (the residuals of h and z, the f64 protein
+/// pool): a tag-and-capture synapse (early calcium rule, fast consolidation) stopped in the
+/// middle of capture resumes bit for bit, and its checkpoint does carry the residuals.
+#[test]
+fn fine_state_survives_a_checkpoint() {
+    let dir = scratch("resume-fine");
+    let times: Vec<String> = (0..101).map(|k| format!("{}.0", 100 + 10 * k)).collect();
+    let scene = dir.join("capture.ron");
+    std::fs::write(
+        &scene,
+        format!(
+            "Scene(name: \"capture\", seed: 5, dt_ms: 0.5, duration_ms: 30000.0,
+                neurons: [
+                    NeuronGroup(name: \"pre\", size: 1, model: SpikeTimes(times_ms: [{}])),
+                    NeuronGroup(name: \"cell\", size: 1, model: SpikeTimes(times_ms: []),
+                        protein_pool: (tau_p_s: 10.0)),
+                ],
+                synapses: [SynapseGroup(name: \"syn\", pre: \"pre\", post: \"cell\",
+                    connectivity: OneToOne, ca: Linear((tau_ca_ms: 48.8, c_pre: 1.0,
+                    c_post: 0.2758, delay_ms: 18.8)), rule: EarlyCalcium((tau_h_s: 60.0)),
+                    consolidation: Some((tau_z_s: 20.0)), init: (h_mv: 4.20075))])",
+            times.join(", ")
+        ),
+    )
+    .unwrap();
+    let (full, half, rest) = (dir.join("full"), dir.join("half"), dir.join("rest"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    edra_ok(&["run", &s(&scene), "--out", &s(&full)]);
+    edra_ok(&[
+        "run",
+        &s(&scene),
+        "--out",
+        &s(&half),
+        "--duration-ms",
+        "12345",
+    ]);
+    let ckpt = String::from_utf8(read(&half.join("checkpoint.ron"))).unwrap();
+    assert!(ckpt.contains("z_residual") && ckpt.contains("h_residual_mv"));
+    let ckpt = s(&half.join("checkpoint.ron"));
+    edra_ok(&["run", &ckpt, "--out", &s(&rest), "--duration-ms", "30000"]);
+    for f in ["synapses.csv", "checkpoint.ron"] {
+        assert!(
+            read(&full.join(f)) == read(&rest.join(f)),
+            "{f}: the continued run differs from the uninterrupted one"
+        );
+    }
+}
+
 #[test]
 fn a_checkpoint_cannot_be_continued_backwards() {
     let dir = scratch("backwards");
