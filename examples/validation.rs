@@ -125,7 +125,8 @@ fn main() -> Result<()> {
 }
 
 /// With EDRA_VALIDATION_ONLY_REWARD set: regenerates only the distal-reward and retraining
-/// sections (the page's last two) and their summary rows, in place in the existing
+/// sections and the conventions section after them (the page's last three) and their summary
+/// rows, in place in the existing
 /// docs/validation.md, without rerunning the other experiments.
 fn only_reward_sections(mut p: Page) -> Result<()> {
     let path = root().join("docs/validation.md");
@@ -136,6 +137,7 @@ fn only_reward_sections(mut p: Page) -> Result<()> {
     let mut summary = Vec::new();
     distal_reward(&mut p, &mut summary)?;
     retraining(&mut p, &mut summary)?;
+    science::conventions_and_audit(&mut p.md);
     let mut md = String::new();
     for line in old[..start].split_inclusive('\n') {
         match summary
@@ -1535,9 +1537,8 @@ fn retraining(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
         p.md,
         "\nThe test (`after_the_switch_the_new_synapse_rises_to_w_max`) runs the full scene and\n\
          asserts that the new synapse reaches 0.95·w_max after a reward of the new rule. It does\n\
-         not assert that the first declines: that depends on the run. A strong exc[0] → exc[493]\n\
-         makes exc[493] fire after exc[0], so its eligibility is positive whenever exc[0] fires,\n\
-         and every reward of the new rule follows an exc[0] spike (measured below). The fast variant `retraining_fast.ron`: learning rate\n\
+         not assert that the first declines: that depends on the first synapse's eligibility when\n\
+         the new rule's rewards come, which the spikes show (below). The fast variant `retraining_fast.ron`: learning rate\n\
          {fast_rate} per µM·ms ({:.0}×, as in `distal_reward_fast.ron`, which it is until the\n\
          switch), switch at {:.1} min, {:.1} simulated minutes in all. {fast_how}\n",
         fast_rate / 0.1,
