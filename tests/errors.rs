@@ -180,3 +180,83 @@ fn non_finite_values_stop_the_run_and_name_the_culprit() {
         "files left after a failed run: {leftovers:?}"
     );
 }
+
+/// The scene's name picks the default output folder `out/<name>/`: a name that is a path (here
+/// absolute, or climbing out of `out/`) is refused at its position before anything is written.
+#[test]
+fn scene_name_cannot_choose_a_folder_outside_out() {
+    let dir = scratch("name-escape");
+    let escaped = dir.join("escaped");
+    for (i, name) in [escaped.to_str().unwrap(), "../edra-escaped-name"]
+        .into_iter()
+        .enumerate()
+    {
+        let bad = GOOD.replacen("name: \"single_synapse\"", &format!("name: \"{name}\""), 1);
+        let file = dir.join(format!("scene{i}.ron"));
+        std::fs::write(&file, &bad).unwrap();
+        // No --out: the default folder is the one the name would pick.
+        let out = edra(&["run", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        let line = line_of(&bad, name);
+        assert!(
+            err.contains(&format!("scene{i}.ron:{line}:")) && err.contains("field `name`"),
+            "{name}: {err}"
+        );
+        assert!(err.contains("is not a valid name"), "{err}");
+    }
+    assert!(!escaped.exists());
+    assert!(!repo("edra-escaped-name").exists());
+    assert!(!repo("out/../edra-escaped-name").exists());
+}
+
+/// Every name from the file — scene, neuron group, synapse group, dopamine region, astrocyte
+/// group, recorder — is 1 to 64 ASCII letters, digits, `_`, `-` or `.`, not starting with `.`.
+#[test]
+fn names_that_are_not_names_are_refused_with_their_path() {
+    let fields = [
+        ("name: \"single_synapse\"", "name"),
+        ("name: \"pre\"", "neurons[0].name"),
+        ("name: \"syn\"", "synapses[0].name"),
+        ("name: \"vta\"", "dopamine_regions[0].name"),
+        ("name: \"astro\"", "astrocytes[0].name"),
+        ("name: \"synapse\"", "recorders[0].name"),
+    ];
+    // As written in RON: a path, `..`, a hidden name, an empty name, a newline, a quote, a
+    // space, a non-ASCII letter, 65 characters.
+    let long = "x".repeat(65);
+    let names = [
+        "/tmp/anywhere",
+        "../../x",
+        "..",
+        ".hidden",
+        "",
+        "a\\nb",
+        "a\\\"b",
+        "a b",
+        "é",
+        long.as_str(),
+    ];
+    for (k, (original, field)) in fields.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
+            let written = format!("name: \"{name}\"");
+            let bad = GOOD.replacen(original, &written, 1);
+            assert_refused(
+                &format!("bad-name-{k}-{i}"),
+                &bad,
+                line_of(&bad, &written),
+                &[&format!("field `{field}`"), "is not a valid name"],
+            );
+        }
+    }
+    // Letters, digits, `_`, `-` and `.` inside a name are fine.
+    let dir = scratch("good-name");
+    let file = dir.join("scene.ron");
+    let good = GOOD.replacen(
+        "name: \"single_synapse\"",
+        "name: \"Single-synapse_2.v1\"",
+        1,
+    );
+    std::fs::write(&file, good).unwrap();
+    edra_ok(&["check", file.to_str().unwrap()]);
+}

@@ -10,7 +10,7 @@ pub mod paths;
 
 use crate::error::{EdraError, Result};
 use crate::neurons::NeuronModel;
-use crate::params::{Checker, Dist, Validate};
+use crate::params::{Checker, Dist, Validate, is_name};
 use crate::stages::ca_influx::CaModel;
 use crate::stages::consolidation::{ConsolidationParams, ProteinPoolParams};
 use crate::stages::homeostasis::AstrocyteParams;
@@ -26,7 +26,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scene {
-    /// Name of the scene (the default output folder is `out/<name>/`).
+    /// Name of the scene (the default output folder is `out/<name>/`): 1 to 64 ASCII letters,
+    /// digits, `_`, `-` or `.`, not starting with `.` ([`crate::params::is_name`]).
     pub name: String,
     /// Seed of every random stream. Default 0.
     #[serde(default)]
@@ -310,6 +311,8 @@ pub fn parse_ron<T: serde::de::DeserializeOwned>(file: &str, src: &str) -> Resul
 
 impl Validate for Scene {
     fn validate(&self, c: &mut Checker) {
+        // The default output folder is `out/<name>/`: a name is one safe path component.
+        c.name("name", &self.name);
         c.range("dt_ms", self.dt_ms, 1e-4, 100.0, "ms");
         c.range("duration_ms", self.duration_ms, 0.0, 1e10, "ms");
         c.range(
@@ -379,6 +382,7 @@ impl Validate for Scene {
         }
         for (i, a) in self.astrocytes.iter().enumerate() {
             c.within(format!("astrocytes[{i}]"), |c| {
+                c.name("name", &a.name);
                 known(c, "covers", &a.covers, &neuron_names, "neuron group");
                 c.range(
                     "neurons_per_astrocyte",
@@ -514,6 +518,9 @@ impl Scene {
     }
 }
 
+/// Checks the names of the groups listed under `field`: each is a name (see
+/// [`crate::params::is_name`]) without `.`, which separates the parts of a parameter path, and
+/// none is used twice.
 fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
     let mut seen: Vec<&str> = Vec::new();
     for (i, n) in names.enumerate() {
@@ -523,10 +530,15 @@ fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a Stri
                 format!("the name `{n}` is used twice"),
             );
         }
-        if n.contains(['.', '[', ']', ',']) || n.is_empty() {
+        let path = format!("{field}[{i}].name");
+        c.name(&path, n);
+        if is_name(n) && n.contains('.') {
             c.fail(
-                &format!("{field}[{i}].name"),
-                format!("`{n}` is not a valid name (non-empty, without . [ ] ,)"),
+                &path,
+                format!(
+                    "`{n}` is not a valid group name: `.` separates the parts of a parameter \
+                     path (`synapses.<group>.rule.a_plus`)"
+                ),
             );
         }
         seen.push(n);
