@@ -260,3 +260,34 @@ fn names_that_are_not_names_are_refused_with_their_path() {
     std::fs::write(&file, good).unwrap();
     edra_ok(&["check", file.to_str().unwrap()]);
 }
+
+/// A recurrent group of 10 neurons without autapses (the default).
+fn recurrent(connectivity: &str, autapses: bool) -> String {
+    format!(
+        "Scene(\n    name: \"recurrent\", dt_ms: 1.0, duration_ms: 1.0,\n    \
+         neurons: [NeuronGroup(name: \"g\", size: 10, model: SpikeTimes(times_ms: []))],\n    \
+         synapses: [SynapseGroup(name: \"s\", pre: \"g\", post: \"g\", allow_autapses: {autapses},\n        \
+         connectivity: {connectivity})],\n)\n"
+    )
+}
+
+/// Without autapses each neuron of a recurrent group has n − 1 partners: a degree of n is
+/// refused (it used to pass `check` and build no synapse at all); n − 1 builds n (n − 1).
+#[test]
+fn recurrent_degree_above_n_minus_1_is_refused() {
+    for conn in ["FixedOutDegree(10)", "FixedInDegree(10)"] {
+        let bad = recurrent(conn, false);
+        assert_refused(
+            "recurrent-degree",
+            &bad,
+            line_of(&bad, conn),
+            &["synapses[0].connectivity", "[0, 9]", "allow_autapses"],
+        );
+        let with_autapses = edra::Simulation::from_ron("autapses", &recurrent(conn, true)).unwrap();
+        assert_eq!(with_autapses.info().synapses, 100, "{conn} with autapses");
+    }
+    for conn in ["FixedOutDegree(9)", "FixedInDegree(9)"] {
+        let sim = edra::Simulation::from_ron("recurrent", &recurrent(conn, false)).unwrap();
+        assert_eq!(sim.info().synapses, 90, "{conn}");
+    }
+}

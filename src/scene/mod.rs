@@ -91,9 +91,11 @@ pub enum Connectivity {
     AllToAll,
     /// Each pair independently with probability `p`.
     FixedProbability(f64),
-    /// Each postsynaptic neuron gets exactly `k` distinct presynaptic partners.
+    /// Each postsynaptic neuron gets exactly `k` distinct presynaptic partners (`k` at most the
+    /// size of the pre group, one fewer when pre and post are one group without autapses).
     FixedInDegree(u32),
-    /// Each presynaptic neuron gets exactly `k` distinct postsynaptic partners.
+    /// Each presynaptic neuron gets exactly `k` distinct postsynaptic partners (`k` at most the
+    /// size of the post group, one fewer when pre and post are one group without autapses).
     FixedOutDegree(u32),
 }
 
@@ -441,6 +443,25 @@ impl Scene {
     fn validate_synapse_group(&self, c: &mut Checker, s: &SynapseGroup) {
         let size_of = |name: &str| self.neurons.iter().find(|n| n.name == name).map(|n| n.size);
         let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));
+        // Without autapses a neuron of a recurrent group has n − 1 possible partners.
+        let no_self = s.pre == s.post && !s.allow_autapses;
+        let degree = |c: &mut Checker, k: u32, n: Option<u32>, what: &str| {
+            let Some(n) = n else { return };
+            let partners = if no_self { n.saturating_sub(1) } else { n };
+            if k > partners && no_self {
+                c.fail(
+                    "connectivity",
+                    format!(
+                        "{k} {what} is outside the valid range [0, {partners}] {what}: pre \
+                         and post are the same group of {n} neurons and a neuron does not \
+                         synapse onto itself (`allow_autapses: false`), so each has {partners} \
+                         possible partners"
+                    ),
+                );
+            } else {
+                c.range("connectivity", k as f64, 0.0, partners as f64, what);
+            }
+        };
         match &s.connectivity {
             Connectivity::OneToOne => {
                 if let (Some(a), Some(b)) = (pre_n, post_n)
@@ -456,16 +477,8 @@ impl Scene {
             Connectivity::FixedProbability(p) => {
                 c.range("connectivity", *p, 0.0, 1.0, "(probability)")
             }
-            Connectivity::FixedInDegree(k) => {
-                if let Some(n) = pre_n {
-                    c.range("connectivity", *k as f64, 0.0, n as f64, "(in-degree)");
-                }
-            }
-            Connectivity::FixedOutDegree(k) => {
-                if let Some(n) = post_n {
-                    c.range("connectivity", *k as f64, 0.0, n as f64, "(out-degree)");
-                }
-            }
+            Connectivity::FixedInDegree(k) => degree(c, *k, pre_n, "(in-degree)"),
+            Connectivity::FixedOutDegree(k) => degree(c, *k, post_n, "(out-degree)"),
         }
         let max_delay = 1000.0;
         c.dist("axonal_delay_ms", &s.axonal_delay_ms, 0.0, max_delay, "ms");
