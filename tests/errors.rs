@@ -291,3 +291,25 @@ fn recurrent_degree_above_n_minus_1_is_refused() {
         assert_eq!(sim.info().synapses, 90, "{conn}");
     }
 }
+
+/// `edra check SCENE | head` and `edra show ... | head`: a reader that closes stdout early ends
+/// the command quietly (exit 0, nothing on stderr), where it used to panic.
+#[test]
+fn a_closed_stdout_ends_check_and_show_quietly() {
+    for args in [
+        &["check", "scenes/population.ron"][..],
+        &[
+            "show",
+            "scenes/single_synapse.ron",
+            "--synapse",
+            "0",
+            "--duration-ms",
+            "100",
+        ],
+    ] {
+        let out = edra_into_closed_pipe(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "edra {args:?}: {err}");
+        assert!(err.is_empty(), "edra {args:?} wrote to stderr: {err}");
+    }
+}
