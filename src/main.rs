@@ -30,8 +30,8 @@ enum Command {
         /// Output folder. Default: out/<scene name>/
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads. Default: all cores.
-        #[arg(long)]
+        /// Worker threads, 1 to 1024. Default: all cores.
+        #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
         /// Seed, replacing the scene's.
         #[arg(long)]
@@ -47,7 +47,8 @@ enum Command {
         scene: PathBuf,
         #[arg(long)]
         synapse: u32,
-        #[arg(long)]
+        /// Worker threads, 1 to 1024. Default: all cores.
+        #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
         #[arg(long)]
         duration_ms: Option<f64>,
@@ -63,6 +64,21 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+}
+
+/// The most worker threads `--threads` accepts. Far more than any machine edra runs on has
+/// cores; a count beyond what the system can start used to abort the process.
+const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: a whole number from 1 to [`MAX_THREADS`]. clap refuses anything else with
+/// this message and exit code 2, before any work.
+fn thread_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a number of threads from 1 to {MAX_THREADS}"
+        )),
+    }
 }
 
 fn main() -> ExitCode {

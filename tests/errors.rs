@@ -313,3 +313,42 @@ fn a_closed_stdout_ends_check_and_show_quietly() {
         assert!(err.is_empty(), "edra {args:?} wrote to stderr: {err}");
     }
 }
+
+/// `--threads` takes 1 to 1024 (100000 used to abort the process while starting threads): any
+/// other value is refused with exit code 2, naming the option, before anything is written.
+#[test]
+fn threads_outside_1_to_1024_are_refused() {
+    let dir = scratch("threads");
+    let out_dir = dir.join("out");
+    for n in ["100000", "1025", "0", "1.5", "many"] {
+        for args in [
+            vec![
+                "run",
+                "scenes/single_synapse.ron",
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--threads",
+                n,
+            ],
+            vec![
+                "show",
+                "scenes/single_synapse.ron",
+                "--synapse",
+                "0",
+                "--threads",
+                n,
+            ],
+        ] {
+            let out = edra(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains("--threads") && err.contains("from 1 to 1024"),
+                "{err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+            assert!(out.stdout.is_empty());
+        }
+    }
+    assert!(!out_dir.exists());
+}
