@@ -407,8 +407,10 @@ fn draw(seed: u64, stream: u64, k: u64, n: u64) -> u64 {
     (rng::uniform_f64(seed, stream, k, Purpose::Connectivity) * n as f64) as u64 % n.max(1)
 }
 
-/// `k` distinct values of `0..n` (Floyd's algorithm), ascending.
+/// `k` distinct values of `0..n` (Floyd's algorithm), ascending. There are only `n` of them:
+/// a `k` above `n` (which scene validation refuses) gives all `n`, never fewer.
 fn choose(seed: u64, stream: u64, n: u64, k: u64) -> Vec<u64> {
+    let k = k.min(n);
     let mut chosen: Vec<u64> = Vec::with_capacity(k as usize);
     for (draws, i) in (n - k..n).enumerate() {
         let t = draw(seed, stream, draws as u64, i + 1);
@@ -430,7 +432,13 @@ fn connect(g: &SynapseGroup, n_pre: u32, n_post: u32, seed: u64, group: u64) -> 
             c as u32
         }
     };
-    let n_other = |n: u32| if no_self { n as u64 - 1 } else { n as u64 };
+    let n_other = |n: u32| {
+        if no_self {
+            (n as u64).saturating_sub(1)
+        } else {
+            n as u64
+        }
+    };
     match g.connectivity {
         Connectivity::OneToOne => (0..n_pre.min(n_post)).map(|i| (i, i)).collect(),
         Connectivity::AllToAll => (0..n_post)
@@ -1265,4 +1273,35 @@ pub fn estimate(scene: &Scene) -> Estimate {
     let per_neuron = 64.0 + 8.0 * 2.0 + (2 * 8) as f64; // entity, state, input, history
     e.bytes = syn_bytes + e.neurons as f64 * per_neuron + e.recorder_bytes;
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_gives_k_distinct_values_and_never_more_than_n() {
+        for (n, k) in [(10, 0), (10, 3), (10, 9), (10, 10), (9, 10), (0, 4)] {
+            let c = choose(7, 1, n, k);
+            assert_eq!(c.len() as u64, k.min(n), "n {n}, k {k}");
+            assert!(c.windows(2).all(|w| w[0] < w[1]) && c.iter().all(|&v| v < n));
+        }
+    }
+
+    /// A recurrent group of 10 without autapses: every neuron can take the 9 others.
+    #[test]
+    fn a_recurrent_group_gets_n_minus_1_partners_per_neuron() {
+        for conn in ["FixedOutDegree(9)", "FixedInDegree(9)"] {
+            let g: SynapseGroup = ron::from_str(&format!(
+                "SynapseGroup(name: \"s\", pre: \"g\", post: \"g\", connectivity: {conn})"
+            ))
+            .unwrap();
+            let mut pairs = connect(&g, 10, 10, 1, 0);
+            assert_eq!(pairs.len(), 90, "{conn}");
+            assert!(pairs.iter().all(|(i, j)| i != j && *i < 10 && *j < 10));
+            pairs.sort_unstable();
+            pairs.dedup();
+            assert_eq!(pairs.len(), 90, "{conn}: a pair twice");
+        }
+    }
 }

@@ -30,8 +30,8 @@ enum Command {
         /// Output folder. Default: out/<scene name>/
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads. Default: all cores.
-        #[arg(long)]
+        /// Worker threads, 1 to 1024. Default: all cores.
+        #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
         /// Seed, replacing the scene's.
         #[arg(long)]
@@ -47,7 +47,8 @@ enum Command {
         scene: PathBuf,
         #[arg(long)]
         synapse: u32,
-        #[arg(long)]
+        /// Worker threads, 1 to 1024. Default: all cores.
+        #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
         #[arg(long)]
         duration_ms: Option<f64>,
@@ -63,6 +64,21 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+}
+
+/// The most worker threads `--threads` accepts. Far more than any machine edra runs on has
+/// cores; a count beyond what the system can start used to abort the process.
+const MAX_THREADS: usize = 1024;
+
+/// Parses `--threads`: a whole number from 1 to [`MAX_THREADS`]. clap refuses anything else with
+/// this message and exit code 2, before any work.
+fn thread_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a number of threads from 1 to {MAX_THREADS}"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -265,27 +281,30 @@ impl Progress {
 fn check(path: &Path) -> edra::Result<()> {
     let sf = SceneFile::load(path)?;
     let e = edra::build::estimate(&sf.scene);
-    println!("{}: valid", sf.file);
-    println!("  replicas      {}", e.replicas);
-    println!("  neurons       {}", e.neurons);
-    println!(
-        "  synapses      {:.0}{}",
-        e.synapses,
-        if e.exact { "" } else { " (expected)" }
-    );
-    for (name, n) in &e.per_group {
-        println!("    {name:<12}{n:.0}");
-    }
-    println!("  regions       {}", e.regions);
-    println!("  astrocytes    {}", e.astrocytes);
-    println!("  steps         {}", e.steps);
-    println!(
-        "  memory        {:.1} MiB ({:.0} bytes per synapse; recorders {:.1} MiB)",
-        e.bytes / 1048576.0,
-        e.bytes_per_synapse,
-        e.recorder_bytes / 1048576.0
-    );
-    Ok(())
+    to_stdout(|out| {
+        writeln!(out, "{}: valid", sf.file)?;
+        writeln!(out, "  replicas      {}", e.replicas)?;
+        writeln!(out, "  neurons       {}", e.neurons)?;
+        writeln!(
+            out,
+            "  synapses      {:.0}{}",
+            e.synapses,
+            if e.exact { "" } else { " (expected)" }
+        )?;
+        for (name, n) in &e.per_group {
+            writeln!(out, "    {name:<12}{n:.0}")?;
+        }
+        writeln!(out, "  regions       {}", e.regions)?;
+        writeln!(out, "  astrocytes    {}", e.astrocytes)?;
+        writeln!(out, "  steps         {}", e.steps)?;
+        writeln!(
+            out,
+            "  memory        {:.1} MiB ({:.0} bytes per synapse; recorders {:.1} MiB)",
+            e.bytes / 1048576.0,
+            e.bytes_per_synapse,
+            e.recorder_bytes / 1048576.0
+        )
+    })
 }
 
 fn show(
@@ -310,30 +329,49 @@ fn show(
     sim.run_until(end, &mut |_| {})?;
     let after = sim.synapse(id).expect("exists");
     let dt = sim.clock().dt_ms;
-    println!("synapse {id}  group `{group}`  pre neuron {pre} -> post neuron {post}");
-    println!(
-        "  delays: axonal {} ms, dendritic {} ms",
-        ad as f64 * dt,
-        dd as f64 * dt
-    );
-    println!(
-        "\n{:<16}{:<22}{:<22}{:>14}{:>14}",
-        "stage",
-        "component",
-        "variable",
-        format!("t={t0} ms"),
-        format!("t={} ms", sim.t_ms())
-    );
-    for (b, a) in before.iter().zip(&after) {
-        let f = |v: Option<f32>| v.map_or("—".to_string(), |x| format!("{x:.6}"));
-        println!(
-            "{:<16}{:<22}{:<22}{:>14}{:>14}",
-            b.1,
-            b.2,
-            b.0,
-            f(b.3),
-            f(a.3)
-        );
+    to_stdout(|out| {
+        writeln!(
+            out,
+            "synapse {id}  group `{group}`  pre neuron {pre} -> post neuron {post}"
+        )?;
+        writeln!(
+            out,
+            "  delays: axonal {} ms, dendritic {} ms",
+            ad as f64 * dt,
+            dd as f64 * dt
+        )?;
+        writeln!(
+            out,
+            "\n{:<16}{:<22}{:<22}{:>14}{:>14}",
+            "stage",
+            "component",
+            "variable",
+            format!("t={t0} ms"),
+            format!("t={} ms", sim.t_ms())
+        )?;
+        for (b, a) in before.iter().zip(&after) {
+            let f = |v: Option<f32>| v.map_or("—".to_string(), |x| format!("{x:.6}"));
+            writeln!(
+                out,
+                "{:<16}{:<22}{:<22}{:>14}{:>14}",
+                b.1,
+                b.2,
+                b.0,
+                f(b.3),
+                f(a.3)
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes a command's report to stdout with `write`. A reader that stops early and closes the
+/// pipe (`edra check SCENE | head`) ends the report quietly, as it would end `cat`: what nobody
+/// reads is not an error. Any other failure to write is an error.
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> edra::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| EdraError::other(format!("writing to stdout: {e}"))),
     }
-    Ok(())
 }

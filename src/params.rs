@@ -120,6 +120,23 @@ impl Checker {
         }
     }
 
+    /// Checks that `name` is a name (see [`is_name`]). Names become file and folder names
+    /// (`out/<scene name>/`, `<recorder>.csv`) and CSV fields, so a name cannot be a path.
+    pub fn name(&mut self, field: &str, name: &str) {
+        if !is_name(name) {
+            let shown: String = name.chars().take(NAME_MAX_LEN).collect();
+            let more = if shown.len() < name.len() { "…" } else { "" };
+            self.fail(
+                field,
+                format!(
+                    "`{}{more}` is not a valid name: 1 to {NAME_MAX_LEN} characters, each an \
+                     ASCII letter, digit, `_`, `-` or `.`, not starting with `.`",
+                    shown.escape_debug()
+                ),
+            );
+        }
+    }
+
     /// Checks a distribution: its parameters must be finite and its support must meet `[lo, hi]`.
     pub fn dist(&mut self, field: &str, d: &Dist, lo: f64, hi: f64, unit: &str) {
         match d {
@@ -141,6 +158,19 @@ impl Checker {
             }
         }
     }
+}
+
+/// The longest name, in characters.
+pub const NAME_MAX_LEN: usize = 64;
+
+/// Whether `s` is a name: 1 to [`NAME_MAX_LEN`] characters, each an ASCII letter, digit, `_`,
+/// `-` or `.`, not starting with `.`. A name is then always one safe path component: never
+/// empty, `.` or `..`, without `/`, `\`, quotes, newlines or NUL.
+pub fn is_name(s: &str) -> bool {
+    (1..=NAME_MAX_LEN).contains(&s.len())
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// A parameter block that can check its own values.
@@ -172,6 +202,44 @@ mod tests {
             let v = d.sample(3, i, 0, -1.0, 1.0);
             assert!((-1.0..=1.0).contains(&v));
         }
+    }
+
+    #[test]
+    fn names_are_single_safe_path_components() {
+        for ok in [
+            "a",
+            "exc_exc",
+            "w2-izhikevich",
+            "v1.2",
+            "A9",
+            &"x".repeat(64),
+        ] {
+            assert!(is_name(ok), "{ok:?} refused");
+        }
+        let long = "x".repeat(65);
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "../../x",
+            "/tmp/anywhere",
+            "a/b",
+            "a\\b",
+            "a b",
+            "a\nb",
+            "a\"b",
+            "a\0b",
+            "a,b",
+            "é",
+            &long,
+        ] {
+            assert!(!is_name(bad), "{bad:?} accepted");
+        }
+        let mut c = Checker::default();
+        c.name("name", "a\nb");
+        assert_eq!(c.errors[0].0, "name");
+        assert!(c.errors[0].1.starts_with("`a\\nb` is not a valid name"));
     }
 
     #[test]

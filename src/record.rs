@@ -5,7 +5,7 @@
 
 use crate::clock::Clock;
 use crate::neurons::{IzhikevichState, LifState, Neuron};
-use crate::params::Checker;
+use crate::params::{Checker, is_name};
 use crate::scene::{RecordTarget, Recorder, Scene};
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
@@ -135,8 +135,15 @@ fn variables_of(t: &RecordTarget) -> Vec<&'static str> {
 /// Checks a recorder's names against the scene.
 pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
     c.range("every_steps", r.every_steps as f64, 1.0, 1e9, "steps");
-    if r.name.is_empty() || r.name.contains(['/', '\\', '.']) {
-        c.fail("name", format!("`{}` cannot name a file", r.name));
+    c.name("name", &r.name);
+    if is_name(&r.name) && r.name.contains('.') {
+        c.fail(
+            "name",
+            format!(
+                "`{}` is not a valid recorder name: no `.` (its file is `<name>.csv`)",
+                r.name
+            ),
+        );
     }
     if RESERVED_NAMES.contains(&r.name.as_str()) {
         c.fail(

@@ -180,3 +180,175 @@ fn non_finite_values_stop_the_run_and_name_the_culprit() {
         "files left after a failed run: {leftovers:?}"
     );
 }
+
+/// The scene's name picks the default output folder `out/<name>/`: a name that is a path (here
+/// absolute, or climbing out of `out/`) is refused at its position before anything is written.
+#[test]
+fn scene_name_cannot_choose_a_folder_outside_out() {
+    let dir = scratch("name-escape");
+    let escaped = dir.join("escaped");
+    for (i, name) in [escaped.to_str().unwrap(), "../edra-escaped-name"]
+        .into_iter()
+        .enumerate()
+    {
+        let bad = GOOD.replacen("name: \"single_synapse\"", &format!("name: \"{name}\""), 1);
+        let file = dir.join(format!("scene{i}.ron"));
+        std::fs::write(&file, &bad).unwrap();
+        // No --out: the default folder is the one the name would pick.
+        let out = edra(&["run", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        let line = line_of(&bad, name);
+        assert!(
+            err.contains(&format!("scene{i}.ron:{line}:")) && err.contains("field `name`"),
+            "{name}: {err}"
+        );
+        assert!(err.contains("is not a valid name"), "{err}");
+    }
+    assert!(!escaped.exists());
+    assert!(!repo("edra-escaped-name").exists());
+    assert!(!repo("out/../edra-escaped-name").exists());
+}
+
+/// Every name from the file — scene, neuron group, synapse group, dopamine region, astrocyte
+/// group, recorder — is 1 to 64 ASCII letters, digits, `_`, `-` or `.`, not starting with `.`.
+#[test]
+fn names_that_are_not_names_are_refused_with_their_path() {
+    let fields = [
+        ("name: \"single_synapse\"", "name"),
+        ("name: \"pre\"", "neurons[0].name"),
+        ("name: \"syn\"", "synapses[0].name"),
+        ("name: \"vta\"", "dopamine_regions[0].name"),
+        ("name: \"astro\"", "astrocytes[0].name"),
+        ("name: \"synapse\"", "recorders[0].name"),
+    ];
+    // As written in RON: a path, `..`, a hidden name, an empty name, a newline, a quote, a
+    // space, a non-ASCII letter, 65 characters.
+    let long = "x".repeat(65);
+    let names = [
+        "/tmp/anywhere",
+        "../../x",
+        "..",
+        ".hidden",
+        "",
+        "a\\nb",
+        "a\\\"b",
+        "a b",
+        "é",
+        long.as_str(),
+    ];
+    for (k, (original, field)) in fields.iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
+            let written = format!("name: \"{name}\"");
+            let bad = GOOD.replacen(original, &written, 1);
+            assert_refused(
+                &format!("bad-name-{k}-{i}"),
+                &bad,
+                line_of(&bad, &written),
+                &[&format!("field `{field}`"), "is not a valid name"],
+            );
+        }
+    }
+    // Letters, digits, `_`, `-` and `.` inside a name are fine.
+    let dir = scratch("good-name");
+    let file = dir.join("scene.ron");
+    let good = GOOD.replacen(
+        "name: \"single_synapse\"",
+        "name: \"Single-synapse_2.v1\"",
+        1,
+    );
+    std::fs::write(&file, good).unwrap();
+    edra_ok(&["check", file.to_str().unwrap()]);
+}
+
+/// A recurrent group of 10 neurons without autapses (the default).
+fn recurrent(connectivity: &str, autapses: bool) -> String {
+    format!(
+        "Scene(\n    name: \"recurrent\", dt_ms: 1.0, duration_ms: 1.0,\n    \
+         neurons: [NeuronGroup(name: \"g\", size: 10, model: SpikeTimes(times_ms: []))],\n    \
+         synapses: [SynapseGroup(name: \"s\", pre: \"g\", post: \"g\", allow_autapses: {autapses},\n        \
+         connectivity: {connectivity})],\n)\n"
+    )
+}
+
+/// Without autapses each neuron of a recurrent group has n − 1 partners: a degree of n is
+/// refused (it used to pass `check` and build no synapse at all); n − 1 builds n (n − 1).
+#[test]
+fn recurrent_degree_above_n_minus_1_is_refused() {
+    for conn in ["FixedOutDegree(10)", "FixedInDegree(10)"] {
+        let bad = recurrent(conn, false);
+        assert_refused(
+            "recurrent-degree",
+            &bad,
+            line_of(&bad, conn),
+            &["synapses[0].connectivity", "[0, 9]", "allow_autapses"],
+        );
+        let with_autapses = edra::Simulation::from_ron("autapses", &recurrent(conn, true)).unwrap();
+        assert_eq!(with_autapses.info().synapses, 100, "{conn} with autapses");
+    }
+    for conn in ["FixedOutDegree(9)", "FixedInDegree(9)"] {
+        let sim = edra::Simulation::from_ron("recurrent", &recurrent(conn, false)).unwrap();
+        assert_eq!(sim.info().synapses, 90, "{conn}");
+    }
+}
+
+/// `edra check SCENE | head` and `edra show ... | head`: a reader that closes stdout early ends
+/// the command quietly (exit 0, nothing on stderr), where it used to panic.
+#[test]
+fn a_closed_stdout_ends_check_and_show_quietly() {
+    for args in [
+        &["check", "scenes/population.ron"][..],
+        &[
+            "show",
+            "scenes/single_synapse.ron",
+            "--synapse",
+            "0",
+            "--duration-ms",
+            "100",
+        ],
+    ] {
+        let out = edra_into_closed_pipe(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "edra {args:?}: {err}");
+        assert!(err.is_empty(), "edra {args:?} wrote to stderr: {err}");
+    }
+}
+
+/// `--threads` takes 1 to 1024 (100000 used to abort the process while starting threads): any
+/// other value is refused with exit code 2, naming the option, before anything is written.
+#[test]
+fn threads_outside_1_to_1024_are_refused() {
+    let dir = scratch("threads");
+    let out_dir = dir.join("out");
+    for n in ["100000", "1025", "0", "1.5", "many"] {
+        for args in [
+            vec![
+                "run",
+                "scenes/single_synapse.ron",
+                "--out",
+                out_dir.to_str().unwrap(),
+                "--threads",
+                n,
+            ],
+            vec![
+                "show",
+                "scenes/single_synapse.ron",
+                "--synapse",
+                "0",
+                "--threads",
+                n,
+            ],
+        ] {
+            let out = edra(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains("--threads") && err.contains("from 1 to 1024"),
+                "{err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+            assert!(out.stdout.is_empty());
+        }
+    }
+    assert!(!out_dir.exists());
+}

@@ -10,7 +10,7 @@ pub mod paths;
 
 use crate::error::{EdraError, Result};
 use crate::neurons::NeuronModel;
-use crate::params::{Checker, Dist, Validate};
+use crate::params::{Checker, Dist, Validate, is_name};
 use crate::stages::ca_influx::CaModel;
 use crate::stages::consolidation::{ConsolidationParams, ProteinPoolParams};
 use crate::stages::homeostasis::AstrocyteParams;
@@ -26,7 +26,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scene {
-    /// Name of the scene (the default output folder is `out/<name>/`).
+    /// Name of the scene (the default output folder is `out/<name>/`): 1 to 64 ASCII letters,
+    /// digits, `_`, `-` or `.`, not starting with `.` ([`crate::params::is_name`]).
     pub name: String,
     /// Seed of every random stream. Default 0.
     #[serde(default)]
@@ -90,9 +91,11 @@ pub enum Connectivity {
     AllToAll,
     /// Each pair independently with probability `p`.
     FixedProbability(f64),
-    /// Each postsynaptic neuron gets exactly `k` distinct presynaptic partners.
+    /// Each postsynaptic neuron gets exactly `k` distinct presynaptic partners (`k` at most the
+    /// size of the pre group, one fewer when pre and post are one group without autapses).
     FixedInDegree(u32),
-    /// Each presynaptic neuron gets exactly `k` distinct postsynaptic partners.
+    /// Each presynaptic neuron gets exactly `k` distinct postsynaptic partners (`k` at most the
+    /// size of the post group, one fewer when pre and post are one group without autapses).
     FixedOutDegree(u32),
 }
 
@@ -310,6 +313,8 @@ pub fn parse_ron<T: serde::de::DeserializeOwned>(file: &str, src: &str) -> Resul
 
 impl Validate for Scene {
     fn validate(&self, c: &mut Checker) {
+        // The default output folder is `out/<name>/`: a name is one safe path component.
+        c.name("name", &self.name);
         c.range("dt_ms", self.dt_ms, 1e-4, 100.0, "ms");
         c.range("duration_ms", self.duration_ms, 0.0, 1e10, "ms");
         c.range(
@@ -379,6 +384,7 @@ impl Validate for Scene {
         }
         for (i, a) in self.astrocytes.iter().enumerate() {
             c.within(format!("astrocytes[{i}]"), |c| {
+                c.name("name", &a.name);
                 known(c, "covers", &a.covers, &neuron_names, "neuron group");
                 c.range(
                     "neurons_per_astrocyte",
@@ -437,6 +443,25 @@ impl Scene {
     fn validate_synapse_group(&self, c: &mut Checker, s: &SynapseGroup) {
         let size_of = |name: &str| self.neurons.iter().find(|n| n.name == name).map(|n| n.size);
         let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));
+        // Without autapses a neuron of a recurrent group has n − 1 possible partners.
+        let no_self = s.pre == s.post && !s.allow_autapses;
+        let degree = |c: &mut Checker, k: u32, n: Option<u32>, what: &str| {
+            let Some(n) = n else { return };
+            let partners = if no_self { n.saturating_sub(1) } else { n };
+            if k > partners && no_self {
+                c.fail(
+                    "connectivity",
+                    format!(
+                        "{k} {what} is outside the valid range [0, {partners}] {what}: pre \
+                         and post are the same group of {n} neurons and a neuron does not \
+                         synapse onto itself (`allow_autapses: false`), so each has {partners} \
+                         possible partners"
+                    ),
+                );
+            } else {
+                c.range("connectivity", k as f64, 0.0, partners as f64, what);
+            }
+        };
         match &s.connectivity {
             Connectivity::OneToOne => {
                 if let (Some(a), Some(b)) = (pre_n, post_n)
@@ -452,16 +477,8 @@ impl Scene {
             Connectivity::FixedProbability(p) => {
                 c.range("connectivity", *p, 0.0, 1.0, "(probability)")
             }
-            Connectivity::FixedInDegree(k) => {
-                if let Some(n) = pre_n {
-                    c.range("connectivity", *k as f64, 0.0, n as f64, "(in-degree)");
-                }
-            }
-            Connectivity::FixedOutDegree(k) => {
-                if let Some(n) = post_n {
-                    c.range("connectivity", *k as f64, 0.0, n as f64, "(out-degree)");
-                }
-            }
+            Connectivity::FixedInDegree(k) => degree(c, *k, pre_n, "(in-degree)"),
+            Connectivity::FixedOutDegree(k) => degree(c, *k, post_n, "(out-degree)"),
         }
         let max_delay = 1000.0;
         c.dist("axonal_delay_ms", &s.axonal_delay_ms, 0.0, max_delay, "ms");
@@ -514,6 +531,9 @@ impl Scene {
     }
 }
 
+/// Checks the names of the groups listed under `field`: each is a name (see
+/// [`crate::params::is_name`]) without `.`, which separates the parts of a parameter path, and
+/// none is used twice.
 fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
     let mut seen: Vec<&str> = Vec::new();
     for (i, n) in names.enumerate() {
@@ -523,10 +543,15 @@ fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a Stri
                 format!("the name `{n}` is used twice"),
             );
         }
-        if n.contains(['.', '[', ']', ',']) || n.is_empty() {
+        let path = format!("{field}[{i}].name");
+        c.name(&path, n);
+        if is_name(n) && n.contains('.') {
             c.fail(
-                &format!("{field}[{i}].name"),
-                format!("`{n}` is not a valid name (non-empty, without . [ ] ,)"),
+                &path,
+                format!(
+                    "`{n}` is not a valid group name: `.` separates the parts of a parameter \
+                     path (`synapses.<group>.rule.a_plus`)"
+                ),
             );
         }
         seen.push(n);

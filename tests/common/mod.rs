@@ -21,6 +21,20 @@ pub fn edra(args: &[&str]) -> Output {
         .expect("edra runs")
 }
 
+/// Runs `edra` with `args` and its stdout a pipe whose reading end is already closed, as in
+/// `edra ARGS | head` once `head` has read its lines and exited: every write to stdout fails
+/// with a broken pipe.
+pub fn edra_into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_edra"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(writer)
+        .output()
+        .expect("edra runs")
+}
+
 /// Runs `edra` and panics with its stderr if it fails.
 pub fn edra_ok(args: &[&str]) -> Output {
     let out = edra(args);
