@@ -181,7 +181,7 @@ pub fn write(scene: &Scene, path: &Path) -> Result<()> {
         .depth_limit(4);
     let text = ron::ser::to_string_pretty(scene, cfg)
         .map_err(|e| EdraError::other(format!("writing checkpoint: {e}")))?;
-    std::fs::write(path, text).map_err(|source| EdraError::Io {
+    std::fs::write(path, text).map_err(|source| EdraError::Output {
         path: path.to_path_buf(),
         source,
     })

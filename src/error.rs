@@ -13,8 +13,14 @@ pub struct Position {
 /// Everything that can go wrong loading or running a scene.
 #[derive(Debug)]
 pub enum EdraError {
-    /// The scene file could not be read.
+    /// The scene file (or another input) could not be read.
     Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An output could not be written (a full disk, a folder without write permission, a run
+    /// folder another run holds).
+    Output {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -41,12 +47,27 @@ impl EdraError {
     pub fn other(msg: impl Into<String>) -> Self {
         EdraError::Other(msg.into())
     }
+
+    /// The exit code of the `edra` command for this error: 2 refused input (the scene, its file,
+    /// a checkpoint), 3 an output could not be written, 4 the run went non-finite and was
+    /// stopped, 1 anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            EdraError::Scene { .. } | EdraError::Io { .. } => 2,
+            EdraError::Output { .. } => 3,
+            EdraError::NonFinite { .. } => 4,
+            EdraError::Other(_) => 1,
+        }
+    }
 }
 
 impl fmt::Display for EdraError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EdraError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            EdraError::Output { path, source } => {
+                write!(f, "{}: could not write: {source}", path.display())
+            }
             EdraError::Scene {
                 file,
                 pos,

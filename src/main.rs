@@ -110,10 +110,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            match e {
-                EdraError::Scene { .. } | EdraError::Io { .. } => ExitCode::from(2),
-                _ => ExitCode::from(1),
-            }
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -151,16 +148,13 @@ fn run(
     let sf = load(path, seed, duration_ms)?;
     let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
     let mut sim = Simulation::new(sf)?;
-    std::fs::create_dir_all(&dir).map_err(|source| EdraError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let partial = dir.join(".spikes.csv.partial");
-    let result = run_and_write(&mut sim, &dir, &partial, threads);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result
+    // Outputs go to a staging folder beside `dir` and replace it only when complete.
+    let folder = output::RunFolder::create(&dir)?;
+    let partial = folder.path().join(".spikes.csv.partial");
+    run_and_write(&mut sim, folder.path(), &partial, threads)?;
+    let dir = folder.commit()?;
+    eprintln!("wrote {}", dir.display());
+    Ok(())
 }
 
 fn run_and_write(
@@ -171,7 +165,7 @@ fn run_and_write(
 ) -> edra::Result<()> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
-        move |source| EdraError::Io { path: p, source }
+        move |source| EdraError::Output { path: p, source }
     };
     let file = std::fs::File::create(partial).map_err(io(partial))?;
     let mut spikes = BufWriter::new(file);
@@ -222,14 +216,13 @@ fn run_and_write(
     output::write_summary(dir, &summary)?;
     std::fs::rename(partial, dir.join("spikes.csv")).map_err(io(partial))?;
     eprintln!(
-        "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s); wrote {}",
+        "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s)",
         summary.scene,
         summary.synapses,
         summary.neurons,
         summary.simulated_ms,
         wall_s,
         summary.synapse_steps_per_s,
-        dir.display()
     );
     Ok(())
 }

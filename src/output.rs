@@ -36,7 +36,7 @@ pub struct RunSummary {
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> EdraError + '_ {
-    move |source| EdraError::Io {
+    move |source| EdraError::Output {
         path: path.to_path_buf(),
         source,
     }
@@ -127,4 +127,215 @@ pub fn write_recorders(sim: &Simulation, dir: &Path) -> Result<()> {
         w.flush().map_err(e)?;
     }
     Ok(())
+}
+
+/// A run folder written whole or not at all. `edra run` writes its outputs into a staging
+/// folder beside the target (`.<name>.partial-<pid>`), and [`RunFolder::commit`] moves it into
+/// place, so the target is the previous complete run until the new one is complete, then the new
+/// one. A lock file beside it (`.<name>.lock`, holding the process id) keeps two runs from
+/// writing the same target; a lock left by a process that is gone (killed) is taken over. If the
+/// run fails or is dropped before `commit`, the staging folder is removed and the target is left
+/// as it was.
+pub struct RunFolder {
+    target: std::path::PathBuf,
+    staging: std::path::PathBuf,
+    lock: std::path::PathBuf,
+    committed: bool,
+}
+
+impl RunFolder {
+    /// Takes the lock of `target` and creates an empty staging folder for it.
+    pub fn create(target: &Path) -> Result<RunFolder> {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| n != "." && n != "..")
+            .ok_or_else(|| {
+                EdraError::other(format!(
+                    "{}: an output folder needs a name of its own",
+                    target.display()
+                ))
+            })?;
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        let lock = parent.join(format!(".{name}.lock"));
+        take_lock(&lock, target)?;
+        remove_stale_staging(&parent, &name);
+        let pid = std::process::id();
+        let staging = parent.join(format!(".{name}.partial-{pid}"));
+        let folder = RunFolder {
+            target: target.to_path_buf(),
+            staging,
+            lock,
+            committed: false,
+        };
+        let _ = std::fs::remove_dir_all(&folder.staging);
+        std::fs::create_dir(&folder.staging).map_err(io_err(&folder.staging))?;
+        Ok(folder)
+    }
+
+    /// Where the outputs are written until [`RunFolder::commit`].
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Moves the staging folder into place: a previous run folder is renamed aside, the new
+    /// one renamed to the target (two renames within one folder), then the old one removed.
+    pub fn commit(mut self) -> Result<std::path::PathBuf> {
+        let old =
+            self.staging
+                .with_file_name(format!(".{}.old-{}", self.name(), std::process::id()));
+        let had_old = self.target.exists();
+        if had_old {
+            std::fs::rename(&self.target, &old).map_err(io_err(&self.target))?;
+        }
+        std::fs::rename(&self.staging, &self.target).map_err(io_err(&self.target))?;
+        self.committed = true;
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        Ok(self.target.clone())
+    }
+
+    fn name(&self) -> String {
+        self.target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for RunFolder {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+/// Removes the staging folders `.<name>.partial-<pid>` beside a target whose process is gone
+/// (a run killed before it could clean up; the lock is held, so none of them is live).
+fn remove_stale_staging(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = file.strip_prefix(&prefix)
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Creates `lock` holding this process's id; refuses if another live process holds it.
+fn take_lock(lock: &Path, target: &Path) -> Result<()> {
+    let busy = |pid: &str| EdraError::Output {
+        path: target.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::ResourceBusy,
+            format!(
+                "another edra run (process {pid}) is writing this folder; its lock is {}",
+                lock.display()
+            ),
+        ),
+    };
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(lock)
+        {
+            Ok(mut f) => {
+                return write!(f, "{}", std::process::id()).map_err(io_err(lock));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let pid = std::fs::read_to_string(lock).unwrap_or_default();
+                let pid = pid.trim();
+                let alive = !pid.is_empty() && Path::new("/proc").join(pid).exists();
+                if alive || !Path::new("/proc/self").exists() {
+                    return Err(busy(pid));
+                }
+                // Left by a process that is gone: take it over.
+                let _ = std::fs::remove_file(lock);
+            }
+            Err(e) => return Err(io_err(lock)(e)),
+        }
+    }
+    Err(busy("?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("edra-runfolder-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// The target holds the old run until commit, the new one after; nothing else is left.
+    #[test]
+    fn a_run_folder_replaces_the_old_one_whole() {
+        let root = scratch("replace");
+        let target = root.join("run");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("summary.ron"), "old").unwrap();
+        let f = RunFolder::create(&target).unwrap();
+        std::fs::write(f.path().join("summary.ron"), "new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join("summary.ron")).unwrap(),
+            "old"
+        );
+        f.commit().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(target.join("summary.ron")).unwrap(),
+            "new"
+        );
+        let left: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+    }
+
+    /// A run that fails (its RunFolder dropped) leaves the old folder as it was.
+    #[test]
+    fn a_failed_run_leaves_the_old_folder() {
+        let root = scratch("failed");
+        let target = root.join("run");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("summary.ron"), "old").unwrap();
+        let f = RunFolder::create(&target).unwrap();
+        std::fs::write(f.path().join("summary.ron"), "half").unwrap();
+        drop(f);
+        assert_eq!(
+            std::fs::read_to_string(target.join("summary.ron")).unwrap(),
+            "old"
+        );
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 1);
+    }
+
+    /// Two runs cannot hold one target; a lock whose process is gone is taken over.
+    #[test]
+    fn one_run_per_folder() {
+        let root = scratch("lock");
+        let target = root.join("run");
+        let f = RunFolder::create(&target).unwrap();
+        let e = RunFolder::create(&target)
+            .err()
+            .expect("second run refused");
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("another edra run"), "{e}");
+        drop(f);
+        // A stale lock (a pid that does not exist).
+        std::fs::write(root.join(".run.lock"), "4294967").unwrap();
+        RunFolder::create(&target).unwrap().commit().unwrap();
+        assert!(target.is_dir());
+    }
 }

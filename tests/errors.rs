@@ -148,7 +148,8 @@ fn check_reports_counts_and_memory() {
 }
 
 /// An unstable integration (endocytosis rate × dt far above 2) overflows the PSD pool; the run
-/// stops with the synapse, a variable and the time, exit code 1, and leaves no output files.
+/// stops with the synapse, a variable and the time, exit code 4 (non-finite), and leaves no
+/// output folder and nothing beside it (no staging folder, no lock).
 #[test]
 fn non_finite_values_stop_the_run_and_name_the_culprit() {
     let bad = GOOD
@@ -163,20 +164,20 @@ fn non_finite_values_stop_the_run_and_name_the_culprit() {
         .replace("every_steps: 2", "every_steps: 1")
         .replace("every_steps: 200", "every_steps: 1");
     let (code, err, wrote) = run_scene("nonfinite", &bad);
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 4, "{err}");
     assert!(err.contains("synapse 0"), "{err}");
     assert!(
         err.contains("efficacy_mv") || err.contains("psd_receptors"),
         "{err}"
     );
     assert!(err.contains("at t = "), "{err}");
-    let out = Path::new(&std::env::temp_dir())
-        .join(format!("edra-test-{}-nonfinite/out", std::process::id()));
-    let leftovers: Vec<_> = std::fs::read_dir(&out)
+    let dir = Path::new(&std::env::temp_dir())
+        .join(format!("edra-test-{}-nonfinite", std::process::id()));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(
-        wrote && leftovers.is_empty(),
+        !wrote && leftovers == ["scene.ron"],
         "files left after a failed run: {leftovers:?}"
     );
 }

@@ -171,7 +171,7 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let mut run = Run::load(dir)?;
     let page = render(&mut run);
     let path = dir.join("report.html");
-    std::fs::write(&path, page).map_err(|source| EdraError::Io {
+    std::fs::write(&path, page).map_err(|source| EdraError::Output {
         path: path.clone(),
         source,
     })?;

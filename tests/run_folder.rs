@@ -1,0 +1,94 @@
+//! `edra run` writes its folder whole or not at all (issue 12): outputs go to a staging folder
+//! beside the target and replace it only when the run is complete; a lock keeps two runs out of
+//! one folder; a run that is killed leaves the previous complete folder, and the next run cleans
+//! up after it. Exit codes: 2 refused input, 3 output not written, 4 non-finite (README).
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+
+/// Starts a long run of the population scene into `out` in the background.
+fn long_run(out: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_edra"))
+        .args([
+            "run",
+            "scenes/population.ron",
+            "--duration-ms",
+            "3600000",
+            "--out",
+        ])
+        .arg(out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("edra starts")
+}
+
+/// Waits until the background run holds its lock (it has loaded and built the scene).
+fn wait_for(path: &std::path::Path) {
+    for _ in 0..600 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+#[test]
+fn a_killed_run_leaves_the_previous_folder_and_a_second_run_is_kept_out() {
+    let dir = scratch("run-folder");
+    let out = dir.join("out");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    // A complete run first.
+    edra_ok(&[
+        "run",
+        "scenes/population.ron",
+        "--duration-ms",
+        "50",
+        "--out",
+        &s(&out),
+    ]);
+    let before = read(&out.join("synapses.csv"));
+    // A long run into the same folder, and a second one while it holds the lock.
+    let mut child = long_run(&out);
+    wait_for(&dir.join(".out.lock"));
+    let second = edra(&[
+        "run",
+        "scenes/population.ron",
+        "--duration-ms",
+        "50",
+        "--out",
+        &s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(3), "{err}");
+    assert!(err.contains("another edra run"), "{err}");
+    // Kill the long run mid-step (SIGKILL: it cannot clean up).
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        read(&out.join("synapses.csv")) == before,
+        "the previous run was touched"
+    );
+    assert!(!out.join(".spikes.csv.partial").exists());
+    // The next run takes over the stale lock, replaces the folder and leaves nothing else.
+    edra_ok(&[
+        "run",
+        "scenes/population.ron",
+        "--duration-ms",
+        "60",
+        "--out",
+        &s(&out),
+    ]);
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["out"], "left beside the run folder");
+    let summary = String::from_utf8(read(&out.join("summary.ron"))).unwrap();
+    assert!(summary.contains("simulated_ms: 60.0"), "{summary}");
+}
