@@ -39,6 +39,9 @@ pub enum EdraError {
         value: f32,
         t_ms: f64,
     },
+    /// The run was stopped by SIGINT or SIGTERM at `t_ms` after writing its outputs so far;
+    /// `checkpoint` continues it.
+    Interrupted { t_ms: f64, checkpoint: PathBuf },
     /// Anything else (a bad command-line value, an output directory that cannot be written).
     Other(String),
 }
@@ -50,12 +53,13 @@ impl EdraError {
 
     /// The exit code of the `edra` command for this error: 2 refused input (the scene, its file,
     /// a checkpoint), 3 an output could not be written, 4 the run went non-finite and was
-    /// stopped, 1 anything else.
+    /// stopped, 5 interrupted by a signal (outputs so far written), 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             EdraError::Scene { .. } | EdraError::Io { .. } => 2,
             EdraError::Output { .. } => 3,
             EdraError::NonFinite { .. } => 4,
+            EdraError::Interrupted { .. } => 5,
             EdraError::Other(_) => 1,
         }
     }
@@ -93,6 +97,12 @@ impl fmt::Display for EdraError {
                 f,
                 "{entity}: `{variable}` became {value} at t = {t_ms} ms; the run was stopped \
                  (check the parameters of its group, or lower dt_ms)"
+            ),
+            EdraError::Interrupted { t_ms, checkpoint } => write!(
+                f,
+                "interrupted at t = {t_ms} ms; the outputs up to then are written, and \
+                 `edra run {}` continues the run",
+                checkpoint.display()
             ),
             EdraError::Other(m) => write!(f, "{m}"),
         }

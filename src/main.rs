@@ -9,6 +9,8 @@ use edra::sim::{Simulation, init_threads};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -151,17 +153,39 @@ fn run(
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
     let folder = output::RunFolder::create(&dir)?;
     let partial = folder.path().join(".spikes.csv.partial");
-    run_and_write(&mut sim, folder.path(), &partial, threads)?;
+    let stop = stop_on_signals();
+    run_and_write(&mut sim, folder.path(), &partial, threads, &stop)?;
     let dir = folder.commit()?;
     eprintln!("wrote {}", dir.display());
+    if stop.load(Ordering::Relaxed) {
+        return Err(EdraError::Interrupted {
+            t_ms: sim.t_ms(),
+            checkpoint: dir.join("checkpoint.ron"),
+        });
+    }
     Ok(())
 }
 
+/// A flag that SIGINT (Ctrl-C) and SIGTERM set instead of ending the process, so that a run
+/// finishes its step and writes everything so far (signal-hook: the handler only stores to an
+/// atomic, which is all a signal handler may safely do). Without the handlers (on a platform
+/// that refuses them) the flag just stays unset.
+fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, Arc::clone(&stop));
+    }
+    stop
+}
+
+/// Steps `sim` to the end of its scene, or until `stop` is set, then writes every output into
+/// `dir`.
 fn run_and_write(
     sim: &mut Simulation,
     dir: &Path,
     partial: &Path,
     threads: usize,
+    stop: &AtomicBool,
 ) -> edra::Result<()> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
@@ -176,7 +200,7 @@ fn run_and_write(
     let wall = Instant::now();
     let mut n_spikes = 0u64;
     let end = sim.clock().steps(end_ms);
-    while sim.clock().step < end {
+    while sim.clock().step < end && !stop.load(Ordering::Relaxed) {
         sim.step()?;
         n_spikes += sim
             .write_spikes_of_last_step(&mut spikes)

@@ -92,3 +92,48 @@ fn a_killed_run_leaves_the_previous_folder_and_a_second_run_is_kept_out() {
     let summary = String::from_utf8(read(&out.join("summary.ron"))).unwrap();
     assert!(summary.contains("simulated_ms: 60.0"), "{summary}");
 }
+
+/// Ctrl-C (SIGINT) ends a run at a step boundary with everything written so far and exit code
+/// 5; continuing from its checkpoint gives the same bytes as a run that was never stopped.
+#[test]
+fn an_interrupted_run_writes_its_outputs_and_resumes_to_the_same_bits() {
+    let dir = scratch("interrupt");
+    let (cut, rest, whole) = (dir.join("cut"), dir.join("rest"), dir.join("whole"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let mut child = long_run(&cut);
+    wait_for(&dir.join(".cut.lock"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(5), "exit status of the interrupted run");
+    let summary = String::from_utf8(read(&cut.join("summary.ron"))).unwrap();
+    let t_cut: f64 = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("simulated_ms: "))
+        .and_then(|v| v.trim_end_matches(',').parse().ok())
+        .expect("simulated_ms");
+    assert!(
+        t_cut < 1500.0,
+        "the run went on too long before the signal: {t_cut} ms"
+    );
+    let ckpt = s(&cut.join("checkpoint.ron"));
+    edra_ok(&["run", &ckpt, "--out", &s(&rest), "--duration-ms", "1500"]);
+    edra_ok(&[
+        "run",
+        "scenes/population.ron",
+        "--out",
+        &s(&whole),
+        "--duration-ms",
+        "1500",
+    ]);
+    for f in ["synapses.csv", "checkpoint.ron"] {
+        assert!(
+            read(&whole.join(f)) == read(&rest.join(f)),
+            "{f}: interrupted at {t_cut} ms and continued differs from the uninterrupted run"
+        );
+    }
+}
