@@ -41,6 +41,11 @@ enum Command {
         /// Simulated time at which the run ends, ms, replacing the scene's duration.
         #[arg(long)]
         duration_ms: Option<f64>,
+        /// Write a checkpoint every this many ms of simulated time, to `<folder>.checkpoint.ron`
+        /// beside the output folder (replaced whole each time, removed when the run completes),
+        /// so that a run that is killed can be continued from it. Default: none.
+        #[arg(long, value_parser = interval_ms)]
+        checkpoint_every_ms: Option<f64>,
     },
     /// Validate a scene; print entity counts and the memory it will need.
     Check { scene: PathBuf },
@@ -72,6 +77,14 @@ enum Command {
 /// cores; a count beyond what the system can start used to abort the process.
 const MAX_THREADS: usize = 1024;
 
+/// Parses `--checkpoint-every-ms`: a finite time above 0 ms.
+fn interval_ms(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && t > 0.0 => Ok(t),
+        _ => Err("must be a time in ms above 0".into()),
+    }
+}
+
 /// Parses `--threads`: a whole number from 1 to [`MAX_THREADS`]. clap refuses anything else with
 /// this message and exit code 2, before any work.
 fn thread_count(s: &str) -> Result<usize, String> {
@@ -92,7 +105,8 @@ fn main() -> ExitCode {
             threads,
             seed,
             duration_ms,
-        } => run(&scene, out, threads, seed, duration_ms),
+            checkpoint_every_ms,
+        } => run(&scene, out, threads, seed, duration_ms, checkpoint_every_ms),
         Command::Check { scene } => check(&scene),
         Command::Show {
             scene,
@@ -145,6 +159,7 @@ fn run(
     threads: Option<usize>,
     seed: Option<u64>,
     duration_ms: Option<f64>,
+    checkpoint_every_ms: Option<f64>,
 ) -> edra::Result<()> {
     let threads = init_threads(threads);
     let sf = load(path, seed, duration_ms)?;
@@ -154,7 +169,11 @@ fn run(
     let folder = output::RunFolder::create(&dir)?;
     let partial = folder.path().join(".spikes.csv.partial");
     let stop = stop_on_signals();
-    run_and_write(&mut sim, folder.path(), &partial, threads, &stop)?;
+    let rolling = checkpoint_every_ms.map(|ms| {
+        let every = ((ms / sim.clock().dt_ms).round() as u64).max(1);
+        (every, folder.rolling_checkpoint())
+    });
+    run_and_write(&mut sim, folder.path(), &partial, threads, &stop, rolling)?;
     let dir = folder.commit()?;
     eprintln!("wrote {}", dir.display());
     if stop.load(Ordering::Relaxed) {
@@ -179,13 +198,15 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 }
 
 /// Steps `sim` to the end of its scene, or until `stop` is set, then writes every output into
-/// `dir`.
+/// `dir`. With `rolling = (k, path)` a checkpoint is written to `path` every k steps (to a
+/// temporary file first, then renamed over it, so `path` is always a whole checkpoint).
 fn run_and_write(
     sim: &mut Simulation,
     dir: &Path,
     partial: &Path,
     threads: usize,
     stop: &AtomicBool,
+    rolling: Option<(u64, PathBuf)>,
 ) -> edra::Result<()> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
@@ -202,6 +223,14 @@ fn run_and_write(
     let end = sim.clock().steps(end_ms);
     while sim.clock().step < end && !stop.load(Ordering::Relaxed) {
         sim.step()?;
+        if let Some((every, path)) = &rolling
+            && sim.clock().step.is_multiple_of(*every)
+            && sim.clock().step < end
+        {
+            let tmp = path.with_extension("ron.partial");
+            sim.save_checkpoint(&tmp)?;
+            std::fs::rename(&tmp, path).map_err(io(path))?;
+        }
         n_spikes += sim
             .write_spikes_of_last_step(&mut spikes)
             .map_err(io(partial))?;

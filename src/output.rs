@@ -182,6 +182,14 @@ impl RunFolder {
         &self.staging
     }
 
+    /// Where rolling checkpoints of this run go: `<name>.checkpoint.ron` beside the target, so
+    /// that they outlive a run that is killed (the staging folder does not). Removed by
+    /// [`RunFolder::commit`], whose folder holds the final checkpoint.
+    pub fn rolling_checkpoint(&self) -> std::path::PathBuf {
+        self.staging
+            .with_file_name(format!("{}.checkpoint.ron", self.name()))
+    }
+
     /// Moves the staging folder into place: a previous run folder is renamed aside, the new
     /// one renamed to the target (two renames within one folder), then the old one removed.
     pub fn commit(mut self) -> Result<std::path::PathBuf> {
@@ -194,6 +202,7 @@ impl RunFolder {
         }
         std::fs::rename(&self.staging, &self.target).map_err(io_err(&self.target))?;
         self.committed = true;
+        let _ = std::fs::remove_file(self.rolling_checkpoint());
         if had_old {
             let _ = std::fs::remove_dir_all(&old);
         }

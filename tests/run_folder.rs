@@ -137,3 +137,35 @@ fn an_interrupted_run_writes_its_outputs_and_resumes_to_the_same_bits() {
         );
     }
 }
+
+/// With `--checkpoint-every-ms`, a run killed outright (SIGKILL) leaves its last rolling
+/// checkpoint beside the folder, whole, and continuing it equals a run that was never stopped.
+#[test]
+fn a_killed_run_resumes_from_its_rolling_checkpoint_to_the_same_bits() {
+    let dir = scratch("rolling");
+    let (cut, rest, whole) = (dir.join("cut"), dir.join("rest"), dir.join("whole"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edra"))
+        .args(["run", "scenes/population.ron", "--duration-ms", "3600000"])
+        .args(["--checkpoint-every-ms", "100", "--out"])
+        .arg(&cut)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("edra starts");
+    let rolling = dir.join("cut.checkpoint.ron");
+    wait_for(&rolling);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.exists(), "a killed first run left a folder");
+    edra_ok(&["run", &s(&rolling), "--out", &s(&rest), "--duration-ms", "1500"]);
+    edra_ok(&["run", "scenes/population.ron", "--out", &s(&whole), "--duration-ms", "1500"]);
+    for f in ["synapses.csv", "checkpoint.ron"] {
+        assert!(
+            read(&whole.join(f)) == read(&rest.join(f)),
+            "{f}: resumed from the rolling checkpoint, the run differs"
+        );
+    }
+}
