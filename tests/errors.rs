@@ -352,3 +352,172 @@ fn threads_outside_1_to_1024_are_refused() {
     }
     assert!(!out_dir.exists());
 }
+
+/// `GOOD` with `events` added to its timeline after the last reward (line 46 on).
+fn with_events(scene: &str, events: &[&str]) -> String {
+    let last = "        Reward(at_ms: 18000.0, region: \"vta\", amount_um: 0.5),\n";
+    let added: String = events.iter().map(|e| format!("        {e},\n")).collect();
+    scene.replacen(last, &format!("{last}{added}"), 1)
+}
+
+/// A `SetParam` value goes through the same ranges as the scene itself, in the order the run
+/// applies the changes, and a parameter a run cannot change is refused: each at the event's
+/// line and column, with the field, the parameter and its range (exit 2, nothing written).
+/// They used to panic in `f32::clamp` (h_max_mv = -5), in the spike history (ca.delay_ms = 1e6)
+/// or in the timeline (neurons_per_astrocyte), write `inf` with exit 0 (tau_plus_ms = -1), or
+/// pass silently (negative rates, zero time constants, init.h_mv = 1e30).
+#[test]
+fn set_param_values_are_checked_like_the_scene() {
+    let linear = GOOD.replacen(
+        "ca: Nmda((release_probability: 1.0)),",
+        "ca: Linear(()),",
+        1,
+    );
+    let value = "timeline[5].SetParam.value";
+    let path = "timeline[5].SetParam.path";
+    let cases: [(&str, &str, &[&str]); 9] = [
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.h_max_mv\", value: -5.0)",
+            &[
+                value,
+                "`synapses.syn.rule.h_max_mv` = -5 at 1000 ms",
+                "[0, 1000] mV",
+            ],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.tau_plus_ms\", value: -1.0)",
+            &[value, "synapses.syn.rule.tau_plus_ms", "[0.1, 10000] ms"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.trafficking.k_exo_per_min\", value: -3.0)",
+            &[
+                value,
+                "synapses.syn.trafficking.k_exo_per_min",
+                "[0, 10000] 1/min",
+            ],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"dopamine_regions.vta.params.tau_dopamine_ms\", value: 0.0)",
+            &[
+                value,
+                "dopamine_regions.vta.params.tau_dopamine_ms",
+                "[1, 1000000] ms",
+            ],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"astrocytes.astro.params.goal_hz\", value: -2.0)",
+            &[value, "astrocytes.astro.params.goal_hz", "[0, 1000] Hz"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.init.h_mv\", value: 1e30)",
+            &[path, "`synapses.syn.init.h_mv` cannot change during a run"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"astrocytes.astro.neurons_per_astrocyte\", value: 3.0)",
+            &[path, "cannot change during a run", "params."],
+        ),
+        (
+            &linear,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.ca.delay_ms\", value: 1e6)",
+            &[path, "cannot change during a run", "spike history"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"neurons.post.size\", value: 2.0)",
+            &[path, "`neurons.post.size` cannot change during a run"],
+        ),
+    ];
+    for (k, (scene, event, needles)) in cases.iter().enumerate() {
+        let bad = with_events(scene, &[event]);
+        assert_refused(&format!("set-param-{k}"), &bad, 46, needles);
+    }
+    // The position is the value's (or the path's) own.
+    let bad = with_events(GOOD, &[cases[0].1]);
+    let (_, err, _) = run_scene("set-param-position", &bad);
+    assert!(err.contains("scene.ron:46:76:"), "{err}");
+
+    // Changes are checked in the order the run makes them (by time, not as listed): h_max_mv
+    // = 2 at 500 ms is fine, and then h_min_mv = 3 at 1000 ms is not.
+    let bad = with_events(
+        GOOD,
+        &[
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.h_min_mv\", value: 3.0)",
+            "SetParam(at_ms: 500.0, path: \"synapses.syn.rule.h_max_mv\", value: 2.0)",
+        ],
+    );
+    assert_refused(
+        "set-param-order",
+        &bad,
+        46,
+        &[
+            value,
+            "h_min_mv` = 3 at 1000 ms makes `synapses.syn.rule.h_max_mv` invalid",
+            "[3, 1000] mV",
+        ],
+    );
+    // In a sweep, in the replica whose value the change does not fit.
+    let swept = bad.replacen(
+        "    recorders: [",
+        "    sweep: [SweepAxis(path: \"synapses.syn.rule.h_max_mv\", values: [2.0, 8.0])],\n    recorders: [",
+        1,
+    );
+    let swept = swept.replacen(
+        "        SetParam(at_ms: 500.0, path: \"synapses.syn.rule.h_max_mv\", value: 2.0),\n",
+        "",
+        1,
+    );
+    assert_refused(
+        "set-param-sweep",
+        &swept,
+        46,
+        &[
+            value,
+            "in the sweep replica with synapses.syn.rule.h_max_mv = 2",
+            "[3, 1000] mV",
+        ],
+    );
+
+    // An event-driven group computes its decay tables from its rule when it is built.
+    let event_driven = GOOD
+        .replacen("ca: Nmda((release_probability: 1.0)),", "ca: Off,", 1)
+        .replacen("trafficking: Some(()),", "", 1)
+        .replacen(
+            "consolidation: Some((h0_mv: 1.0, theta_tag_rel: 0.2, tau_z_s: 20.0)),",
+            "",
+            1,
+        )
+        .replacen(
+            "h_max_mv: 4.0)),",
+            "h_max_mv: 4.0, event_driven: true)),",
+            1,
+        );
+    let bad = with_events(
+        &event_driven,
+        &["SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.a_plus\", value: 0.1)"],
+    );
+    assert_refused(
+        "set-param-event-driven",
+        &bad,
+        46,
+        &[path, "cannot change during a run", "event-driven"],
+    );
+
+    // Changes that fit, in order, run: h_max_mv up, then h_min_mv up to below it, and a switch.
+    let ok = with_events(
+        GOOD,
+        &[
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.h_max_mv\", value: 20.0)",
+            "SetParam(at_ms: 2000.0, path: \"synapses.syn.rule.h_min_mv\", value: 5.0)",
+            "SetParam(at_ms: 3000.0, path: \"synapses.syn.trafficking.exocytosis_blocked\", value: true)",
+        ],
+    );
+    let (code, err, wrote) = run_scene("set-param-ok", &ok);
+    assert!(code == 0 && wrote, "exit {code}: {err}");
+}
