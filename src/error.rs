@@ -33,7 +33,9 @@ pub enum EdraError {
         value: f32,
         t_ms: f64,
     },
-    /// Anything else (a bad command-line value, an output directory that cannot be written).
+    /// A command-line value that is refused before any work (exit code 2, as a scene is).
+    Argument(String),
+    /// Anything else (an output directory that cannot be written, a synapse id not in the run).
     Other(String),
 }
 
@@ -73,7 +75,7 @@ impl fmt::Display for EdraError {
                 "{entity}: `{variable}` became {value} at t = {t_ms} ms; the run was stopped \
                  (check the parameters of its group, or lower dt_ms)"
             ),
-            EdraError::Other(m) => write!(f, "{m}"),
+            EdraError::Argument(m) | EdraError::Other(m) => write!(f, "{m}"),
         }
     }
 }

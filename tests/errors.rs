@@ -521,3 +521,95 @@ fn set_param_values_are_checked_like_the_scene() {
     let (code, err, wrote) = run_scene("set-param-ok", &ok);
     assert!(code == 0 && wrote, "exit {code}: {err}");
 }
+
+/// `--duration-ms` takes a time from 0 to 1e10 ms (the range of a scene's `duration_ms`) that is
+/// at most 1e12 steps of the scene's dt, and `--seed` a whole number from 0 to 2^64 − 1: other
+/// values are refused with exit code 2, naming the option, before anything is written.
+/// `--duration-ms 1e300` used to panic ("capacity overflow") and 1e9 to abort while reserving
+/// the recorders.
+#[test]
+fn absurd_durations_and_seeds_are_refused() {
+    let dir = scratch("absurd-options");
+    let out_dir = dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    let fine = dir.join("fine.ron");
+    std::fs::write(&fine, GOOD.replacen("dt_ms: 0.5,", "dt_ms: 0.001,", 1)).unwrap();
+    let fine = fine.to_str().unwrap();
+    let scene = "scenes/single_synapse.ron";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "1e300"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "inf"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "NaN"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms=-5"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "1e11"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "long"],
+            "--duration-ms",
+        ),
+        (
+            vec!["show", scene, "--synapse", "0", "--duration-ms", "1e300"],
+            "--duration-ms",
+        ),
+        // 1e10 ms at dt = 0.001 ms is 1e13 steps.
+        (
+            vec!["run", fine, "--out", out, "--duration-ms", "1e10"],
+            "1e12",
+        ),
+        (vec!["run", scene, "--out", out, "--seed=-1"], "--seed"),
+        (vec!["run", scene, "--out", out, "--seed", "1e3"], "--seed"),
+        (
+            vec!["run", scene, "--out", out, "--seed", "18446744073709551616"],
+            "--seed",
+        ),
+    ];
+    for (args, needle) in &cases {
+        let o = edra(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: `{needle}` missing from {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(o.stdout.is_empty());
+        assert!(!out_dir.exists(), "{args:?} wrote {out}");
+    }
+    // A scene's own duration is held to the same number of steps.
+    let bad = GOOD.replacen("dt_ms: 0.5,", "dt_ms: 0.001,", 1).replacen(
+        "duration_ms: 25000.0,",
+        "duration_ms: 1e10,",
+        1,
+    );
+    assert_refused(
+        "too-many-steps",
+        &bad,
+        line_of(&bad, "duration_ms: 1e10"),
+        &["field `duration_ms`", "1e13 steps", "1e12"],
+    );
+}
+
+/// A long run (1e9 ms, 2e9 steps) starts: its recorders reserve a bounded amount and grow as
+/// they go, where reserving every sample (144 GB here) aborted the process.
+#[test]
+fn a_long_run_with_recorders_starts() {
+    let long = GOOD.replacen("duration_ms: 25000.0,", "duration_ms: 1e9,", 1);
+    let mut sim = edra::Simulation::from_ron("long", &long).unwrap();
+    for _ in 0..10 {
+        sim.step().unwrap();
+    }
+}

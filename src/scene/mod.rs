@@ -22,6 +22,24 @@ use crate::timeline::Event;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The longest `duration_ms` a scene can have, ms.
+pub const MAX_DURATION_MS: f64 = 1e10;
+
+/// The most steps a run can take (`duration_ms / dt_ms`): a step counter, a progress bar and the
+/// recorders' sample counts all fit, and at a microsecond per step it is 11 days.
+pub const MAX_STEPS: f64 = 1e12;
+
+/// Why a run to `duration_ms` at `dt_ms` is too long, if it is (more than [`MAX_STEPS`] steps).
+pub fn too_many_steps(duration_ms: f64, dt_ms: f64) -> Option<String> {
+    let steps = (duration_ms / dt_ms).round();
+    (dt_ms > 0.0 && steps > MAX_STEPS).then(|| {
+        format!(
+            "{duration_ms} ms at dt_ms {dt_ms} is {steps:e} steps, more than the {MAX_STEPS:e} \
+             a run can take"
+        )
+    })
+}
+
 /// A whole scene.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,7 +334,10 @@ impl Validate for Scene {
         // The default output folder is `out/<name>/`: a name is one safe path component.
         c.name("name", &self.name);
         c.range("dt_ms", self.dt_ms, 1e-4, 100.0, "ms");
-        c.range("duration_ms", self.duration_ms, 0.0, 1e10, "ms");
+        c.range("duration_ms", self.duration_ms, 0.0, MAX_DURATION_MS, "ms");
+        if let Some(m) = too_many_steps(self.duration_ms, self.dt_ms) {
+            c.fail("duration_ms", m);
+        }
         c.range(
             "slow_every_steps",
             self.slow_every_steps as f64,
