@@ -613,3 +613,37 @@ fn a_long_run_with_recorders_starts() {
         sim.step().unwrap();
     }
 }
+
+/// A variable listed twice in a recorder would be two CSV columns of one name: the repeat is
+/// refused at its position, naming both entries (it used to write duplicate columns).
+#[test]
+fn a_repeated_recorder_variable_is_refused() {
+    let bad = GOOD.replacen(
+        "target: Synapses(group: \"syn\", indices: [0]), every_steps: 2)",
+        "target: Synapses(group: \"syn\", indices: [0]),\n            variables: [\"h_mv\", \"ca_um\", \"h_mv\"], every_steps: 2)",
+        1,
+    );
+    assert_refused(
+        "repeated-variable",
+        &bad,
+        line_of(&bad, "variables: [\"h_mv\""),
+        &[
+            "field `recorders[0].variables[2]`",
+            "`h_mv` is listed twice: variables[0] and variables[2]",
+        ],
+    );
+    let (_, err, _) = run_scene("repeated-variable-col", &bad);
+    let col = line_of_col(&bad, "\"h_mv\"]");
+    assert!(
+        err.contains(&format!(":{col}: field")),
+        "column {col}: {err}"
+    );
+}
+
+/// The 1-based line and column of the first `needle` in `src`, as `line:col`.
+fn line_of_col(src: &str, needle: &str) -> String {
+    let at = src.find(needle).expect("needle in scene");
+    let line = src[..at].matches('\n').count() + 1;
+    let col = src[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    format!("{line}:{col}")
+}
