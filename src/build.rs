@@ -1098,6 +1098,9 @@ fn timeline(
     tl
 }
 
+/// The most values a recorder reserves room for when the world is built (128 MiB).
+const RESERVE_MAX: usize = 1 << 24;
+
 fn recorders(
     sf: &SceneFile,
     neurons: &NeuronGroups,
@@ -1162,8 +1165,10 @@ fn recorders(
             rows: Vec::new(),
         };
         let width = 2 + rec.columns.len();
-        rec.rows
-            .reserve((samples as usize).saturating_mul(entities * width));
+        // Room for every sample, up to RESERVE_MAX values: a longer recording grows as it
+        // goes (reserving all of it at once could not be allocated for a very long run).
+        let values = (samples as usize).saturating_mul(entities.saturating_mul(width));
+        rec.rows.reserve(values.min(RESERVE_MAX));
         out.0.push(rec);
     }
     Ok(out)

@@ -42,7 +42,9 @@ pub enum EdraError {
     /// The run was stopped by SIGINT or SIGTERM at `t_ms` after writing its outputs so far;
     /// `checkpoint` continues it.
     Interrupted { t_ms: f64, checkpoint: PathBuf },
-    /// Anything else (a bad command-line value, an output directory that cannot be written).
+    /// A command-line value that is refused before any work (exit code 2, as a scene is).
+    Argument(String),
+    /// Anything else (a synapse id not in the run).
     Other(String),
 }
 
@@ -56,7 +58,7 @@ impl EdraError {
     /// stopped, 5 interrupted by a signal (outputs so far written), 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            EdraError::Scene { .. } | EdraError::Io { .. } => 2,
+            EdraError::Scene { .. } | EdraError::Io { .. } | EdraError::Argument(_) => 2,
             EdraError::Output { .. } => 3,
             EdraError::NonFinite { .. } => 4,
             EdraError::Interrupted { .. } => 5,
@@ -104,7 +106,7 @@ impl fmt::Display for EdraError {
                  `edra run {}` continues the run",
                 checkpoint.display()
             ),
-            EdraError::Other(m) => write!(f, "{m}"),
+            EdraError::Argument(m) | EdraError::Other(m) => write!(f, "{m}"),
         }
     }
 }

@@ -38,8 +38,8 @@ enum Command {
         /// Seed, replacing the scene's.
         #[arg(long)]
         seed: Option<u64>,
-        /// Simulated time at which the run ends, ms, replacing the scene's duration.
-        #[arg(long)]
+        /// Simulated time at which the run ends, ms (0 to 1e10), replacing the scene's duration.
+        #[arg(long, value_parser = duration)]
         duration_ms: Option<f64>,
         /// Write a checkpoint every this many ms of simulated time, to `<folder>.checkpoint.ron`
         /// beside the output folder (replaced whole each time, removed when the run completes),
@@ -57,7 +57,8 @@ enum Command {
         /// Worker threads, 1 to 1024. Default: all cores.
         #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
-        #[arg(long)]
+        /// Simulated time at which the run ends, ms (0 to 1e10), replacing the scene's duration.
+        #[arg(long, value_parser = duration)]
         duration_ms: Option<f64>,
     },
     /// Write DIR/report.html: one self-contained page about the run in DIR (from `edra run`).
@@ -93,6 +94,17 @@ fn thread_count(s: &str) -> Result<usize, String> {
         _ => Err(format!(
             "must be a number of threads from 1 to {MAX_THREADS}"
         )),
+    }
+}
+
+/// Parses `--duration-ms`: a time from 0 to the longest a scene may have. clap refuses anything
+/// else with this message and exit code 2, before any work (1e300 used to panic while
+/// reserving the recorders).
+fn duration(s: &str) -> Result<f64, String> {
+    let max = edra::scene::MAX_DURATION_MS;
+    match s.parse::<f64>() {
+        Ok(d) if (0.0..=max).contains(&d) => Ok(d),
+        _ => Err(format!("must be a time in ms from 0 to {max:e}")),
     }
 }
 
@@ -144,9 +156,12 @@ fn load(path: &Path, seed: Option<u64>, duration_ms: Option<f64>) -> edra::Resul
             .as_ref()
             .map_or(0.0, |s| s.step as f64 * sf.scene.dt_ms);
         if !(d.is_finite() && d >= start) {
-            return Err(EdraError::other(format!(
+            return Err(EdraError::Argument(format!(
                 "--duration-ms {d}: must be a time ≥ {start} ms (where the scene starts)"
             )));
+        }
+        if let Some(m) = edra::scene::too_many_steps(d, sf.scene.dt_ms) {
+            return Err(EdraError::Argument(format!("--duration-ms {d}: {m}")));
         }
         sf.scene.duration_ms = d;
     }

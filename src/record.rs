@@ -155,6 +155,8 @@ pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
         );
     }
     let known = variables_of(&r.target);
+    // Each variable is one column of the CSV: a repeated one would be two columns of one name.
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, v) in r.variables.iter().enumerate() {
         if !known.contains(&v.as_str()) {
             c.fail(
@@ -164,6 +166,13 @@ pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
                     known.join(", ")
                 ),
             );
+        } else if let Some(j) = first.get(v.as_str()) {
+            c.fail(
+                &format!("variables[{i}]"),
+                format!("`{v}` is listed twice: variables[{j}] and variables[{i}]"),
+            );
+        } else {
+            first.insert(v, i);
         }
     }
     let check_group = |c: &mut Checker, group: &str, indices: &[u32], size: Option<u64>| match size

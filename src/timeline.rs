@@ -6,14 +6,17 @@ use crate::clock::Clock;
 use crate::neurons::NeuronGroups;
 use crate::params::Checker;
 use crate::rng::{self, Purpose};
-use crate::scene::Scene;
 use crate::scene::paths::{self, ParamValue};
+use crate::scene::{AstrocyteGroup, DopamineRegion, Names, NeuronGroup, Scene, SynapseGroup};
 use crate::spikes::SpikeHistory;
+use crate::stages::ca_influx::CaModel;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
+use crate::stages::plasticity::Rule;
 use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// A neuron named by its group and its index in the group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,14 +123,360 @@ impl Event {
                 c.range("delay_max_ms", r.delay_max_ms, r.delay_min_ms, 1e7, "ms");
                 c.range("amount_um", r.amount_um, 0.0, 1e3, "µM");
             }),
-            Event::SetParam { at_ms, path, value } => c.within("SetParam", |c| {
+            // The path and the value are checked with the other changes, in the order the
+            // run makes them ([`validate_changes`]).
+            Event::SetParam { at_ms, .. } => c.within("SetParam", |c| {
                 c.range("at_ms", *at_ms, 0.0, 1e12, "ms");
-                let mut probe = scene.clone();
-                if let Err(m) = paths::apply(&mut probe, path, value) {
-                    c.fail("path", m);
-                }
             }),
         }
+    }
+}
+
+/// Where a parameter change applies at run time ([`apply_change`]): the kind of group, the
+/// group, and the field set in the run's copy of it (the whole group for synapses and neurons,
+/// its `params` for dopamine regions and astrocytes, which are all a run keeps of them).
+pub fn change_target(path: &str) -> Result<(&str, &str, &str), String> {
+    let (kind, group, field) = paths::split(path)?;
+    let what = match kind {
+        "synapses" | "neurons" => return Ok((kind, group, field)),
+        "dopamine_regions" => "a dopamine region",
+        "astrocytes" => "an astrocyte group",
+        _ => {
+            return Err(format!(
+                "`{path}`: a parameter path starts with synapses., neurons., dopamine_regions. \
+                 or astrocytes."
+            ));
+        }
+    };
+    match field.strip_prefix("params.") {
+        Some(f) => Ok((kind, group, f)),
+        None => Err(format!(
+            "`{path}` cannot change during a run: only the `params.` of {what} can (the rest \
+             is laid out when the world is built)"
+        )),
+    }
+}
+
+/// A copy of the group a parameter change applies to, as the run keeps it.
+#[derive(Clone)]
+enum Group {
+    Synapses(Box<SynapseGroup>),
+    Neurons(NeuronGroup),
+    Region(DopamineRegion),
+    Astrocytes(AstrocyteGroup),
+}
+
+impl Group {
+    fn exists(scene: &Scene, kind: &str, name: &str) -> bool {
+        match kind {
+            "synapses" => scene.synapses.iter().any(|g| g.name == name),
+            "neurons" => scene.neurons.iter().any(|g| g.name == name),
+            "dopamine_regions" => scene.dopamine_regions.iter().any(|g| g.name == name),
+            "astrocytes" => scene.astrocytes.iter().any(|g| g.name == name),
+            _ => false,
+        }
+    }
+
+    fn of(scene: &Scene, kind: &str, name: &str) -> Option<Group> {
+        match kind {
+            "synapses" => scene
+                .synapses
+                .iter()
+                .find(|g| g.name == name)
+                .cloned()
+                .map(|g| Group::Synapses(Box::new(g))),
+            "neurons" => scene
+                .neurons
+                .iter()
+                .find(|g| g.name == name)
+                .cloned()
+                .map(Group::Neurons),
+            "dopamine_regions" => scene
+                .dopamine_regions
+                .iter()
+                .find(|g| g.name == name)
+                .cloned()
+                .map(Group::Region),
+            "astrocytes" => scene
+                .astrocytes
+                .iter()
+                .find(|g| g.name == name)
+                .cloned()
+                .map(Group::Astrocytes),
+            _ => None,
+        }
+    }
+
+    /// Sets `field` (as [`change_target`] gives it) the way [`apply_change`] does.
+    fn set(&mut self, field: &str, value: &ParamValue) -> Result<(), paths::SetError> {
+        match self {
+            Group::Synapses(g) => paths::set_field(g, field, value),
+            Group::Neurons(g) => paths::set_field(g, field, value),
+            Group::Region(g) => paths::set_field(&mut g.params, field, value),
+            Group::Astrocytes(g) => paths::set_field(&mut g.params, field, value),
+        }
+    }
+
+    /// Sets `field` (a path inside the group, as in sweeps) the way a sweep does.
+    fn sweep(&mut self, field: &str, value: &ParamValue) -> Result<(), paths::SetError> {
+        match self {
+            Group::Synapses(g) => paths::set_field(g, field, value),
+            Group::Neurons(g) => paths::set_field(g, field, value),
+            Group::Region(g) => paths::set_field(g, field, value),
+            Group::Astrocytes(g) => paths::set_field(g, field, value),
+        }
+    }
+
+    /// The errors of the group's own validation, with paths inside the group.
+    fn errors(&self, scene: &Scene, names: &Names) -> Vec<(String, String)> {
+        let mut c = Checker::default();
+        match self {
+            Group::Synapses(g) => scene.validate_synapse_group(&mut c, g, names),
+            Group::Neurons(g) => scene.validate_neuron_group(&mut c, g),
+            Group::Region(g) => scene.validate_region(&mut c, g),
+            Group::Astrocytes(g) => scene.validate_astrocyte_group(&mut c, g, names),
+        }
+        c.errors
+    }
+
+    /// Why the change from `self` to `next` cannot happen during a run, if it cannot: what it
+    /// changes is read only when the world is built, or sizes what is built then.
+    fn fixed(&self, next: &Group) -> Option<(&'static str, &'static str)> {
+        let changed = |same: bool, field, why| (!same).then_some((field, why));
+        let built = "it is read only when the world is built";
+        match (self, next) {
+            (Group::Synapses(a), Group::Synapses(b)) => {
+                let linear_delay = |g: &SynapseGroup| match &g.ca {
+                    CaModel::Linear(p) => Some(p.delay_ms),
+                    _ => None,
+                };
+                let event_driven =
+                    |g: &SynapseGroup| matches!(&g.rule, Rule::PairStdp(p) if p.event_driven);
+                let receptors =
+                    |g: &SynapseGroup| g.trafficking.as_ref().map(|t| t.total_receptors);
+                let delays = "each synapse's delays are drawn when the world is built, and the \
+                              spike history is sized for them";
+                [
+                    changed(
+                        a.connectivity == b.connectivity,
+                        "connectivity",
+                        "the synapses are made when the world is built",
+                    ),
+                    changed(
+                        a.allow_autapses == b.allow_autapses,
+                        "allow_autapses",
+                        "the synapses are made when the world is built",
+                    ),
+                    changed(
+                        a.axonal_delay_ms == b.axonal_delay_ms,
+                        "axonal_delay_ms",
+                        delays,
+                    ),
+                    changed(
+                        a.dendritic_delay_ms == b.dendritic_delay_ms,
+                        "dendritic_delay_ms",
+                        delays,
+                    ),
+                    changed(
+                        a.inhibitory == b.inhibitory,
+                        "inhibitory",
+                        "a group's sign is set when the world is built",
+                    ),
+                    changed(
+                        a.init == b.init,
+                        "init",
+                        "initial values are drawn when the world is built (set them in the \
+                         group, or sweep them)",
+                    ),
+                    changed(
+                        linear_delay(a) == linear_delay(b),
+                        "ca.delay_ms",
+                        "the spike history is sized for the longest delay when the world is \
+                         built",
+                    ),
+                    changed(
+                        event_driven(a) == event_driven(b),
+                        "rule.event_driven",
+                        "it decides the synapses' components when the world is built",
+                    ),
+                    changed(
+                        !event_driven(a) || a.rule == b.rule,
+                        "rule",
+                        "the group is event-driven, and its decay tables are computed from its \
+                         rule when the world is built",
+                    ),
+                    changed(
+                        !event_driven(a) || a.gating == b.gating,
+                        "gating",
+                        "the group is event-driven, and its decay tables are computed from its \
+                         gating when the world is built",
+                    ),
+                    changed(
+                        receptors(a) == receptors(b),
+                        "trafficking.total_receptors",
+                        "each synapse's receptors are counted when the world is built, and \
+                         kept per synapse from then on",
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .next()
+            }
+            (Group::Neurons(a), Group::Neurons(b)) => [
+                changed(
+                    a.size == b.size,
+                    "size",
+                    "the neurons are made when the world is built",
+                ),
+                changed(
+                    a.protein_pool == b.protein_pool,
+                    "protein_pool",
+                    "the protein pools take their parameters when the world is built",
+                ),
+            ]
+            .into_iter()
+            .flatten()
+            .next(),
+            (Group::Astrocytes(a), Group::Astrocytes(b)) => changed(
+                a.params.initial_activity_hz == b.params.initial_activity_hz,
+                "params.initial_activity_hz",
+                built,
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Checks the timeline's parameter changes as the run will make them: in the order it applies
+/// them (by step, then as listed), each on its group as the changes before it left it, with the
+/// same validation as the scene's own groups, and in every sweep replica whose values reach the
+/// group. A change is refused at its `SetParam` event: a path that names no parameter, or a
+/// parameter that cannot change during a run, at `path`; a value that does not fit the
+/// parameter or makes its group invalid, at `value`.
+pub(crate) fn validate_changes(c: &mut Checker, scene: &Scene, names: &Names) {
+    let dt = scene.dt_ms;
+    let step = |ms: f64| match dt > 0.0 {
+        true => (ms / dt).round().max(0.0) as u64,
+        false => 0,
+    };
+    let mut changes = Vec::new();
+    for (i, e) in scene.timeline.iter().enumerate() {
+        let Event::SetParam { at_ms, path, value } = e else {
+            continue;
+        };
+        if !(at_ms.is_finite() && (0.0..=1e12).contains(at_ms)) {
+            continue; // refused at `at_ms`
+        }
+        let at = format!("timeline[{i}].SetParam");
+        let target = change_target(path).and_then(|(kind, group, field)| {
+            match Group::exists(scene, kind, group) {
+                true => Ok((kind, group, field)),
+                false => Err(format!("no {kind} group named `{group}`")),
+            }
+        });
+        match target {
+            Ok((kind, group, field)) => {
+                changes.push((step(*at_ms), i, *at_ms, kind, group, field, value))
+            }
+            Err(m) => c.fail(&format!("{at}.path"), m),
+        }
+    }
+    if changes.is_empty() {
+        return;
+    }
+    changes.sort_by_key(|ch| ch.0);
+    // The sweep axes that reach a changed group, and every combination of their values.
+    let axes: Vec<(&str, &str, &str, &[f64])> = scene
+        .sweep
+        .iter()
+        .filter_map(|a| {
+            paths::split(&a.path)
+                .ok()
+                .map(|(k, g, f)| (k, g, f, &a.values[..]))
+        })
+        .filter(|(k, g, _, _)| changes.iter().any(|ch| (ch.3, ch.4) == (*k, *g)))
+        .collect();
+    let mut replicas: Vec<Vec<f64>> = vec![Vec::new()];
+    for (_, _, _, values) in &axes {
+        replicas = replicas
+            .iter()
+            .flat_map(|r| values.iter().map(move |v| [&r[..], &[*v]].concat()))
+            .collect();
+    }
+    let mut refused = vec![false; scene.timeline.len()];
+    for replica in &replicas {
+        let mut groups: HashMap<(&str, &str), Group> = HashMap::new();
+        for &(_, i, at_ms, kind, group, field, value) in &changes {
+            if refused[i] {
+                continue;
+            }
+            let at = format!("timeline[{i}].SetParam");
+            let before = groups.entry((kind, group)).or_insert_with(|| {
+                let mut g = Group::of(scene, kind, group).expect("checked above");
+                for ((k, gr, f, _), v) in axes.iter().zip(replica) {
+                    if (*k, *gr) == (kind, group) {
+                        // A value that does not fit is refused at the sweep.
+                        let _ = g.sweep(f, &(*v).into());
+                    }
+                }
+                g
+            });
+            let mut after = before.clone();
+            let param = format!("{kind}.{group}.{}", scene_field(kind, field));
+            if let Err(e) = after.set(field, value) {
+                let (f, m) = match e {
+                    paths::SetError::Path(m) => ("path", m),
+                    paths::SetError::Value(m) => ("value", m),
+                };
+                c.fail(&format!("{at}.{f}"), format!("`{param}`: {m}"));
+                refused[i] = true;
+                continue;
+            }
+            if let Some((f, why)) = before.fixed(&after) {
+                let f = format!("{kind}.{group}.{f}");
+                let msg = if param == f || param.starts_with(&format!("{f}.")) {
+                    format!("`{param}` cannot change during a run: {why}")
+                } else {
+                    format!("`{param}` cannot change during a run: it changes `{f}`, and {why}")
+                };
+                c.fail(&format!("{at}.path"), msg);
+                refused[i] = true;
+                continue;
+            }
+            let old = before.errors(scene, names);
+            let new = after.errors(scene, names);
+            if let Some((p, m)) = new.iter().find(|e| !old.contains(e)) {
+                let p = format!("{kind}.{group}.{p}");
+                let what = match p == param {
+                    true => String::new(),
+                    false => format!(" makes `{p}` invalid"),
+                };
+                let sweep = axes
+                    .iter()
+                    .zip(replica)
+                    .map(|((k, g, f, _), v)| format!("{k}.{g}.{f} = {v}"))
+                    .collect::<Vec<_>>();
+                let sweep = match sweep.is_empty() {
+                    true => String::new(),
+                    false => format!(" (in the sweep replica with {})", sweep.join(", ")),
+                };
+                c.fail(
+                    &format!("{at}.value"),
+                    format!("`{param}` = {value} at {at_ms} ms{what}{sweep}: {m}"),
+                );
+                refused[i] = true;
+                continue;
+            }
+            *before = after;
+        }
+    }
+}
+
+/// The path of `field` (as [`change_target`] gives it) inside its group.
+fn scene_field(kind: &str, field: &str) -> String {
+    match kind {
+        "dopamine_regions" | "astrocytes" => format!("params.{field}"),
+        _ => field.to_string(),
     }
 }
 
@@ -264,7 +613,7 @@ pub fn apply_change(
     levels: &mut RegionLevels,
     astro: &mut AstrocyteScaling,
 ) -> Result<(), String> {
-    let (kind, group, field) = paths::split(&c.path)?;
+    let (kind, group, field) = change_target(&c.path)?;
     let r = c.replica;
     match kind {
         "synapses" => {
@@ -286,9 +635,6 @@ pub fn apply_change(
             }
         }
         "dopamine_regions" => {
-            let field = field
-                .strip_prefix("params.")
-                .ok_or("region parameters live under params.")?;
             for (i, (name, rep)) in levels.names.iter().enumerate() {
                 if name == group && *rep == r {
                     paths::set_field(&mut levels.params[i], field, &c.value)?;
@@ -296,9 +642,6 @@ pub fn apply_change(
             }
         }
         "astrocytes" => {
-            let field = field
-                .strip_prefix("params.")
-                .ok_or("astrocyte parameters live under params.")?;
             for (i, (name, rep)) in astro.names.iter().enumerate() {
                 if name == group && *rep == r {
                     paths::set_field(&mut astro.params[i], field, &c.value)?;

@@ -353,3 +353,298 @@ fn threads_outside_1_to_1024_are_refused() {
     }
     assert!(!out_dir.exists());
 }
+
+/// `GOOD` with `events` added to its timeline after the last reward (line 46 on).
+fn with_events(scene: &str, events: &[&str]) -> String {
+    let last = "        Reward(at_ms: 18000.0, region: \"vta\", amount_um: 0.5),\n";
+    let added: String = events.iter().map(|e| format!("        {e},\n")).collect();
+    scene.replacen(last, &format!("{last}{added}"), 1)
+}
+
+/// A `SetParam` value goes through the same ranges as the scene itself, in the order the run
+/// applies the changes, and a parameter a run cannot change is refused: each at the event's
+/// line and column, with the field, the parameter and its range (exit 2, nothing written).
+/// They used to panic in `f32::clamp` (h_max_mv = -5), in the spike history (ca.delay_ms = 1e6)
+/// or in the timeline (neurons_per_astrocyte), write `inf` with exit 0 (tau_plus_ms = -1), or
+/// pass silently (negative rates, zero time constants, init.h_mv = 1e30).
+#[test]
+fn set_param_values_are_checked_like_the_scene() {
+    let linear = GOOD.replacen(
+        "ca: Nmda((release_probability: 1.0)),",
+        "ca: Linear(()),",
+        1,
+    );
+    let value = "timeline[5].SetParam.value";
+    let path = "timeline[5].SetParam.path";
+    let cases: [(&str, &str, &[&str]); 9] = [
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.h_max_mv\", value: -5.0)",
+            &[
+                value,
+                "`synapses.syn.rule.h_max_mv` = -5 at 1000 ms",
+                "[0, 1000] mV",
+            ],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.tau_plus_ms\", value: -1.0)",
+            &[value, "synapses.syn.rule.tau_plus_ms", "[0.1, 10000] ms"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.trafficking.k_exo_per_min\", value: -3.0)",
+            &[
+                value,
+                "synapses.syn.trafficking.k_exo_per_min",
+                "[0, 10000] 1/min",
+            ],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"dopamine_regions.vta.params.tau_dopamine_ms\", value: 0.0)",
+            &[
+                value,
+                "dopamine_regions.vta.params.tau_dopamine_ms",
+                "[1, 1000000] ms",
+            ],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"astrocytes.astro.params.goal_hz\", value: -2.0)",
+            &[value, "astrocytes.astro.params.goal_hz", "[0, 1000] Hz"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.init.h_mv\", value: 1e30)",
+            &[path, "`synapses.syn.init.h_mv` cannot change during a run"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"astrocytes.astro.neurons_per_astrocyte\", value: 3.0)",
+            &[path, "cannot change during a run", "params."],
+        ),
+        (
+            &linear,
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.ca.delay_ms\", value: 1e6)",
+            &[path, "cannot change during a run", "spike history"],
+        ),
+        (
+            GOOD,
+            "SetParam(at_ms: 1000.0, path: \"neurons.post.size\", value: 2.0)",
+            &[path, "`neurons.post.size` cannot change during a run"],
+        ),
+    ];
+    for (k, (scene, event, needles)) in cases.iter().enumerate() {
+        let bad = with_events(scene, &[event]);
+        assert_refused(&format!("set-param-{k}"), &bad, 46, needles);
+    }
+    // The position is the value's (or the path's) own.
+    let bad = with_events(GOOD, &[cases[0].1]);
+    let (_, err, _) = run_scene("set-param-position", &bad);
+    assert!(err.contains("scene.ron:46:76:"), "{err}");
+
+    // Changes are checked in the order the run makes them (by time, not as listed): h_max_mv
+    // = 2 at 500 ms is fine, and then h_min_mv = 3 at 1000 ms is not.
+    let bad = with_events(
+        GOOD,
+        &[
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.h_min_mv\", value: 3.0)",
+            "SetParam(at_ms: 500.0, path: \"synapses.syn.rule.h_max_mv\", value: 2.0)",
+        ],
+    );
+    assert_refused(
+        "set-param-order",
+        &bad,
+        46,
+        &[
+            value,
+            "h_min_mv` = 3 at 1000 ms makes `synapses.syn.rule.h_max_mv` invalid",
+            "[3, 1000] mV",
+        ],
+    );
+    // In a sweep, in the replica whose value the change does not fit.
+    let swept = bad.replacen(
+        "    recorders: [",
+        "    sweep: [SweepAxis(path: \"synapses.syn.rule.h_max_mv\", values: [2.0, 8.0])],\n    recorders: [",
+        1,
+    );
+    let swept = swept.replacen(
+        "        SetParam(at_ms: 500.0, path: \"synapses.syn.rule.h_max_mv\", value: 2.0),\n",
+        "",
+        1,
+    );
+    assert_refused(
+        "set-param-sweep",
+        &swept,
+        46,
+        &[
+            value,
+            "in the sweep replica with synapses.syn.rule.h_max_mv = 2",
+            "[3, 1000] mV",
+        ],
+    );
+
+    // An event-driven group computes its decay tables from its rule when it is built.
+    let event_driven = GOOD
+        .replacen("ca: Nmda((release_probability: 1.0)),", "ca: Off,", 1)
+        .replacen("trafficking: Some(()),", "", 1)
+        .replacen(
+            "consolidation: Some((h0_mv: 1.0, theta_tag_rel: 0.2, tau_z_s: 20.0)),",
+            "",
+            1,
+        )
+        .replacen(
+            "h_max_mv: 4.0)),",
+            "h_max_mv: 4.0, event_driven: true)),",
+            1,
+        );
+    let bad = with_events(
+        &event_driven,
+        &["SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.a_plus\", value: 0.1)"],
+    );
+    assert_refused(
+        "set-param-event-driven",
+        &bad,
+        46,
+        &[path, "cannot change during a run", "event-driven"],
+    );
+
+    // Changes that fit, in order, run: h_max_mv up, then h_min_mv up to below it, and a switch.
+    let ok = with_events(
+        GOOD,
+        &[
+            "SetParam(at_ms: 1000.0, path: \"synapses.syn.rule.h_max_mv\", value: 20.0)",
+            "SetParam(at_ms: 2000.0, path: \"synapses.syn.rule.h_min_mv\", value: 5.0)",
+            "SetParam(at_ms: 3000.0, path: \"synapses.syn.trafficking.exocytosis_blocked\", value: true)",
+        ],
+    );
+    let (code, err, wrote) = run_scene("set-param-ok", &ok);
+    assert!(code == 0 && wrote, "exit {code}: {err}");
+}
+
+/// `--duration-ms` takes a time from 0 to 1e10 ms (the range of a scene's `duration_ms`) that is
+/// at most 1e12 steps of the scene's dt, and `--seed` a whole number from 0 to 2^64 − 1: other
+/// values are refused with exit code 2, naming the option, before anything is written.
+/// `--duration-ms 1e300` used to panic ("capacity overflow") and 1e9 to abort while reserving
+/// the recorders.
+#[test]
+fn absurd_durations_and_seeds_are_refused() {
+    let dir = scratch("absurd-options");
+    let out_dir = dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    let fine = dir.join("fine.ron");
+    std::fs::write(&fine, GOOD.replacen("dt_ms: 0.5,", "dt_ms: 0.001,", 1)).unwrap();
+    let fine = fine.to_str().unwrap();
+    let scene = "scenes/single_synapse.ron";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "1e300"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "inf"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "NaN"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms=-5"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "1e11"],
+            "--duration-ms",
+        ),
+        (
+            vec!["run", scene, "--out", out, "--duration-ms", "long"],
+            "--duration-ms",
+        ),
+        (
+            vec!["show", scene, "--synapse", "0", "--duration-ms", "1e300"],
+            "--duration-ms",
+        ),
+        // 1e10 ms at dt = 0.001 ms is 1e13 steps.
+        (
+            vec!["run", fine, "--out", out, "--duration-ms", "1e10"],
+            "1e12",
+        ),
+        (vec!["run", scene, "--out", out, "--seed=-1"], "--seed"),
+        (vec!["run", scene, "--out", out, "--seed", "1e3"], "--seed"),
+        (
+            vec!["run", scene, "--out", out, "--seed", "18446744073709551616"],
+            "--seed",
+        ),
+    ];
+    for (args, needle) in &cases {
+        let o = edra(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: `{needle}` missing from {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(o.stdout.is_empty());
+        assert!(!out_dir.exists(), "{args:?} wrote {out}");
+    }
+    // A scene's own duration is held to the same number of steps.
+    let bad = GOOD.replacen("dt_ms: 0.5,", "dt_ms: 0.001,", 1).replacen(
+        "duration_ms: 25000.0,",
+        "duration_ms: 1e10,",
+        1,
+    );
+    assert_refused(
+        "too-many-steps",
+        &bad,
+        line_of(&bad, "duration_ms: 1e10"),
+        &["field `duration_ms`", "1e13 steps", "1e12"],
+    );
+}
+
+/// A long run (1e9 ms, 2e9 steps) starts: its recorders reserve a bounded amount and grow as
+/// they go, where reserving every sample (144 GB here) aborted the process.
+#[test]
+fn a_long_run_with_recorders_starts() {
+    let long = GOOD.replacen("duration_ms: 25000.0,", "duration_ms: 1e9,", 1);
+    let mut sim = edra::Simulation::from_ron("long", &long).unwrap();
+    for _ in 0..10 {
+        sim.step().unwrap();
+    }
+}
+
+/// A variable listed twice in a recorder would be two CSV columns of one name: the repeat is
+/// refused at its position, naming both entries (it used to write duplicate columns).
+#[test]
+fn a_repeated_recorder_variable_is_refused() {
+    let bad = GOOD.replacen(
+        "target: Synapses(group: \"syn\", indices: [0]), every_steps: 2)",
+        "target: Synapses(group: \"syn\", indices: [0]),\n            variables: [\"h_mv\", \"ca_um\", \"h_mv\"], every_steps: 2)",
+        1,
+    );
+    assert_refused(
+        "repeated-variable",
+        &bad,
+        line_of(&bad, "variables: [\"h_mv\""),
+        &[
+            "field `recorders[0].variables[2]`",
+            "`h_mv` is listed twice: variables[0] and variables[2]",
+        ],
+    );
+    let (_, err, _) = run_scene("repeated-variable-col", &bad);
+    let col = line_of_col(&bad, "\"h_mv\"]");
+    assert!(
+        err.contains(&format!(":{col}: field")),
+        "column {col}: {err}"
+    );
+}
+
+/// The 1-based line and column of the first `needle` in `src`, as `line:col`.
+fn line_of_col(src: &str, needle: &str) -> String {
+    let at = src.find(needle).expect("needle in scene");
+    let line = src[..at].matches('\n').count() + 1;
+    let col = src[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    format!("{line}:{col}")
+}

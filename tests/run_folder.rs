@@ -160,8 +160,22 @@ fn a_killed_run_resumes_from_its_rolling_checkpoint_to_the_same_bits() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!cut.exists(), "a killed first run left a folder");
-    edra_ok(&["run", &s(&rolling), "--out", &s(&rest), "--duration-ms", "1500"]);
-    edra_ok(&["run", "scenes/population.ron", "--out", &s(&whole), "--duration-ms", "1500"]);
+    edra_ok(&[
+        "run",
+        &s(&rolling),
+        "--out",
+        &s(&rest),
+        "--duration-ms",
+        "1500",
+    ]);
+    edra_ok(&[
+        "run",
+        "scenes/population.ron",
+        "--out",
+        &s(&whole),
+        "--duration-ms",
+        "1500",
+    ]);
     for f in ["synapses.csv", "checkpoint.ron"] {
         assert!(
             read(&whole.join(f)) == read(&rest.join(f)),

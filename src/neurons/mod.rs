@@ -5,7 +5,7 @@
 //! | model | equation | source |
 //! |---|---|---|
 //! | `Poisson` | fires with probability rate·dt per step (geometric gaps, [`poisson`]) | — |
-//! | `Regular` | fires at phase + k/rate | — |
+//! | `Regular` | fires at phase + k/rate (`phase_ms` default 0) | — |
 //! | `SpikeTimes` | fires at the listed times | — |
 //! | `Pairing` | neuron 0 (pre) at start + k/f, neuron 1 (post) Δt later, k < pairs | plasticity protocols |
 //! | `Lif` | τm dV/dt = −(V − E_L) + R·I; V ≥ θ → V = V_reset, refractory | Lapicque; Gerstner & Kistler 2002 |

@@ -15,9 +15,11 @@ pub enum NeuronModel {
     Poisson {
         rate_hz: f64,
     },
-    /// Regular spike trains.
+    /// Regular spike trains: the first spike at `phase_ms`, then one every 1/`rate_hz`.
     Regular {
         rate_hz: f64,
+        /// Time of the first spike, ms. Default 0.
+        #[serde(default)]
         phase_ms: f64,
     },
     /// The same explicit spike times (ms, ascending) for every neuron of the group.
@@ -549,6 +551,31 @@ pub fn update_izhikevich(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `phase_ms` may be left out, as other fields with a default: the train starts at 0 ms.
+    #[test]
+    fn regular_phase_defaults_to_0() {
+        let m: NeuronModel = ron::from_str("Regular(rate_hz: 10.0)").unwrap();
+        assert_eq!(
+            m,
+            NeuronModel::Regular {
+                rate_hz: 10.0,
+                phase_ms: 0.0
+            }
+        );
+        let scene = "Scene(name: \"r\", dt_ms: 1.0, duration_ms: 250.0, neurons: \
+                     [NeuronGroup(name: \"g\", size: 1, model: Regular(rate_hz: 10.0))])";
+        let mut sim = crate::Simulation::from_ron("regular", scene).unwrap();
+        let mut fired = Vec::new();
+        for _ in 0..250 {
+            let t = sim.t_ms();
+            sim.step().unwrap();
+            if sim.write_spikes_of_last_step(&mut std::io::sink()).unwrap() > 0 {
+                fired.push(t);
+            }
+        }
+        assert_eq!(fired, vec![0.0, 100.0, 200.0]);
+    }
 
     #[test]
     fn pairing_times_follow_the_protocol() {

@@ -208,8 +208,13 @@ impl Cursor<'_> {
             }
             Seg::Field(name) => {
                 if self.peek()?.is_ascii_alphabetic() {
-                    self.ident();
+                    let variant = self.ident() == Some(name.as_str());
                     self.ws();
+                    if variant && self.peek()? == b'(' {
+                        // The segment names the enum variant written here
+                        // (`timeline[2].SetParam.value`): the rest of the path is inside it.
+                        return self.find(&path[1..]);
+                    }
                 }
                 if self.peek()? != b'(' {
                     return None;
@@ -268,5 +273,20 @@ mod tests {
             best_position(SRC, "synapses[1].rule.tau_minus_ms").map(|p| p.line),
             Some(5)
         );
+    }
+
+    /// A segment may name the enum variant written at its place, as the checker's paths of
+    /// timeline events do (`timeline[1].SetParam.value`); a path without it still works.
+    #[test]
+    fn a_segment_can_name_the_variant() {
+        let src = "(timeline: [\n  Reward(at_ms: 1.0),\n  SetParam(at_ms: 2.0, path: \"p\", value: -5.0),\n])";
+        let r = locate(src, &parse_path("timeline[1].SetParam.value")).unwrap();
+        assert_eq!(&src[r.clone()], "-5.0");
+        assert_eq!(position(src, r.start), Position { line: 3, col: 42 });
+        let r = locate(src, &parse_path("timeline[0].Reward.at_ms")).unwrap();
+        assert_eq!(&src[r], "1.0");
+        let r = locate(src, &parse_path("timeline[1].at_ms")).unwrap();
+        assert_eq!(&src[r], "2.0");
+        assert!(locate(src, &parse_path("timeline[1].Reward.at_ms")).is_none());
     }
 }

@@ -22,6 +22,24 @@ use crate::timeline::Event;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The longest `duration_ms` a scene can have, ms.
+pub const MAX_DURATION_MS: f64 = 1e10;
+
+/// The most steps a run can take (`duration_ms / dt_ms`): a step counter, a progress bar and the
+/// recorders' sample counts all fit, and at a microsecond per step it is 11 days.
+pub const MAX_STEPS: f64 = 1e12;
+
+/// Why a run to `duration_ms` at `dt_ms` is too long, if it is (more than [`MAX_STEPS`] steps).
+pub fn too_many_steps(duration_ms: f64, dt_ms: f64) -> Option<String> {
+    let steps = (duration_ms / dt_ms).round();
+    (dt_ms > 0.0 && steps > MAX_STEPS).then(|| {
+        format!(
+            "{duration_ms} ms at dt_ms {dt_ms} is {steps:e} steps, more than the {MAX_STEPS:e} \
+             a run can take"
+        )
+    })
+}
+
 /// A whole scene.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,7 +334,10 @@ impl Validate for Scene {
         // The default output folder is `out/<name>/`: a name is one safe path component.
         c.name("name", &self.name);
         c.range("dt_ms", self.dt_ms, 1e-4, 100.0, "ms");
-        c.range("duration_ms", self.duration_ms, 0.0, 1e10, "ms");
+        c.range("duration_ms", self.duration_ms, 0.0, MAX_DURATION_MS, "ms");
+        if let Some(m) = too_many_steps(self.duration_ms, self.dt_ms) {
+            c.fail("duration_ms", m);
+        }
         c.range(
             "slow_every_steps",
             self.slow_every_steps as f64,
@@ -324,23 +345,7 @@ impl Validate for Scene {
             1e6,
             "steps",
         );
-        let neuron_names: Vec<&str> = self.neurons.iter().map(|n| n.name.as_str()).collect();
-        let region_names: Vec<&str> = self
-            .dopamine_regions
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect();
-        let known = |c: &mut Checker, field: &str, name: &str, names: &[&str], what: &str| {
-            if !names.contains(&name) {
-                c.fail(
-                    field,
-                    format!(
-                        "unknown {what} `{name}` (the scene has: {})",
-                        names.join(", ")
-                    ),
-                );
-            }
-        };
+        let names = Names::of(self);
         unique(c, "neurons", self.neurons.iter().map(|n| &n.name));
         unique(c, "synapses", self.synapses.iter().map(|n| &n.name));
         unique(
@@ -350,55 +355,28 @@ impl Validate for Scene {
         );
         for (i, n) in self.neurons.iter().enumerate() {
             c.within(format!("neurons[{i}]"), |c| {
-                c.range("size", n.size as f64, 1.0, 1e9, "neurons");
-                c.within("model", |c| n.model.validate(c, n.size, self.dt_ms));
-                c.within("protein_pool", |c| n.protein_pool.validate(c));
+                self.validate_neuron_group(c, n)
             });
         }
         for (i, s) in self.synapses.iter().enumerate() {
             c.within(format!("synapses[{i}]"), |c| {
-                known(c, "pre", &s.pre, &neuron_names, "neuron group");
-                known(c, "post", &s.post, &neuron_names, "neuron group");
-                if let Some(r) = &s.region {
-                    known(c, "region", r, &region_names, "dopamine region");
-                }
-                if s.gating.is_some() && s.region.is_none() {
-                    c.fail(
-                        "gating",
-                        "dopamine gating needs `region` to name a dopamine region",
-                    );
-                }
-                if s.gating.is_some() && !matches!(s.rule, Rule::PairStdp(_)) {
-                    c.fail(
-                        "gating",
-                        "dopamine gating applies to the PairStdp rule only",
-                    );
-                }
-                self.validate_synapse_group(c, s);
+                self.validate_synapse_group(c, s, &names)
             });
         }
         for (i, r) in self.dopamine_regions.iter().enumerate() {
-            c.within(format!("dopamine_regions[{i}].params"), |c| {
-                r.params.validate(c)
+            c.within(format!("dopamine_regions[{i}]"), |c| {
+                self.validate_region(c, r)
             });
         }
         for (i, a) in self.astrocytes.iter().enumerate() {
             c.within(format!("astrocytes[{i}]"), |c| {
-                c.name("name", &a.name);
-                known(c, "covers", &a.covers, &neuron_names, "neuron group");
-                c.range(
-                    "neurons_per_astrocyte",
-                    a.neurons_per_astrocyte as f64,
-                    1.0,
-                    1e9,
-                    "",
-                );
-                c.within("params", |c| a.params.validate(c));
+                self.validate_astrocyte_group(c, a, &names)
             });
         }
         for (i, e) in self.timeline.iter().enumerate() {
             c.within(format!("timeline[{i}]"), |c| e.validate(c, self));
         }
+        crate::timeline::validate_changes(c, self, &names);
         for (i, r) in self.recorders.iter().enumerate() {
             c.within(format!("recorders[{i}]"), |c| {
                 crate::record::validate_recorder(c, r, self)
@@ -440,7 +418,56 @@ impl Scene {
         }
     }
 
-    fn validate_synapse_group(&self, c: &mut Checker, s: &SynapseGroup) {
+    /// Checks one neuron group (the checker's path is the group's).
+    pub(crate) fn validate_neuron_group(&self, c: &mut Checker, n: &NeuronGroup) {
+        c.range("size", n.size as f64, 1.0, 1e9, "neurons");
+        c.within("model", |c| n.model.validate(c, n.size, self.dt_ms));
+        c.within("protein_pool", |c| n.protein_pool.validate(c));
+    }
+
+    /// Checks one dopamine region (the checker's path is the region's).
+    pub(crate) fn validate_region(&self, c: &mut Checker, r: &DopamineRegion) {
+        c.within("params", |c| r.params.validate(c));
+    }
+
+    /// Checks one astrocyte group (the checker's path is the group's).
+    pub(crate) fn validate_astrocyte_group(
+        &self,
+        c: &mut Checker,
+        a: &AstrocyteGroup,
+        names: &Names,
+    ) {
+        c.name("name", &a.name);
+        names.neuron_group(c, "covers", &a.covers);
+        c.range(
+            "neurons_per_astrocyte",
+            a.neurons_per_astrocyte as f64,
+            1.0,
+            1e9,
+            "",
+        );
+        c.within("params", |c| a.params.validate(c));
+    }
+
+    /// Checks one synapse group (the checker's path is the group's).
+    pub(crate) fn validate_synapse_group(&self, c: &mut Checker, s: &SynapseGroup, names: &Names) {
+        names.neuron_group(c, "pre", &s.pre);
+        names.neuron_group(c, "post", &s.post);
+        if let Some(r) = &s.region {
+            names.region(c, "region", r);
+        }
+        if s.gating.is_some() && s.region.is_none() {
+            c.fail(
+                "gating",
+                "dopamine gating needs `region` to name a dopamine region",
+            );
+        }
+        if s.gating.is_some() && !matches!(s.rule, Rule::PairStdp(_)) {
+            c.fail(
+                "gating",
+                "dopamine gating applies to the PairStdp rule only",
+            );
+        }
         let size_of = |name: &str| self.neurons.iter().find(|n| n.name == name).map(|n| n.size);
         let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));
         // Without autapses a neuron of a recurrent group has n − 1 possible partners.
@@ -528,6 +555,48 @@ impl Scene {
             c.dist("z", &s.init.z, -1.0, 1.0, "");
             c.dist("rho", &s.init.rho, 0.0, 1.0, "");
         });
+    }
+}
+
+/// The names of a scene's neuron groups and dopamine regions, to check the names that refer to
+/// them.
+pub(crate) struct Names<'a> {
+    neurons: Vec<&'a str>,
+    regions: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn of(scene: &'a Scene) -> Self {
+        Names {
+            neurons: scene.neurons.iter().map(|n| n.name.as_str()).collect(),
+            regions: scene
+                .dopamine_regions
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect(),
+        }
+    }
+
+    /// Checks that `name`, at `field`, is a neuron group of the scene.
+    fn neuron_group(&self, c: &mut Checker, field: &str, name: &str) {
+        known(c, field, name, &self.neurons, "neuron group");
+    }
+
+    /// Checks that `name`, at `field`, is a dopamine region of the scene.
+    fn region(&self, c: &mut Checker, field: &str, name: &str) {
+        known(c, field, name, &self.regions, "dopamine region");
+    }
+}
+
+fn known(c: &mut Checker, field: &str, name: &str, names: &[&str], what: &str) {
+    if !names.contains(&name) {
+        c.fail(
+            field,
+            format!(
+                "unknown {what} `{name}` (the scene has: {})",
+                names.join(", ")
+            ),
+        );
     }
 }
 

@@ -34,6 +34,29 @@ impl std::fmt::Display for ParamValue {
     }
 }
 
+/// Why a parameter could not be set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetError {
+    /// The path names no parameter that can be set.
+    Path(String),
+    /// The parameter exists but cannot take the value.
+    Value(String),
+}
+
+impl std::fmt::Display for SetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetError::Path(m) | SetError::Value(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl From<SetError> for String {
+    fn from(e: SetError) -> String {
+        e.to_string()
+    }
+}
+
 /// Splits `synapses.exc.rule.a_plus` into (`synapses`, `exc`, `rule.a_plus`).
 pub fn split(path: &str) -> Result<(&str, &str, &str), String> {
     let mut it = path.splitn(3, '.');
@@ -52,19 +75,19 @@ pub fn apply(scene: &mut Scene, path: &str, value: &ParamValue) -> Result<(), St
     match kind {
         "synapses" => {
             let g = scene.synapses.iter_mut().find(|g| g.name == group);
-            set_field(g.ok_or_else(missing)?, field, value)
+            Ok(set_field(g.ok_or_else(missing)?, field, value)?)
         }
         "neurons" => {
             let g = scene.neurons.iter_mut().find(|g| g.name == group);
-            set_field(g.ok_or_else(missing)?, field, value)
+            Ok(set_field(g.ok_or_else(missing)?, field, value)?)
         }
         "dopamine_regions" => {
             let g = scene.dopamine_regions.iter_mut().find(|g| g.name == group);
-            set_field(g.ok_or_else(missing)?, field, value)
+            Ok(set_field(g.ok_or_else(missing)?, field, value)?)
         }
         "astrocytes" => {
             let g = scene.astrocytes.iter_mut().find(|g| g.name == group);
-            set_field(g.ok_or_else(missing)?, field, value)
+            Ok(set_field(g.ok_or_else(missing)?, field, value)?)
         }
         _ => Err(format!(
             "`{path}`: a parameter path starts with synapses., neurons., dopamine_regions. or astrocytes."
@@ -77,13 +100,14 @@ pub fn set_field<T: Serialize + DeserializeOwned>(
     spec: &mut T,
     field: &str,
     value: &ParamValue,
-) -> Result<(), String> {
+) -> Result<(), SetError> {
+    use SetError::{Path, Value};
     if field == "name" {
-        return Err("a group's name cannot be changed".into());
+        return Err(Path("a group's name cannot be changed".into()));
     }
-    let text = ron::to_string(spec).map_err(|e| e.to_string())?;
+    let text = ron::to_string(spec).map_err(|e| Path(e.to_string()))?;
     let range =
-        locate(&text, &parse_path(field)).ok_or_else(|| format!("no parameter `{field}`"))?;
+        locate(&text, &parse_path(field)).ok_or_else(|| Path(format!("no parameter `{field}`")))?;
     let old = &text[range.clone()];
     let numeric = |s: &str| s.parse::<f64>().is_ok();
     let new = match value {
@@ -92,21 +116,26 @@ pub fn set_field<T: Serialize + DeserializeOwned>(
             let integral = !old.contains(['.', 'e', 'E']);
             if integral {
                 if v.fract() != 0.0 {
-                    return Err(format!("`{field}` takes a whole number, not {v}"));
+                    return Err(Value(format!("`{field}` takes a whole number, not {v}")));
                 }
                 format!("{}", *v as i64)
             } else {
                 format!("{v:?}")
             }
         }
-        _ => {
-            return Err(format!(
+        _ if numeric(old) || old == "true" || old == "false" => {
+            return Err(Value(format!(
                 "`{field}` is `{old}`, which cannot be set to {value}"
-            ));
+            )));
+        }
+        _ => {
+            return Err(Path(format!(
+                "`{field}` is `{old}`, not a number or a boolean that can be set"
+            )));
         }
     };
     let spliced = format!("{}{}{}", &text[..range.start], new, &text[range.end..]);
-    *spec = ron::from_str(&spliced).map_err(|e| format!("`{field}` = {value}: {e}"))?;
+    *spec = ron::from_str(&spliced).map_err(|e| Value(format!("`{field}` = {value}: {e}")))?;
     Ok(())
 }
 
@@ -136,7 +165,21 @@ mod tests {
         set_field(&mut g, "on", &ParamValue::Bool(true)).unwrap();
         let Rule::PairStdp(p) = &g.rule else { panic!() };
         assert_eq!((p.a_plus, g.size, g.on), (0.25, 7, true));
-        assert!(set_field(&mut g, "size", &7.5.into()).is_err());
-        assert!(set_field(&mut g, "rule.nope", &1.0.into()).is_err());
+        assert!(matches!(
+            set_field(&mut g, "size", &7.5.into()),
+            Err(SetError::Value(_))
+        ));
+        assert!(matches!(
+            set_field(&mut g, "on", &7.0.into()),
+            Err(SetError::Value(_))
+        ));
+        assert!(matches!(
+            set_field(&mut g, "rule.nope", &1.0.into()),
+            Err(SetError::Path(_))
+        ));
+        assert!(matches!(
+            set_field(&mut g, "rule", &1.0.into()),
+            Err(SetError::Path(_))
+        ));
     }
 }
