@@ -647,3 +647,57 @@ fn line_of_col(src: &str, needle: &str) -> String {
     let col = src[..at].rsplit('\n').next().unwrap().chars().count() + 1;
     format!("{line}:{col}")
 }
+
+/// A UTF-8 byte-order mark at the start of a scene is accepted (and positions after it are
+/// unchanged); bytes that are not UTF-8 are refused at the line and column of the first of them
+/// (exit 2). Both used to be refused without a position.
+#[test]
+fn a_byte_order_mark_is_accepted_and_bad_bytes_are_located() {
+    let dir = scratch("utf8");
+    let check = |name: &str, bytes: &[u8]| {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = edra(&["check", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.code(), err)
+    };
+    let bom = |text: &str| [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat();
+    let (code, err) = check("bom.ron", &bom(GOOD));
+    assert_eq!(code, Some(0), "{err}");
+    // An error after the mark is at the same line and column as without it.
+    let bad = GOOD.replacen("connectivity: OneToOne,", "connectivity: OneToOne,,", 1);
+    let (_, plain) = check("syntax.ron", bad.as_bytes());
+    let (code, err) = check("syntax-bom.ron", &bom(&bad));
+    assert_eq!(code, Some(2), "{err}");
+    let at = plain
+        .split("syntax.ron:")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert!(
+        at.starts_with(&format!("{}:", line_of(&bad, ",,"))),
+        "{plain}"
+    );
+    assert!(err.contains(&format!("syntax-bom.ron:{at}")), "{at}: {err}");
+
+    // `pre` with its `e` in Latin-1: 0xE9 is not UTF-8.
+    let mut latin1 = GOOD.as_bytes().to_vec();
+    latin1[GOOD.find("name: \"pre\"").unwrap() + "name: \"pr".len()] = 0xE9;
+    let (code, err) = check("latin1.ron", &latin1);
+    assert_eq!(code, Some(2), "{err}");
+    let want = line_of_col(GOOD, "e\", size: 1, model: SpikeTimes");
+    assert!(
+        err.contains(&format!("latin1.ron:{want}:")),
+        "{want}: {err}"
+    );
+    assert!(err.contains("0xE9") && err.contains("UTF-8"), "{err}");
+    // A sequence cut short by the end of the file.
+    let mut cut = GOOD.as_bytes().to_vec();
+    cut.extend_from_slice(b"\n\xe2\x82");
+    let (code, err) = check("cut.ron", &cut);
+    assert_eq!(code, Some(2), "{err}");
+    let lines = GOOD.matches('\n').count() + 2;
+    assert!(err.contains(&format!("cut.ron:{lines}:1:")), "{err}");
+}

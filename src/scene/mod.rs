@@ -254,15 +254,20 @@ pub struct SceneFile {
 impl SceneFile {
     /// Reads, parses and validates a scene file.
     pub fn load(path: &Path) -> Result<Self> {
-        let src = std::fs::read_to_string(path).map_err(|source| EdraError::Io {
+        let bytes = std::fs::read(path).map_err(|source| EdraError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&path.display().to_string(), src)
+        let file = path.display().to_string();
+        Self::parse(&file, utf8(&file, bytes)?)
     }
 
-    /// Parses and validates scene text; `file` names it in errors.
-    pub fn parse(file: &str, src: String) -> Result<Self> {
+    /// Parses and validates scene text (a leading byte-order mark is ignored); `file` names it
+    /// in errors.
+    pub fn parse(file: &str, mut src: String) -> Result<Self> {
+        if src.starts_with(BOM) {
+            src.drain(..BOM.len_utf8());
+        }
         let scene = parse_ron(file, &src)?;
         let sf = SceneFile {
             scene,
@@ -297,6 +302,29 @@ impl SceneFile {
         }
         Ok(())
     }
+}
+
+/// The UTF-8 byte-order mark some editors write at the start of a file.
+const BOM: char = '\u{feff}';
+
+/// A scene file's bytes as text; bytes that are not UTF-8 are refused at the line and column
+/// of the first of them.
+fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..at]).expect("valid up to `at`");
+        let before = before.strip_prefix(BOM).unwrap_or(before);
+        EdraError::Scene {
+            file: file.to_string(),
+            pos: Some(locate::position(before, before.len())),
+            field: String::new(),
+            message: format!(
+                "byte 0x{:02X} is not UTF-8: a scene file is UTF-8 text",
+                bytes[at]
+            ),
+        }
+    })
 }
 
 /// Deserialises RON into `T`, reporting the field path and position of any error.
