@@ -701,3 +701,55 @@ fn a_byte_order_mark_is_accepted_and_bad_bytes_are_located() {
     let lines = GOOD.matches('\n').count() + 2;
     assert!(err.contains(&format!("cut.ron:{lines}:1:")), "{err}");
 }
+
+/// Only a regular file is read as a scene, and at most 32 GiB of it: /dev/zero (which `check`
+/// read for 2 GB before failing), a folder or a named pipe is refused at once, as is a larger
+/// file (here a sparse one), with exit code 2 and nothing written.
+#[test]
+fn only_regular_files_up_to_the_limit_are_read() {
+    let dir = scratch("not-a-file");
+    let out_dir = dir.join("out");
+    let huge = dir.join("huge.ron");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len(edra::scene::MAX_SCENE_BYTES + 1).unwrap();
+    drop(f);
+    let fifo = dir.join("fifo.ron");
+    let have_fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cases = vec![
+        (
+            dir.to_str().unwrap().to_string(),
+            "is a folder, not a regular file",
+        ),
+        (huge.to_str().unwrap().to_string(), "is larger than 32 GiB"),
+    ];
+    if cfg!(unix) {
+        cases.push(("/dev/zero".into(), "not a regular file"));
+    }
+    if have_fifo {
+        cases.push((fifo.to_str().unwrap().to_string(), "not a regular file"));
+    }
+    for (file, needle) in &cases {
+        for args in [
+            vec!["check", file.as_str()],
+            vec!["run", file.as_str(), "--out", out_dir.to_str().unwrap()],
+        ] {
+            let start = std::time::Instant::now();
+            let out = edra(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!("{file}: ")) && err.contains(needle),
+                "{err}"
+            );
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "{args:?} took {:?}",
+                start.elapsed()
+            );
+            assert!(!out_dir.exists());
+        }
+    }
+}
