@@ -648,3 +648,109 @@ fn line_of_col(src: &str, needle: &str) -> String {
     let col = src[..at].rsplit('\n').next().unwrap().chars().count() + 1;
     format!("{line}:{col}")
 }
+
+/// A UTF-8 byte-order mark at the start of a scene is accepted (and positions after it are
+/// unchanged); bytes that are not UTF-8 are refused at the line and column of the first of them
+/// (exit 2). Both used to be refused without a position.
+#[test]
+fn a_byte_order_mark_is_accepted_and_bad_bytes_are_located() {
+    let dir = scratch("utf8");
+    let check = |name: &str, bytes: &[u8]| {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = edra(&["check", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.code(), err)
+    };
+    let bom = |text: &str| [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat();
+    let (code, err) = check("bom.ron", &bom(GOOD));
+    assert_eq!(code, Some(0), "{err}");
+    // An error after the mark is at the same line and column as without it.
+    let bad = GOOD.replacen("connectivity: OneToOne,", "connectivity: OneToOne,,", 1);
+    let (_, plain) = check("syntax.ron", bad.as_bytes());
+    let (code, err) = check("syntax-bom.ron", &bom(&bad));
+    assert_eq!(code, Some(2), "{err}");
+    let at = plain
+        .split("syntax.ron:")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert!(
+        at.starts_with(&format!("{}:", line_of(&bad, ",,"))),
+        "{plain}"
+    );
+    assert!(err.contains(&format!("syntax-bom.ron:{at}")), "{at}: {err}");
+
+    // `pre` with its `e` in Latin-1: 0xE9 is not UTF-8.
+    let mut latin1 = GOOD.as_bytes().to_vec();
+    latin1[GOOD.find("name: \"pre\"").unwrap() + "name: \"pr".len()] = 0xE9;
+    let (code, err) = check("latin1.ron", &latin1);
+    assert_eq!(code, Some(2), "{err}");
+    let want = line_of_col(GOOD, "e\", size: 1, model: SpikeTimes");
+    assert!(
+        err.contains(&format!("latin1.ron:{want}:")),
+        "{want}: {err}"
+    );
+    assert!(err.contains("0xE9") && err.contains("UTF-8"), "{err}");
+    // A sequence cut short by the end of the file.
+    let mut cut = GOOD.as_bytes().to_vec();
+    cut.extend_from_slice(b"\n\xe2\x82");
+    let (code, err) = check("cut.ron", &cut);
+    assert_eq!(code, Some(2), "{err}");
+    let lines = GOOD.matches('\n').count() + 2;
+    assert!(err.contains(&format!("cut.ron:{lines}:1:")), "{err}");
+}
+
+/// Only a regular file is read as a scene, and at most 32 GiB of it: /dev/zero (which `check`
+/// read for 2 GB before failing), a folder or a named pipe is refused at once, as is a larger
+/// file (here a sparse one), with exit code 2 and nothing written.
+#[test]
+fn only_regular_files_up_to_the_limit_are_read() {
+    let dir = scratch("not-a-file");
+    let out_dir = dir.join("out");
+    let huge = dir.join("huge.ron");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len(edra::scene::MAX_SCENE_BYTES + 1).unwrap();
+    drop(f);
+    let fifo = dir.join("fifo.ron");
+    let have_fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cases = vec![
+        (
+            dir.to_str().unwrap().to_string(),
+            "is a folder, not a regular file",
+        ),
+        (huge.to_str().unwrap().to_string(), "is larger than 32 GiB"),
+    ];
+    if cfg!(unix) {
+        cases.push(("/dev/zero".into(), "not a regular file"));
+    }
+    if have_fifo {
+        cases.push((fifo.to_str().unwrap().to_string(), "not a regular file"));
+    }
+    for (file, needle) in &cases {
+        for args in [
+            vec!["check", file.as_str()],
+            vec!["run", file.as_str(), "--out", out_dir.to_str().unwrap()],
+        ] {
+            let start = std::time::Instant::now();
+            let out = edra(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!("{file}: ")) && err.contains(needle),
+                "{err}"
+            );
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "{args:?} took {:?}",
+                start.elapsed()
+            );
+            assert!(!out_dir.exists());
+        }
+    }
+}

@@ -252,17 +252,19 @@ pub struct SceneFile {
 }
 
 impl SceneFile {
-    /// Reads, parses and validates a scene file.
+    /// Reads, parses and validates a scene file: a regular file of at most [`MAX_SCENE_BYTES`].
     pub fn load(path: &Path) -> Result<Self> {
-        let src = std::fs::read_to_string(path).map_err(|source| EdraError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&path.display().to_string(), src)
+        let file = path.display().to_string();
+        let bytes = read_scene_file(path, &file)?;
+        Self::parse(&file, utf8(&file, bytes)?)
     }
 
-    /// Parses and validates scene text; `file` names it in errors.
-    pub fn parse(file: &str, src: String) -> Result<Self> {
+    /// Parses and validates scene text (a leading byte-order mark is ignored); `file` names it
+    /// in errors.
+    pub fn parse(file: &str, mut src: String) -> Result<Self> {
+        if src.starts_with(BOM) {
+            src.drain(..BOM.len_utf8());
+        }
         let scene = parse_ron(file, &src)?;
         let sf = SceneFile {
             scene,
@@ -297,6 +299,87 @@ impl SceneFile {
         }
         Ok(())
     }
+}
+
+/// The largest scene file edra reads, bytes (32 GiB). A scene is a few kilobytes, but a
+/// checkpoint holds every synapse's state, about 190 bytes each: 187 MB for 10^6 synapses, some
+/// 19 GB for the 10^8 that edra runs in 19 GB of memory.
+pub const MAX_SCENE_BYTES: u64 = 32 << 30;
+
+/// Reads the bytes of the scene file at `path` (named `file` in errors): only a regular file
+/// (not a folder, a device such as /dev/zero, a pipe or a socket), and at most
+/// [`MAX_SCENE_BYTES`] of it, whatever its size claims to be.
+fn read_scene_file(path: &Path, file: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |source| EdraError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let refuse = |message: String| EdraError::Scene {
+        file: file.to_string(),
+        pos: None,
+        field: String::new(),
+        message,
+    };
+    let not_a_file = |m: &std::fs::Metadata| {
+        let what = match m.is_dir() {
+            true => "a folder",
+            false => "a device, pipe or socket",
+        };
+        refuse(format!(
+            "is {what}, not a regular file: a scene is read from a file"
+        ))
+    };
+    // Before opening it: opening a pipe would wait for a writer.
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    let f = std::fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    let too_large = || {
+        refuse(format!(
+            "is larger than {} GiB, the most a scene file or checkpoint may be",
+            MAX_SCENE_BYTES >> 30
+        ))
+    };
+    if meta.len() > MAX_SCENE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_SCENE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_SCENE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// The UTF-8 byte-order mark some editors write at the start of a file.
+const BOM: char = '\u{feff}';
+
+/// A scene file's bytes as text; bytes that are not UTF-8 are refused at the line and column
+/// of the first of them.
+fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..at]).expect("valid up to `at`");
+        let before = before.strip_prefix(BOM).unwrap_or(before);
+        EdraError::Scene {
+            file: file.to_string(),
+            pos: Some(locate::position(before, before.len())),
+            field: String::new(),
+            message: format!(
+                "byte 0x{:02X} is not UTF-8: a scene file is UTF-8 text",
+                bytes[at]
+            ),
+        }
+    })
 }
 
 /// Deserialises RON into `T`, reporting the field path and position of any error.
