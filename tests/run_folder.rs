@@ -98,8 +98,7 @@ fn a_killed_run_leaves_the_previous_folder_and_a_second_run_is_kept_out() {
 #[test]
 fn an_interrupted_run_writes_its_outputs_and_resumes_to_the_same_bits() {
     let dir = scratch("interrupt");
-    let (cut, rest, whole) = (dir.join("cut"), dir.join("rest"), dir.join("whole"));
-    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let cut = dir.join("cut");
     let mut child = long_run(&cut);
     wait_for(&dir.join(".cut.lock"));
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -120,22 +119,7 @@ fn an_interrupted_run_writes_its_outputs_and_resumes_to_the_same_bits() {
         t_cut < 1500.0,
         "the run went on too long before the signal: {t_cut} ms"
     );
-    let ckpt = s(&cut.join("checkpoint.ron"));
-    edra_ok(&["run", &ckpt, "--out", &s(&rest), "--duration-ms", "1500"]);
-    edra_ok(&[
-        "run",
-        "scenes/population.ron",
-        "--out",
-        &s(&whole),
-        "--duration-ms",
-        "1500",
-    ]);
-    for f in ["synapses.csv", "checkpoint.ron"] {
-        assert!(
-            read(&whole.join(f)) == read(&rest.join(f)),
-            "{f}: interrupted at {t_cut} ms and continued differs from the uninterrupted run"
-        );
-    }
+    continues_to_the_same_bits(&cut.join("checkpoint.ron"), &dir);
 }
 
 /// With `--checkpoint-every-ms`, a run killed outright (SIGKILL) leaves its last rolling
@@ -143,8 +127,7 @@ fn an_interrupted_run_writes_its_outputs_and_resumes_to_the_same_bits() {
 #[test]
 fn a_killed_run_resumes_from_its_rolling_checkpoint_to_the_same_bits() {
     let dir = scratch("rolling");
-    let (cut, rest, whole) = (dir.join("cut"), dir.join("rest"), dir.join("whole"));
-    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let cut = dir.join("cut");
     let mut child = Command::new(env!("CARGO_BIN_EXE_edra"))
         .args(["run", "scenes/population.ron", "--duration-ms", "3600000"])
         .args(["--checkpoint-every-ms", "100", "--out"])
@@ -160,9 +143,17 @@ fn a_killed_run_resumes_from_its_rolling_checkpoint_to_the_same_bits() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!cut.exists(), "a killed first run left a folder");
+    continues_to_the_same_bits(&rolling, &dir);
+}
+
+/// Continues `checkpoint` to 1.5 s into `dir/rest` and runs the population scene straight to
+/// 1.5 s into `dir/whole`: their synapses and final checkpoints must be the same bytes.
+fn continues_to_the_same_bits(checkpoint: &std::path::Path, dir: &std::path::Path) {
+    let (rest, whole) = (dir.join("rest"), dir.join("whole"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
     edra_ok(&[
         "run",
-        &s(&rolling),
+        &s(checkpoint),
         "--out",
         &s(&rest),
         "--duration-ms",
@@ -179,7 +170,8 @@ fn a_killed_run_resumes_from_its_rolling_checkpoint_to_the_same_bits() {
     for f in ["synapses.csv", "checkpoint.ron"] {
         assert!(
             read(&whole.join(f)) == read(&rest.join(f)),
-            "{f}: resumed from the rolling checkpoint, the run differs"
+            "{f}: continued from {}, the run differs from one never stopped",
+            checkpoint.display()
         );
     }
 }
