@@ -1223,13 +1223,8 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
 /// Counts and memory of a scene (expected values for random connectivity).
 pub fn estimate(scene: &Scene) -> Estimate {
     let reps: u64 = scene.sweep.iter().map(|a| a.values.len() as u64).product();
-    let size = |n: &str| {
-        scene
-            .neurons
-            .iter()
-            .find(|g| g.name == n)
-            .map_or(0, |g| g.size as u64)
-    };
+    let names = crate::scene::Names::of(scene);
+    let size = |n: &str| names.size(n).map_or(0, u64::from);
     let mut e = Estimate {
         replicas: reps,
         neurons: reps * scene.neurons.iter().map(|g| g.size as u64).sum::<u64>(),

@@ -6,7 +6,7 @@
 use crate::clock::Clock;
 use crate::neurons::{IzhikevichState, LifState, Neuron};
 use crate::params::{Checker, is_name};
-use crate::scene::{RecordTarget, Recorder, Scene};
+use crate::scene::{Names, RecordTarget, Recorder};
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::homeostasis::AstrocyteUnit;
@@ -133,7 +133,7 @@ fn variables_of(t: &RecordTarget) -> Vec<&'static str> {
 }
 
 /// Checks a recorder's names against the scene.
-pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
+pub(crate) fn validate_recorder(c: &mut Checker, r: &Recorder, names: &Names) {
     c.range("every_steps", r.every_steps as f64, 1.0, 1e9, "steps");
     c.name("name", &r.name);
     if is_name(&r.name) && r.name.contains('.') {
@@ -189,10 +189,10 @@ pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
     };
     match &r.target {
         RecordTarget::Synapses { group, indices } => {
-            if scene.synapses.iter().any(|g| &g.name == group) {
+            if names.synapses(group).is_some() {
                 // The bound is unknown while the group's own neuron groups are wrong; that is
                 // reported on the group.
-                if let Some(n) = crate::build::synapse_count_upper_bound(scene, group) {
+                if let Some(n) = names.synapse_upper_bound(group) {
                     check_group(c, group, indices, Some(n))
                 }
             } else {
@@ -200,11 +200,7 @@ pub fn validate_recorder(c: &mut Checker, r: &Recorder, scene: &Scene) {
             }
         }
         RecordTarget::Neurons { group, indices } => {
-            let size = scene
-                .neurons
-                .iter()
-                .find(|g| &g.name == group)
-                .map(|g| g.size as u64);
+            let size = names.size(group).map(u64::from);
             check_group(c, group, indices, size)
         }
         _ => {}

@@ -81,27 +81,24 @@ fn default_amount() -> f64 {
 }
 
 impl Event {
-    pub fn validate(&self, c: &mut Checker, scene: &Scene) {
+    pub(crate) fn validate(&self, c: &mut Checker, names: &Names) {
         let region_known = |c: &mut Checker, field: &str, r: &str| {
-            if !scene.dopamine_regions.iter().any(|d| d.name == r) {
+            if names.region(r).is_none() {
                 c.fail(field, format!("unknown dopamine region `{r}`"));
             }
         };
-        let neuron_known = |c: &mut Checker, field: &str, n: &NeuronRef| match scene
-            .neurons
-            .iter()
-            .find(|g| g.name == n.group)
-        {
-            None => c.fail(field, format!("unknown neuron group `{}`", n.group)),
-            Some(g) if n.index >= g.size => c.fail(
-                field,
-                format!(
-                    "index {} is outside group `{}` of {} neurons",
-                    n.index, n.group, g.size
+        let neuron_known =
+            |c: &mut Checker, field: &str, n: &NeuronRef| match names.neurons(&n.group) {
+                None => c.fail(field, format!("unknown neuron group `{}`", n.group)),
+                Some(g) if n.index >= g.size => c.fail(
+                    field,
+                    format!(
+                        "index {} is outside group `{}` of {} neurons",
+                        n.index, n.group, g.size
+                    ),
                 ),
-            ),
-            _ => {}
-        };
+                _ => {}
+            };
         match self {
             Event::Reward {
                 at_ms,
@@ -167,42 +164,24 @@ enum Group {
 }
 
 impl Group {
-    fn exists(scene: &Scene, kind: &str, name: &str) -> bool {
+    fn exists(names: &Names, kind: &str, name: &str) -> bool {
         match kind {
-            "synapses" => scene.synapses.iter().any(|g| g.name == name),
-            "neurons" => scene.neurons.iter().any(|g| g.name == name),
-            "dopamine_regions" => scene.dopamine_regions.iter().any(|g| g.name == name),
-            "astrocytes" => scene.astrocytes.iter().any(|g| g.name == name),
+            "synapses" => names.synapses(name).is_some(),
+            "neurons" => names.neurons(name).is_some(),
+            "dopamine_regions" => names.region(name).is_some(),
+            "astrocytes" => names.astrocytes(name).is_some(),
             _ => false,
         }
     }
 
-    fn of(scene: &Scene, kind: &str, name: &str) -> Option<Group> {
+    fn of(names: &Names, kind: &str, name: &str) -> Option<Group> {
         match kind {
-            "synapses" => scene
-                .synapses
-                .iter()
-                .find(|g| g.name == name)
-                .cloned()
-                .map(|g| Group::Synapses(Box::new(g))),
-            "neurons" => scene
-                .neurons
-                .iter()
-                .find(|g| g.name == name)
-                .cloned()
-                .map(Group::Neurons),
-            "dopamine_regions" => scene
-                .dopamine_regions
-                .iter()
-                .find(|g| g.name == name)
-                .cloned()
-                .map(Group::Region),
-            "astrocytes" => scene
-                .astrocytes
-                .iter()
-                .find(|g| g.name == name)
-                .cloned()
-                .map(Group::Astrocytes),
+            "synapses" => names
+                .synapses(name)
+                .map(|g| Group::Synapses(Box::new(g.clone()))),
+            "neurons" => names.neurons(name).cloned().map(Group::Neurons),
+            "dopamine_regions" => names.region(name).cloned().map(Group::Region),
+            "astrocytes" => names.astrocytes(name).cloned().map(Group::Astrocytes),
             _ => None,
         }
     }
@@ -369,7 +348,7 @@ pub(crate) fn validate_changes(c: &mut Checker, scene: &Scene, names: &Names) {
         }
         let at = format!("timeline[{i}].SetParam");
         let target = change_target(path).and_then(|(kind, group, field)| {
-            match Group::exists(scene, kind, group) {
+            match Group::exists(names, kind, group) {
                 true => Ok((kind, group, field)),
                 false => Err(format!("no {kind} group named `{group}`")),
             }
@@ -412,7 +391,7 @@ pub(crate) fn validate_changes(c: &mut Checker, scene: &Scene, names: &Names) {
             }
             let at = format!("timeline[{i}].SetParam");
             let before = groups.entry((kind, group)).or_insert_with(|| {
-                let mut g = Group::of(scene, kind, group).expect("checked above");
+                let mut g = Group::of(names, kind, group).expect("checked above");
                 for ((k, gr, f, _), v) in axes.iter().zip(replica) {
                     if (*k, *gr) == (kind, group) {
                         // A value that does not fit is refused at the sweep.

@@ -20,6 +20,7 @@ use crate::stages::trafficking::AmpaTraffickingParams;
 use crate::state::State;
 use crate::timeline::Event;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The longest `duration_ms` a scene can have, ms.
@@ -244,6 +245,9 @@ pub struct SweepAxis {
     pub values: Vec<f64>,
 }
 
+/// The most errors a refused scene reports (each is found in the text); the rest are counted.
+pub const ERRORS_SHOWN: usize = 20;
+
 /// A scene read from a file, with its text kept for error positions.
 pub struct SceneFile {
     pub scene: Scene,
@@ -291,8 +295,14 @@ impl SceneFile {
         if let Some((path, msg)) = c.errors.first() {
             let mut e = self.error_at(path, msg.clone());
             if let EdraError::Scene { message, .. } = &mut e {
-                for (path, msg) in &c.errors[1..] {
+                let shown = c.errors.len().min(ERRORS_SHOWN);
+                for (path, msg) in &c.errors[1..shown] {
                     message.push_str(&format!("\n  also: {}", self.error_at(path, msg.clone())));
+                }
+                if c.errors.len() > shown {
+                    let more = c.errors.len() - shown;
+                    let s = if more == 1 { "" } else { "s" };
+                    message.push_str(&format!("\n  … and {more} more error{s}"));
                 }
             }
             return Err(e);
@@ -457,12 +467,12 @@ impl Validate for Scene {
             });
         }
         for (i, e) in self.timeline.iter().enumerate() {
-            c.within(format!("timeline[{i}]"), |c| e.validate(c, self));
+            c.within(format!("timeline[{i}]"), |c| e.validate(c, &names));
         }
         crate::timeline::validate_changes(c, self, &names);
         for (i, r) in self.recorders.iter().enumerate() {
             c.within(format!("recorders[{i}]"), |c| {
-                crate::record::validate_recorder(c, r, self)
+                crate::record::validate_recorder(c, r, &names)
             });
         }
         if self.sweep.len() > 2 {
@@ -537,7 +547,7 @@ impl Scene {
         names.neuron_group(c, "pre", &s.pre);
         names.neuron_group(c, "post", &s.post);
         if let Some(r) = &s.region {
-            names.region(c, "region", r);
+            names.dopamine_region(c, "region", r);
         }
         if s.gating.is_some() && s.region.is_none() {
             c.fail(
@@ -551,8 +561,7 @@ impl Scene {
                 "dopamine gating applies to the PairStdp rule only",
             );
         }
-        let size_of = |name: &str| self.neurons.iter().find(|n| n.name == name).map(|n| n.size);
-        let (pre_n, post_n) = (size_of(&s.pre), size_of(&s.post));
+        let (pre_n, post_n) = (names.size(&s.pre), names.size(&s.post));
         // Without autapses a neuron of a recurrent group has n − 1 possible partners.
         let no_self = s.pre == s.post && !s.allow_autapses;
         let degree = |c: &mut Checker, k: u32, n: Option<u32>, what: &str| {
@@ -641,59 +650,125 @@ impl Scene {
     }
 }
 
-/// The names of a scene's neuron groups and dopamine regions, to check the names that refer to
-/// them.
+/// The scene's groups by name (the first of a name, as lookups in the lists find it), so that
+/// checking the names that refer to groups takes one lookup each, whatever the scene's size.
 pub(crate) struct Names<'a> {
-    neurons: Vec<&'a str>,
-    regions: Vec<&'a str>,
+    scene: &'a Scene,
+    neurons: Index<'a>,
+    synapses: Index<'a>,
+    regions: Index<'a>,
+    astrocytes: Index<'a>,
+}
+
+/// Position of each name in a list of groups (of its first use).
+type Index<'a> = HashMap<&'a str, usize>;
+
+fn index<'a>(names: impl Iterator<Item = &'a String>) -> Index<'a> {
+    let mut out = HashMap::new();
+    for (i, n) in names.enumerate() {
+        out.entry(n.as_str()).or_insert(i);
+    }
+    out
 }
 
 impl<'a> Names<'a> {
     pub(crate) fn of(scene: &'a Scene) -> Self {
         Names {
-            neurons: scene.neurons.iter().map(|n| n.name.as_str()).collect(),
-            regions: scene
-                .dopamine_regions
-                .iter()
-                .map(|r| r.name.as_str())
-                .collect(),
+            scene,
+            neurons: index(scene.neurons.iter().map(|g| &g.name)),
+            synapses: index(scene.synapses.iter().map(|g| &g.name)),
+            regions: index(scene.dopamine_regions.iter().map(|g| &g.name)),
+            astrocytes: index(scene.astrocytes.iter().map(|g| &g.name)),
         }
     }
 
+    pub(crate) fn neurons(&self, name: &str) -> Option<&'a NeuronGroup> {
+        self.neurons.get(name).map(|&i| &self.scene.neurons[i])
+    }
+
+    pub(crate) fn synapses(&self, name: &str) -> Option<&'a SynapseGroup> {
+        self.synapses.get(name).map(|&i| &self.scene.synapses[i])
+    }
+
+    pub(crate) fn region(&self, name: &str) -> Option<&'a DopamineRegion> {
+        self.regions
+            .get(name)
+            .map(|&i| &self.scene.dopamine_regions[i])
+    }
+
+    pub(crate) fn astrocytes(&self, name: &str) -> Option<&'a AstrocyteGroup> {
+        self.astrocytes
+            .get(name)
+            .map(|&i| &self.scene.astrocytes[i])
+    }
+
+    /// The number of neurons of group `name`, if the scene has it.
+    pub(crate) fn size(&self, name: &str) -> Option<u32> {
+        self.neurons(name).map(|g| g.size)
+    }
+
+    /// The largest number of synapses group `name` can make (see
+    /// [`crate::build::synapse_count_upper_bound`]), if it and its neuron groups exist.
+    pub(crate) fn synapse_upper_bound(&self, name: &str) -> Option<u64> {
+        let g = self.synapses(name)?;
+        let (a, b) = (self.size(&g.pre)?, self.size(&g.post)?);
+        Some(crate::build::expected_synapses(g, a as u64, b as u64).1)
+    }
+
     /// Checks that `name`, at `field`, is a neuron group of the scene.
-    fn neuron_group(&self, c: &mut Checker, field: &str, name: &str) {
-        known(c, field, name, &self.neurons, "neuron group");
+    pub(crate) fn neuron_group(&self, c: &mut Checker, field: &str, name: &str) {
+        if self.neurons(name).is_none() {
+            let all = self.scene.neurons.iter().map(|g| g.name.as_str());
+            unknown(c, field, name, all, "neuron group");
+        }
     }
 
     /// Checks that `name`, at `field`, is a dopamine region of the scene.
-    fn region(&self, c: &mut Checker, field: &str, name: &str) {
-        known(c, field, name, &self.regions, "dopamine region");
+    pub(crate) fn dopamine_region(&self, c: &mut Checker, field: &str, name: &str) {
+        if self.region(name).is_none() {
+            let all = self.scene.dopamine_regions.iter().map(|g| g.name.as_str());
+            unknown(c, field, name, all, "dopamine region");
+        }
     }
 }
 
-fn known(c: &mut Checker, field: &str, name: &str, names: &[&str], what: &str) {
-    if !names.contains(&name) {
-        c.fail(
-            field,
-            format!(
-                "unknown {what} `{name}` (the scene has: {})",
-                names.join(", ")
-            ),
-        );
-    }
+/// The most names an error about an unknown name lists.
+const NAMES_SHOWN: usize = 10;
+
+/// Records that `name`, at `field`, is none of `all` (the first [`NAMES_SHOWN`] are listed).
+fn unknown<'a>(
+    c: &mut Checker,
+    field: &str,
+    name: &str,
+    all: impl ExactSizeIterator<Item = &'a str>,
+    what: &str,
+) {
+    let n = all.len();
+    let shown: Vec<&str> = all.take(NAMES_SHOWN).collect();
+    let list = match n {
+        0 => "none".to_string(),
+        n if n > NAMES_SHOWN => format!("{}, … ({n} in all)", shown.join(", ")),
+        _ => shown.join(", "),
+    };
+    c.fail(
+        field,
+        format!("unknown {what} `{name}` (the scene has: {list})"),
+    );
 }
 
 /// Checks the names of the groups listed under `field`: each is a name (see
 /// [`crate::params::is_name`]) without `.`, which separates the parts of a parameter path, and
 /// none is used twice.
 fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, n) in names.enumerate() {
-        if seen.contains(&n.as_str()) {
+        if let Some(first) = seen.get(n.as_str()) {
             c.fail(
                 &format!("{field}[{i}].name"),
-                format!("the name `{n}` is used twice"),
+                format!("the name `{n}` is used twice (first by {field}[{first}])"),
             );
+        } else {
+            seen.insert(n, i);
         }
         let path = format!("{field}[{i}].name");
         c.name(&path, n);
@@ -706,6 +781,5 @@ fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a Stri
                 ),
             );
         }
-        seen.push(n);
     }
 }
