@@ -1,16 +1,43 @@
-//! Extending the cascade without editing edra: a CaMKII stage between Ca2+ influx and plasticity.
+//! A new stage of the cascade in one file: CaMKII, between Ca2+ influx and plasticity.
 //!
-//! CaMKII autophosphorylation as a Hill-driven switch (after Lisman 1985; Graupner & Brunel 2007):
-//! dA/dt = k·c^n/(c^n + K^n)·(1 − A) − A/τ, with c the spine-head Ca2+ of stage 1.
+//! CaMKII autophosphorylation as a Hill-driven switch with decay (after Lisman 1985, PNAS
+//! 82:3055; Graupner & Brunel 2007, PLoS Comput Biol 3:e221):
 //!
-//! Run: `cargo run --release --example custom_stage`
+//! dA/dt = k·c^n/(c^n + K^n)·(1 − A) − A/τ,
+//!
+//! with A the active fraction and c the spine-head Ca2+ of stage 1 ([`SpineHeadCa`]).
+//!
+//! Everything edra needs is declared here: the parameters (one line each, with unit, default
+//! and range), the component, its variable, the system and its place in the cascade. Registered
+//! with one line (`Stages::none().with(camkii())`), the stage is then in scenes (per synapse
+//! group: `stages: {"camkii": (tau_ms: 2000.0)}`), recorders, `synapses.csv`, `edra show`, the
+//! report page and checkpoints, like the built-in stages. `tests/custom_stage.rs` checks each.
+//!
+//! Run: `cargo run --release --example custom_stage` (writes `out/custom_stage/`).
 
 use bevy_ecs::prelude::*;
 use edra::Simulation;
-use edra::Stage;
 use edra::clock::Clock;
+use edra::core::registry::{ComponentStage, Field, GroupParams, Stages, Variable};
+use edra::core::stage::{Extends, Stage};
 use edra::stages::ca_influx::SpineHeadCa;
-use edra::synapse::Synapse;
+use edra::synapse::{Synapse, for_each_table, group_runs};
+use std::marker::PhantomData;
+use std::path::Path;
+
+edra::params! {
+    /// CaMKII activation by spine Ca2+ (Graupner & Brunel 2007).
+    pub struct CamkiiParams {
+        /// Largest activation rate k.
+        k_rate_per_ms: f64 = 0.05, "1/ms", 0.0..=10.0;
+        /// Ca2+ of half-maximal activation K.
+        k_half_um: f64 = 0.7, "µM", 0.01..=100.0;
+        /// Hill coefficient n.
+        hill: f64 = 4.0, "", 1.0..=8.0;
+        /// Time constant of dephosphorylation τ.
+        tau_ms: f64 = 2000.0, "ms", 1.0..=1e7;
+    }
+}
 
 /// Fraction of autophosphorylated CaMKII in the spine (0..1).
 #[derive(Component, Clone, Copy, Debug, Default)]
@@ -18,68 +45,89 @@ pub struct Camkii {
     pub active: f32,
 }
 
-/// Rate k (per ms), half-activation K (µM), Hill coefficient n, decay τ (ms).
-const K_RATE_PER_MS: f32 = 0.05;
-const K_HALF_UM: f32 = 0.7;
-const HILL: i32 = 4;
-const TAU_MS: f32 = 2000.0;
+/// The stage's variable: column `camkii_active`, shown under stage 1.
+const FIELDS: &[Field<Camkii>] = &[Field {
+    variable: Variable {
+        name: "camkii_active",
+        unit: "",
+        stage: Stage::CaInflux,
+        component: "Camkii",
+        doc: "fraction of autophosphorylated CaMKII",
+    },
+    get: |c| c.active,
+    set: |c, v| c.active = v,
+}];
 
-/// One step of CaMKII activation for a slice of synapses.
-fn camkii_kernel(dt_ms: f32, ca: &[SpineHeadCa], out: &mut [Camkii]) {
-    let k_n = K_HALF_UM.powi(HILL);
+/// One step of dA/dt = k·c^n/(c^n + K^n)·(1 − A) − A/τ (forward Euler) for a run of synapses.
+fn camkii_kernel(p: &CamkiiParams, dt_ms: f64, ca: &[SpineHeadCa], out: &mut [Camkii]) {
+    let k_n = p.k_half_um.powf(p.hill);
     for (c, a) in ca.iter().zip(out) {
-        let cn = c.ca_um.powi(HILL);
-        let drive = K_RATE_PER_MS * cn / (cn + k_n);
-        a.active += dt_ms * (drive * (1.0 - a.active) - a.active / TAU_MS);
+        let cn = (c.ca_um as f64).powf(p.hill);
+        let drive = p.k_rate_per_ms * cn / (cn + k_n);
+        let x = a.active as f64;
+        a.active = (x + dt_ms * (drive * (1.0 - x) - x / p.tau_ms)) as f32;
     }
 }
 
-/// The system: runs over the population in parallel, like edra's own stages.
-fn activate_camkii(mut q: Query<(&SpineHeadCa, &mut Camkii)>, clock: Res<Clock>) {
-    let dt = clock.dt_ms as f32;
-    q.contiguous_par_iter_mut()
-        .expect("dense query")
-        .for_each(|(ca, mut a)| camkii_kernel(dt, ca, a.bypass_change_detection()));
+/// The system: over the population in parallel, one group's parameters per run, like edra's
+/// own stages.
+fn activate_camkii(
+    mut q: Query<(&Synapse, &SpineHeadCa, &mut Camkii)>,
+    params: Res<GroupParams<CamkiiParams>>,
+    clock: Res<Clock>,
+) {
+    let dt = clock.dt_ms;
+    for_each_table(&mut q, |(syn, ca, mut a)| {
+        let a = a.bypass_change_detection();
+        for (g, r) in group_runs(syn) {
+            if let Some(p) = &params.0[g] {
+                camkii_kernel(p, dt, &ca[r.clone()], &mut a[r]);
+            }
+        }
+    });
 }
 
-/// Loads the single-synapse scene, adds the stage, runs it; returns (peak, final) activity.
-pub fn run(duration_ms: f64) -> edra::Result<(f32, f32)> {
-    let mut sim = Simulation::load("scenes/single_synapse.ron".as_ref())?;
-    let world = sim.world_mut();
-    let synapses: Vec<Entity> = world
-        .query_filtered::<Entity, With<Synapse>>()
-        .iter(world)
-        .collect();
-    world.insert_batch(synapses.into_iter().map(|e| (e, Camkii::default())));
-    sim.schedule_mut().add_systems(
-        activate_camkii
-            .after(Stage::CaInflux)
-            .before(Stage::Plasticity),
-    );
-    let mut peak = 0.0f32;
-    let steps = sim.clock().steps(duration_ms);
-    for _ in 0..steps {
-        sim.step()?;
-        let world = sim.world_mut();
-        let a = world
-            .query::<&Camkii>()
-            .iter(world)
-            .next()
-            .map_or(0.0, |c| c.active);
-        peak = peak.max(a);
+/// The declaration of the stage.
+pub fn camkii() -> ComponentStage<Camkii, CamkiiParams> {
+    ComponentStage {
+        name: "camkii",
+        stage: Stage::CaInflux,
+        fields: FIELDS,
+        init: |_, _| Camkii::default(),
+        systems: |s| {
+            s.add_systems(activate_camkii.in_set(Extends(Stage::CaInflux)));
+        },
+        marker: PhantomData,
     }
-    let world = sim.world_mut();
-    let last = world
-        .query::<&Camkii>()
-        .iter(world)
-        .next()
-        .map_or(0.0, |c| c.active);
-    Ok((peak, last))
+}
+
+/// The registered stages of this example: the built-in cascade plus CaMKII.
+pub fn stages() -> Stages {
+    Stages::none().with(camkii())
+}
+
+/// The example's scene: the single synapse of `scenes/single_synapse.ron` with CaMKII.
+pub const SCENE: &str = "examples/custom_stage.ron";
+
+/// Runs the scene to `until_ms` and writes what `edra run` writes into `dir`; returns the
+/// simulation at its end.
+pub fn run_into(dir: &Path, until_ms: f64) -> edra::Result<Simulation> {
+    let mut sim = Simulation::load_with(SCENE.as_ref(), stages())?;
+    sim.run_until(until_ms, &mut |_| {})?;
+    std::fs::create_dir_all(dir).map_err(|e| edra::EdraError::other(e.to_string()))?;
+    edra::output::write_synapses(&mut sim, &dir.join("synapses.csv"))?;
+    edra::output::write_recorders(&sim, dir)?;
+    sim.save_checkpoint(&dir.join("checkpoint.ron"))?;
+    Ok(sim)
 }
 
 #[allow(dead_code)]
 fn main() -> edra::Result<()> {
-    let (peak, last) = run(10_000.0)?;
-    println!("CaMKII activity: peak {peak:.4}, at 10 s {last:.4}");
+    let dir = Path::new("out/custom_stage");
+    run_into(dir, 10_000.0)?;
+    let page = edra::web::report::write_report_with(dir, &stages())?;
+    let mut sim = Simulation::load_with(SCENE.as_ref(), stages())?;
+    print!("{}", edra::front::show::synapse_report(&mut sim, 0)?);
+    println!("wrote {} and {}", dir.display(), page.display());
     Ok(())
 }

@@ -1466,7 +1466,7 @@ fn switch_min(scene: &str) -> Result<f64> {
         .timeline
         .iter()
         .find_map(|e| match e {
-            edra::timeline::Event::RewardRule(r) if r.from_ms > 0.0 => Some(r.from_ms),
+            edra::scene::timeline::Event::RewardRule(r) if r.from_ms > 0.0 => Some(r.from_ms),
             _ => None,
         })
         .unwrap_or(f64::NAN)

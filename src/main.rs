@@ -377,53 +377,8 @@ fn show(
     init_threads(threads);
     let sf = load(path, None, duration_ms)?;
     let mut sim = Simulation::new(sf)?;
-    let Some((pre, post, group, ad, dd)) = sim.synapse_links(id) else {
-        return Err(EdraError::other(format!(
-            "no synapse {id}: the scene has {} synapses (ids 0..{})",
-            sim.info().synapses,
-            sim.info().synapses.saturating_sub(1)
-        )));
-    };
-    let before = sim.synapse(id).expect("exists");
-    let t0 = sim.t_ms();
-    let end = sim.scene().duration_ms;
-    sim.run_until(end, &mut |_| {})?;
-    let after = sim.synapse(id).expect("exists");
-    let dt = sim.clock().dt_ms;
-    to_stdout(|out| {
-        writeln!(
-            out,
-            "synapse {id}  group `{group}`  pre neuron {pre} -> post neuron {post}"
-        )?;
-        writeln!(
-            out,
-            "  delays: axonal {} ms, dendritic {} ms",
-            ad as f64 * dt,
-            dd as f64 * dt
-        )?;
-        writeln!(
-            out,
-            "\n{:<16}{:<22}{:<22}{:>14}{:>14}",
-            "stage",
-            "component",
-            "variable",
-            format!("t={t0} ms"),
-            format!("t={} ms", sim.t_ms())
-        )?;
-        for (b, a) in before.iter().zip(&after) {
-            let f = |v: Option<f32>| v.map_or("—".to_string(), |x| format!("{x:.6}"));
-            writeln!(
-                out,
-                "{:<16}{:<22}{:<22}{:>14}{:>14}",
-                b.1,
-                b.2,
-                b.0,
-                f(b.3),
-                f(a.3)
-            )?;
-        }
-        Ok(())
-    })
+    let report = edra::front::show::synapse_report(&mut sim, id)?;
+    to_stdout(|out| out.write_all(report.as_bytes()))
 }
 
 /// Writes a command's report to stdout with `write`. A reader that stops early and closes the

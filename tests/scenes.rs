@@ -26,7 +26,8 @@ fn every_shipped_scene_is_valid() {
         let est = edra::build::estimate(&sf.scene);
         // Build the ones small enough to build in a test.
         if est.synapses <= 2e6 {
-            edra::build::build_world(&sf).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            edra::build::build_world(&sf, &Default::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         }
     }
 }
@@ -88,7 +89,7 @@ fn show_prints_every_component() {
         "3000",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    for v in edra::record::SYNAPSE_VARIABLES {
+    for v in edra::stages::synapse_variables() {
         assert!(
             text.contains(v.name) && text.contains(v.component),
             "{} missing:\n{text}",

@@ -5,23 +5,24 @@
 //! has a default and a valid range, and every name must refer to something. Errors carry
 //! `file:line:column` and the path of the field.
 
-pub mod locate;
+pub use crate::core::locate;
 pub mod paths;
+pub mod recorders;
+pub mod state;
+pub mod timeline;
 
-use crate::error::{EdraError, Result};
-use crate::neurons::NeuronModel;
-use crate::params::{Checker, Dist, Validate, is_name};
+use crate::core::error::{EdraError, Result};
+use crate::core::params::{Checker, Validate, is_name};
+use crate::core::registry::Stages;
+use crate::scene::state::State;
 use crate::stages::ca_influx::CaModel;
-use crate::stages::consolidation::{ConsolidationParams, ProteinPoolParams};
 use crate::stages::homeostasis::AstrocyteParams;
 use crate::stages::modulation::DopamineParams;
-use crate::stages::plasticity::{DopamineGating, Rule};
-use crate::stages::trafficking::AmpaTraffickingParams;
-use crate::state::State;
-use crate::timeline::Event;
+use crate::stages::plasticity::Rule;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
+use timeline::Event;
 
 /// The longest `duration_ms` a scene can have, ms.
 pub const MAX_DURATION_MS: f64 = 1e10;
@@ -46,7 +47,7 @@ pub fn too_many_steps(duration_ms: f64, dt_ms: f64) -> Option<String> {
 #[serde(deny_unknown_fields)]
 pub struct Scene {
     /// Name of the scene (the default output folder is `out/<name>/`): 1 to 64 ASCII letters,
-    /// digits, `_`, `-` or `.`, not starting with `.` ([`crate::params::is_name`]).
+    /// digits, `_`, `-` or `.`, not starting with `.` ([`crate::core::params::is_name`]).
     pub name: String,
     /// Seed of every random stream. Default 0.
     #[serde(default)]
@@ -86,106 +87,11 @@ pub struct Scene {
     pub state: Option<State>,
 }
 
+pub use crate::stages::groups::{Connectivity, SynapseGroup, SynapseInit};
+pub use crate::stages::neurons::NeuronGroup;
+
 fn one() -> u32 {
     1
-}
-
-/// A group of neurons of one model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NeuronGroup {
-    pub name: String,
-    pub size: u32,
-    pub model: NeuronModel,
-    /// Protein pool of each neuron of the group (stage 6).
-    #[serde(default)]
-    pub protein_pool: ProteinPoolParams,
-}
-
-/// How the synapses of a group connect its presynaptic and postsynaptic neurons.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Connectivity {
-    /// Neuron i to neuron i (groups of equal size).
-    OneToOne,
-    AllToAll,
-    /// Each pair independently with probability `p`.
-    FixedProbability(f64),
-    /// Each postsynaptic neuron gets exactly `k` distinct presynaptic partners (`k` at most the
-    /// size of the pre group, one fewer when pre and post are one group without autapses).
-    FixedInDegree(u32),
-    /// Each presynaptic neuron gets exactly `k` distinct postsynaptic partners (`k` at most the
-    /// size of the post group, one fewer when pre and post are one group without autapses).
-    FixedOutDegree(u32),
-}
-
-/// Initial state of a group's synapses.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SynapseInit {
-    /// Early weight h, mV (for the calcium rule the initial weight is read from `rho`). Default 1.0.
-    pub h_mv: Dist,
-    /// Late weight z. Default 0.
-    pub z: Dist,
-    /// Calcium-rule efficacy ρ (0..1). Default 0.
-    pub rho: Dist,
-}
-
-impl Default for SynapseInit {
-    fn default() -> Self {
-        SynapseInit {
-            h_mv: Dist::Const(1.0),
-            z: Dist::Const(0.0),
-            rho: Dist::Const(0.0),
-        }
-    }
-}
-
-/// A group of synapses sharing their models and parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SynapseGroup {
-    pub name: String,
-    /// Presynaptic neuron group.
-    pub pre: String,
-    /// Postsynaptic neuron group.
-    pub post: String,
-    pub connectivity: Connectivity,
-    /// Whether a neuron may synapse onto itself (when pre and post are the same group). Default false.
-    #[serde(default)]
-    pub allow_autapses: bool,
-    /// Axonal delay (spike to synapse and soma), ms. Default 1.0.
-    #[serde(default = "default_axonal")]
-    pub axonal_delay_ms: Dist,
-    /// Dendritic delay (postsynaptic spike to spine), ms. Default 0.
-    #[serde(default)]
-    pub dendritic_delay_ms: Dist,
-    /// Inhibitory synapses deliver a negative efficacy. Default false.
-    #[serde(default)]
-    pub inhibitory: bool,
-    /// Stage 1: calcium model. Default: NMDA with default parameters.
-    #[serde(default)]
-    pub ca: CaModel,
-    /// Stage 3: plasticity rule. Default: pair STDP with default parameters.
-    #[serde(default)]
-    pub rule: Rule,
-    /// Stage 2: the dopamine region the synapses sit in (sets NMDA Ca sensitivity). Default none.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Stage 3: dopamine gating of pair STDP (needs `region`). Default none.
-    #[serde(default)]
-    pub gating: Option<DopamineGating>,
-    /// Stage 4: AMPA trafficking. Default none (efficacy = weight).
-    #[serde(default)]
-    pub trafficking: Option<AmpaTraffickingParams>,
-    /// Stage 6: tagging and capture. Default none.
-    #[serde(default)]
-    pub consolidation: Option<ConsolidationParams>,
-    #[serde(default)]
-    pub init: SynapseInit,
-}
-
-fn default_axonal() -> Dist {
-    Dist::Const(1.0)
 }
 
 /// A dopamine region (one extracellular volume).
@@ -258,14 +164,24 @@ pub struct SceneFile {
 impl SceneFile {
     /// Reads, parses and validates a scene file: a regular file of at most [`MAX_SCENE_BYTES`].
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, &Stages::none())
+    }
+
+    /// [`SceneFile::load`] with stages registered on top of the built-in cascade.
+    pub fn load_with(path: &Path, registered: &Stages) -> Result<Self> {
         let file = path.display().to_string();
         let bytes = read_scene_file(path, &file)?;
-        Self::parse(&file, utf8(&file, bytes)?)
+        Self::parse_with(&file, utf8(&file, bytes)?, registered)
     }
 
     /// Parses and validates scene text (a leading byte-order mark is ignored); `file` names it
     /// in errors.
-    pub fn parse(file: &str, mut src: String) -> Result<Self> {
+    pub fn parse(file: &str, src: String) -> Result<Self> {
+        Self::parse_with(file, src, &Stages::none())
+    }
+
+    /// [`SceneFile::parse`] with stages registered on top of the built-in cascade.
+    pub fn parse_with(file: &str, mut src: String, registered: &Stages) -> Result<Self> {
         if src.starts_with(BOM) {
             src.drain(..BOM.len_utf8());
         }
@@ -275,7 +191,7 @@ impl SceneFile {
             file: file.to_string(),
             src,
         };
-        sf.check()?;
+        sf.check(registered)?;
         Ok(sf)
     }
 
@@ -289,9 +205,10 @@ impl SceneFile {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the scene, with the stages `registered` on top of the built-in cascade.
+    pub fn check(&self, registered: &Stages) -> Result<()> {
         let mut c = Checker::default();
-        self.scene.validate(&mut c);
+        self.scene.check_with(&mut c, registered);
         if let Some((path, msg)) = c.errors.first() {
             let mut e = self.error_at(path, msg.clone());
             if let EdraError::Scene { message, .. } = &mut e {
@@ -396,7 +313,7 @@ fn utf8(file: &str, bytes: Vec<u8>) -> Result<String> {
 pub fn parse_ron<T: serde::de::DeserializeOwned>(file: &str, src: &str) -> Result<T> {
     let mk = |pos: Option<ron::error::Position>, field: String, message: String| EdraError::Scene {
         file: file.to_string(),
-        pos: pos.map(|p| crate::error::Position {
+        pos: pos.map(|p| crate::core::error::Position {
             line: p.line,
             col: p.col,
         }),
@@ -424,6 +341,14 @@ pub fn parse_ron<T: serde::de::DeserializeOwned>(file: &str, src: &str) -> Resul
 
 impl Validate for Scene {
     fn validate(&self, c: &mut Checker) {
+        self.check_with(c, &Stages::none())
+    }
+}
+
+impl Scene {
+    /// Checks the scene, with the stages `registered` on top of the built-in cascade (their
+    /// parameters in synapse groups' `stages`, their variables in recorders).
+    pub fn check_with(&self, c: &mut Checker, registered: &Stages) {
         // The default output folder is `out/<name>/`: a name is one safe path component.
         c.name("name", &self.name);
         c.range("dt_ms", self.dt_ms, 1e-4, 100.0, "ms");
@@ -453,7 +378,8 @@ impl Validate for Scene {
         }
         for (i, s) in self.synapses.iter().enumerate() {
             c.within(format!("synapses[{i}]"), |c| {
-                self.validate_synapse_group(c, s, &names)
+                self.validate_synapse_group(c, s, &names);
+                registered.check_group(&s.stages, c);
             });
         }
         for (i, r) in self.dopamine_regions.iter().enumerate() {
@@ -469,10 +395,10 @@ impl Validate for Scene {
         for (i, e) in self.timeline.iter().enumerate() {
             c.within(format!("timeline[{i}]"), |c| e.validate(c, &names));
         }
-        crate::timeline::validate_changes(c, self, &names);
+        timeline::validate_changes(c, self, &names);
         for (i, r) in self.recorders.iter().enumerate() {
             c.within(format!("recorders[{i}]"), |c| {
-                crate::record::validate_recorder(c, r, &names)
+                recorders::validate_recorder(c, r, &names, registered)
             });
         }
         if self.sweep.len() > 2 {
@@ -491,7 +417,7 @@ impl Validate for Scene {
                         break;
                     }
                     let mut inner = Checker::default();
-                    probe.validate(&mut inner);
+                    probe.check_with(&mut inner, registered);
                     if let Some((p, m)) = inner.errors.first() {
                         c.fail("values", format!("value {v} makes `{p}` invalid: {m}"));
                         break;
@@ -708,11 +634,11 @@ impl<'a> Names<'a> {
     }
 
     /// The largest number of synapses group `name` can make (see
-    /// [`crate::build::synapse_count_upper_bound`]), if it and its neuron groups exist.
+    /// [`synapse_count_upper_bound`]), if it and its neuron groups exist.
     pub(crate) fn synapse_upper_bound(&self, name: &str) -> Option<u64> {
         let g = self.synapses(name)?;
         let (a, b) = (self.size(&g.pre)?, self.size(&g.post)?);
-        Some(crate::build::expected_synapses(g, a as u64, b as u64).1)
+        Some(expected_synapses(g, a as u64, b as u64).1)
     }
 
     /// Checks that `name`, at `field`, is a neuron group of the scene.
@@ -757,7 +683,7 @@ fn unknown<'a>(
 }
 
 /// Checks the names of the groups listed under `field`: each is a name (see
-/// [`crate::params::is_name`]) without `.`, which separates the parts of a parameter path, and
+/// [`crate::core::params::is_name`]) without `.`, which separates the parts of a parameter path, and
 /// none is used twice.
 fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -781,5 +707,31 @@ fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a Stri
                 ),
             );
         }
+    }
+}
+/// An upper bound of the synapses a group makes (exact except for FixedProbability).
+pub fn synapse_count_upper_bound(scene: &Scene, group: &str) -> Option<u64> {
+    let g = scene.synapses.iter().find(|g| g.name == group)?;
+    let size = |n: &str| {
+        scene
+            .neurons
+            .iter()
+            .find(|g| g.name == n)
+            .map(|g| g.size as u64)
+    };
+    let (a, b) = (size(&g.pre)?, size(&g.post)?);
+    Some(expected_synapses(g, a, b).1)
+}
+
+/// Expected and largest number of synapses of a group between groups of `a` and `b` neurons.
+pub fn expected_synapses(g: &SynapseGroup, a: u64, b: u64) -> (f64, u64) {
+    let auto = g.pre == g.post && !g.allow_autapses;
+    let pairs = if auto { a * b.saturating_sub(1) } else { a * b };
+    match g.connectivity {
+        Connectivity::OneToOne => (a.min(b) as f64, a.min(b)),
+        Connectivity::AllToAll => (pairs as f64, pairs),
+        Connectivity::FixedProbability(p) => (pairs as f64 * p, pairs),
+        Connectivity::FixedInDegree(k) => ((b * k as u64) as f64, b * k as u64),
+        Connectivity::FixedOutDegree(k) => ((a * k as u64) as f64, a * k as u64),
     }
 }

@@ -9,14 +9,49 @@
 //!
 //! In the linear model `c` is in the model's normalised units (C_pre = 1), stored in `ca_um`.
 
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
-use crate::rng::{self, Purpose};
-use crate::spikes::SpikeHistory;
-use crate::synapse::{Synapse, batching, group_runs};
-use crate::world::SynapseGroups;
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::core::rng::{self, Purpose};
+use crate::core::synapse::{Synapse, batching, group_runs};
+use crate::engine::spikes::SpikeHistory;
+use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::core::registry::Variable;
+use crate::core::stage::Stage;
+
+/// The variables stage 1 keeps on each synapse.
+pub const VARIABLES: [Variable; 4] = [
+    Variable {
+        name: "glutamate_mm",
+        unit: "mM",
+        stage: Stage::CaInflux,
+        component: "NmdaSpine",
+        doc: "glutamate in the synaptic cleft",
+    },
+    Variable {
+        name: "spine_v_mv",
+        unit: "mV",
+        stage: Stage::CaInflux,
+        component: "NmdaSpine",
+        doc: "membrane potential of the spine head",
+    },
+    Variable {
+        name: "nmda_open_fraction",
+        unit: "",
+        stage: Stage::CaInflux,
+        component: "NmdaSpine",
+        doc: "fraction of NMDA receptors open (glutamate-bound, Mg2+-unblocked)",
+    },
+    Variable {
+        name: "ca_um",
+        unit: "µM",
+        stage: Stage::CaInflux,
+        component: "SpineHeadCa",
+        doc: "free Ca2+ in the spine head",
+    },
+];
 
 /// The NMDA-receptor machinery of one spine (the state of the NMDA calcium model besides its
 /// Ca): glutamate in the synaptic cleft, the fraction of NMDA receptors with glutamate bound and
@@ -386,9 +421,9 @@ pub fn nmda_ca_influx(
         });
 }
 
-/// Registers both Ca models in [`Stage::CaInflux`](crate::schedule::Stage::CaInflux).
+/// Registers both Ca models in [`Stage::CaInflux`](crate::engine::schedule::Stage::CaInflux).
 pub fn plugin(s: &mut Schedule) {
-    use crate::schedule::Stage;
+    use crate::engine::schedule::Stage;
     s.add_systems(
         (linear_ca_influx, nmda_ca_influx)
             .chain()

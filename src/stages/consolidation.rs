@@ -15,18 +15,30 @@
 //! simulator of Luboeinski & Tetzlaff does: p ← target + (p − target)·e^(−Δ/τ_p), and with p held
 //! over the step z ← z_target + (z − z_target)·e^(−p·Δ/τ_z). On a 10 ms slow clock z changes
 //! by about 3e-8 per step near z = 1, below the f32 resolution there, so z is kept as the
-//! weight's f32 `z` plus its residual in [`SynapticTag`] ([`fine`](crate::fine)), and p (one per
+//! weight's f32 `z` plus its residual in [`SynapticTag`] ([`fine`](crate::core::fine)), and p (one per
 //! neuron) in f64. The sum over a neuron's synapses is accumulated in fixed point with atomic
 //! adds, so it is the same whatever the thread count.
 
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::core::synapse::{Synapse, batching, group_runs};
+use crate::stages::groups::SynapseGroups;
 use crate::stages::plasticity::SynapticWeight;
-use crate::synapse::{Synapse, batching, group_runs};
-use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+use crate::core::registry::Variable;
+use crate::core::stage::Stage;
+
+/// The variable stage 6 keeps on each synapse (z is the weight's, [`crate::core::weight::VARIABLES`]).
+pub const VARIABLES: [Variable; 1] = [Variable {
+    name: "tagged",
+    unit: "",
+    stage: Stage::Consolidation,
+    component: "SynapticTag",
+    doc: "1 while the synapse is tagged",
+}];
 
 /// Whether the synapse carries a tag (its early weight is far enough from baseline), and the
 /// part of its late weight below the f32 resolution of [`SynapticWeight::z`] (z = `z` +
@@ -194,7 +206,7 @@ impl CaptureStep {
         } else {
             return z;
         };
-        z + (target - z) * crate::fine::one_minus_exp_neg(protein * rate)
+        z + (target - z) * crate::core::fine::one_minus_exp_neg(protein * rate)
     }
 }
 
@@ -228,7 +240,10 @@ pub fn tag_synapses(
 
 /// System (slow): each neuron's pool synthesises or decays, then its drive is reset.
 pub fn synthesize_proteins(
-    mut q: Query<(&crate::neurons::Neuron, &mut ConsolidationProteinPool)>,
+    mut q: Query<(
+        &crate::stages::neurons::Neuron,
+        &mut ConsolidationProteinPool,
+    )>,
     mut proteins: ResMut<ProteinLevels>,
     clock: Res<Clock>,
 ) {
@@ -277,8 +292,8 @@ pub fn capture_proteins(
                 for i in r {
                     let prot = proteins.per_neuron[syn[i].post as usize];
                     let (wi, lo) = (&mut w[i], &mut tag[i].z_residual);
-                    let z = k.z_after(wi.h_mv, crate::fine::join(wi.z, *lo), prot);
-                    (wi.z, *lo) = crate::fine::split(z);
+                    let z = k.z_after(wi.h_mv, crate::core::fine::join(wi.z, *lo), prot);
+                    (wi.z, *lo) = crate::core::fine::split(z);
                     wi.w_mv = wi.h_mv + k.h0 * wi.z;
                 }
             }
@@ -286,10 +301,10 @@ pub fn capture_proteins(
 }
 
 /// Registers tagging, synthesis and capture in
-/// [`Stage::Consolidation`](crate::schedule::Stage::Consolidation), on the slow clock.
+/// [`Stage::Consolidation`](crate::engine::schedule::Stage::Consolidation), on the slow clock.
 pub fn plugin(s: &mut Schedule) {
-    use crate::clock::on_slow_step;
-    use crate::schedule::Stage;
+    use crate::core::clock::on_slow_step;
+    use crate::engine::schedule::Stage;
     s.add_systems(
         (tag_synapses, synthesize_proteins, capture_proteins)
             .chain()
@@ -344,12 +359,12 @@ mod tests {
         let k = CaptureStep::new(&ConsolidationParams::default(), 1e-5);
         let (mut hi, mut lo, mut plain) = (0.9f32, 0.0f32, 0.9f32);
         for _ in 0..1_000_000 {
-            let z = k.z_after(8.4, crate::fine::join(hi, lo), 1.0);
-            (hi, lo) = crate::fine::split(z);
+            let z = k.z_after(8.4, crate::core::fine::join(hi, lo), 1.0);
+            (hi, lo) = crate::core::fine::split(z);
             plain = k.z_after(8.4, plain as f64, 1.0) as f32;
         }
         let exact = 1.0 - (1.0 - 0.9f32 as f64) * (-10.0f64 / 3600.0).exp();
-        let z = crate::fine::join(hi, lo);
+        let z = crate::core::fine::join(hi, lo);
         assert!((z - exact).abs() < 1e-9, "{z} vs {exact}");
         assert_eq!(plain, 0.9f32);
     }

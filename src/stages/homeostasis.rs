@@ -13,9 +13,9 @@
 //! astrocyte-mediated scaling: this one is van Rossum's synaptic scaling rule with the
 //! integration done per astrocyte domain, and is documented as edra's own.
 
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
-use crate::spikes::SpikeHistory;
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::engine::spikes::SpikeHistory;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -144,11 +144,11 @@ pub fn integrate_astrocytes(
     }
 }
 
-/// Registers the astrocytes in [`Stage::Homeostasis`](crate::schedule::Stage::Homeostasis):
+/// Registers the astrocytes in [`Stage::Homeostasis`](crate::engine::schedule::Stage::Homeostasis):
 /// spike counting every step, integration on the slow clock.
 pub fn plugin(s: &mut Schedule) {
-    use crate::clock::on_slow_step;
-    use crate::schedule::Stage;
+    use crate::core::clock::on_slow_step;
+    use crate::engine::schedule::Stage;
     s.add_systems(
         (
             count_domain_spikes,
@@ -158,6 +158,9 @@ pub fn plugin(s: &mut Schedule) {
             .in_set(Stage::Homeostasis),
     );
 }
+
+/// Astrocyte variables a recorder can sample.
+pub const ASTROCYTE_VARIABLES: [&str; 3] = ["activity_hz", "error_integral_hz_s", "scale"];
 
 #[cfg(test)]
 mod tests {

@@ -13,10 +13,22 @@
 //! | s | s = 1 + α_PKA·PKA | D1/PKA enhancement of NMDA currents |
 //! | M | M = DA + DA_tonic (third factor of gated rules) | Izhikevich 2007 |
 
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::core::registry::Variable;
+use crate::core::stage::Stage;
+
+/// The variable stage 2 keeps on each synapse.
+pub const VARIABLES: [Variable; 1] = [Variable {
+    name: "ca_sensitivity",
+    unit: "",
+    stage: Stage::Modulation,
+    component: "SpineHeadCa",
+    doc: "gain of NMDA Ca2+ influx set by the region's PKA",
+}];
 
 /// Dense index of a dopamine region.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,10 +183,13 @@ pub fn update_dopamine(
     }
 }
 
-/// Registers the dopamine cascade in [`Stage::Modulation`](crate::schedule::Stage::Modulation).
+/// Registers the dopamine cascade in [`Stage::Modulation`](crate::engine::schedule::Stage::Modulation).
 pub fn plugin(s: &mut Schedule) {
-    s.add_systems(update_dopamine.in_set(crate::schedule::Stage::Modulation));
+    s.add_systems(update_dopamine.in_set(crate::engine::schedule::Stage::Modulation));
 }
+
+/// Dopamine region variables a recorder can sample.
+pub const REGION_VARIABLES: [&str; 3] = ["dopamine_um", "receptor_occupancy", "pka"];
 
 #[cfg(test)]
 mod tests {

@@ -18,14 +18,35 @@
 //! error is below 1e-4 and each change is hundreds of f32 units. Efficacy follows P, which moves
 //! over minutes, so it is held between trafficking steps.
 
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::plasticity::{StdpTraces, SynapticWeight};
-use crate::synapse::{Synapse, for_each_table, group_runs};
-use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::core::registry::Variable;
+use crate::core::stage::Stage;
+
+/// The variables stage 4 keeps on each synapse.
+pub const VARIABLES: [Variable; 2] = [
+    Variable {
+        name: "psd_receptors",
+        unit: "",
+        stage: Stage::Trafficking,
+        component: "AmpaPools",
+        doc: "AMPA receptors in the postsynaptic density",
+    },
+    Variable {
+        name: "endosome_receptors",
+        unit: "",
+        stage: Stage::Trafficking,
+        component: "AmpaPools",
+        doc: "AMPA receptors in the endosome pool",
+    },
+];
 
 /// AMPA receptors in the PSD, and in the PSD and endosome together. Its presence marks a synapse
 /// whose efficacy follows its PSD AMPA pool.
@@ -238,9 +259,9 @@ pub fn direct_efficacy(
     });
 }
 
-/// Registers trafficking in [`Stage::Trafficking`](crate::schedule::Stage::Trafficking).
+/// Registers trafficking in [`Stage::Trafficking`](crate::engine::schedule::Stage::Trafficking).
 pub fn plugin(s: &mut Schedule) {
-    use crate::schedule::Stage;
+    use crate::engine::schedule::Stage;
     s.add_systems(
         (traffic_ampa, direct_efficacy)
             .chain()

@@ -10,11 +10,11 @@
 //! rounded every step would never leave 0.6 at dt = 0.1 ms (it ends at 0.743 after 600 s).
 
 use super::SynapticWeight;
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::ca_influx::SpineHeadCa;
-use crate::synapse::{Synapse, for_each_table, group_runs};
-use crate::world::SynapseGroups;
+use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 

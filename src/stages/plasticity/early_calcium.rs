@@ -16,16 +16,16 @@
 //! calcium this is the exact relaxation h ← h0 + (h − h0)·e^(−r·dt/τh). The four regimes'
 //! constants are computed once per group and step, in f64. Per 0.1 ms step the relaxation
 //! moves h by parts in 10^8, below the resolution of the f32 weight, so h is kept as the
-//! weight's f32 `h_mv` plus its residual in [`EarlyCalciumRule`] ([`fine`](crate::fine)): it
+//! weight's f32 `h_mv` plus its residual in [`EarlyCalciumRule`] ([`fine`](crate::core::fine)): it
 //! relaxes all the way to h0 at any dt. It drives the early weight of tag-and-capture (stage
 //! 6): w = h + h0·z.
 
 use super::SynapticWeight;
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::ca_influx::SpineHeadCa;
-use crate::synapse::{Synapse, for_each_table, group_runs};
-use crate::world::SynapseGroups;
+use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -166,8 +166,8 @@ pub fn early_calcium_rule(
                 let on = k.noise;
                 let n = super::rule_noise(on, c as f64, theta as f64, seed, syn[i].id, step);
                 let (wi, lo) = (&mut w[i], &mut fine[i].h_residual_mv);
-                let h = k.h_step(crate::fine::join(wi.h_mv, *lo), c, n);
-                (wi.h_mv, *lo) = crate::fine::split(h);
+                let h = k.h_step(crate::core::fine::join(wi.h_mv, *lo), c, n);
+                (wi.h_mv, *lo) = crate::core::fine::split(h);
                 wi.w_mv = wi.h_mv + z_scale * wi.z;
             }
         }

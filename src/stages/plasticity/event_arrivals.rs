@@ -5,14 +5,14 @@
 //! ([`TableIndex::for_each_reached`]) and files each arrival in one bucket per chunk of rows.
 //! Updating: each task takes a chunk of rows, so no two tasks write one row; in it, a row
 //! reached by both a presynaptic and a postsynaptic spike is updated once, with both, and each
-//! row's columns are requested a few rows ahead ([`crate::prefetch`]).
+//! row's columns are requested a few rows ahead ([`crate::core::prefetch`]).
 //!
 //! Rows are independent and neuron input sums are fixed-point, so the results do not depend on
 //! how the work is split: the number of tasks only sets the speed.
 
-use crate::delivery::TableIndex;
-use crate::spikes::SpikeHistory;
-use crate::synapse::{POST, SERIAL_BELOW_ROWS};
+use crate::core::synapse::{POST, SERIAL_BELOW_ROWS};
+use crate::engine::spikes::SpikeHistory;
+use crate::stages::delivery::TableIndex;
 use bevy_tasks::ComputeTaskPool;
 
 /// Rows whose columns are requested ahead of the one being updated.
@@ -171,7 +171,7 @@ impl Arrivals {
 impl ChunkArrivals<'_> {
     /// Calls `f(k, pre, post, ahead)` for each distinct row of the chunk reached on this step
     /// (`k` counted from the chunk's first row), with `ahead` the row to be updated [`AHEAD`]
-    /// rows later (to [`crate::prefetch`]), and clears the marks.
+    /// rows later (to [`crate::core::prefetch`]), and clears the marks.
     pub fn for_each(&mut self, mut f: impl FnMut(usize, bool, bool, Option<usize>)) {
         let base = self.base as u32;
         self.rows.clear();

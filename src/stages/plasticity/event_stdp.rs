@@ -28,26 +28,20 @@
 use super::SynapticWeight;
 use super::event_arrivals::{Arrivals, ChunkArrivals};
 use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
-use crate::clock::Clock;
-use crate::delivery::DeliveryIndex;
-use crate::guard::{NonFinite, nonfinite};
-use crate::prefetch::prefetch;
-use crate::spikes::{NeuronInput, SpikeHistory};
+use crate::core::clock::Clock;
+use crate::core::prefetch::prefetch;
+use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::engine::spikes::{NeuronInput, SpikeHistory};
+use crate::stages::delivery::DeliveryIndex;
+use crate::stages::groups::SynapseGroups;
+use crate::stages::guard::{NonFinite, nonfinite};
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
-use crate::synapse::{Synapse, for_each_table, group_runs};
-use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering::Relaxed;
 
-/// Marks a synapse of an event-driven pair-STDP group. Its traces and weight are those at the
-/// end of step `next_step − 1`; the steps from `next_step` on are taken when a spike reaches it
-/// or at the end of the epoch.
-#[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
-pub struct EventDriven {
-    pub next_step: u64,
-}
+pub use crate::core::weight::EventDriven;
 
 /// Longest epoch, steps.
 pub const EPOCH_STEPS: u64 = 1000;
@@ -250,7 +244,12 @@ impl EventGroup {
     }
 
     /// The constants of group `g`, with decay tables for gaps of up to `n` steps (an epoch).
-    fn new(p: &StdpParams, g: &crate::world::SynapseGroupRt, dt_ms: f64, n: usize) -> Self {
+    fn new(
+        p: &StdpParams,
+        g: &crate::stages::groups::SynapseGroupRt,
+        dt_ms: f64,
+        n: usize,
+    ) -> Self {
         let gate = match (&g.spec.gating, g.region) {
             (Some(gate), Some(region)) => Some(Gate {
                 decay_c: (-dt_ms / gate.tau_eligibility_ms).exp() as f32,
@@ -284,7 +283,7 @@ impl EventGroup {
 }
 
 /// The pair-STDP parameters of group `g` if it is event-driven.
-fn event_params(g: &crate::world::SynapseGroupRt) -> Option<&StdpParams> {
+fn event_params(g: &crate::stages::groups::SynapseGroupRt) -> Option<&StdpParams> {
     match &g.spec.rule {
         super::Rule::PairStdp(p) if p.event_driven => Some(p),
         _ => None,

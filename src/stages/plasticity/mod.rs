@@ -11,26 +11,50 @@ pub mod event_arrivals;
 pub mod event_stdp;
 pub mod pair_stdp;
 
-use crate::rng::{self, Purpose};
+use crate::core::rng::{self, Purpose};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::core::weight::SynapticWeight;
 pub use calcium_rule::{CaRuleState, CalciumRuleParams};
 pub use early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
 pub use pair_stdp::{DopamineGating, SameStep, StdpParams, StdpTraces};
 
-/// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
-/// late-phase weight set by consolidation (stage 6, dimensionless), `w = h + h0·z` the total, and
-/// `efficacy_mv` what the postsynaptic neuron receives per arriving spike (stage 4: proportional
-/// to PSD AMPA receptors, or `w` without trafficking; scaled by the astrocyte; negative for
-/// inhibitory groups).
-#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SynapticWeight {
-    pub h_mv: f32,
-    pub z: f32,
-    pub w_mv: f32,
-    pub efficacy_mv: f32,
-}
+use crate::core::registry::Variable;
+use crate::core::stage::Stage;
+
+/// The variables of the plasticity rules on each synapse (the weight's own are in
+/// [`crate::core::weight::VARIABLES`]).
+pub const VARIABLES: [Variable; 4] = [
+    Variable {
+        name: "x_pre",
+        unit: "",
+        stage: Stage::Plasticity,
+        component: "StdpTraces",
+        doc: "presynaptic STDP trace",
+    },
+    Variable {
+        name: "y_post",
+        unit: "",
+        stage: Stage::Plasticity,
+        component: "StdpTraces",
+        doc: "postsynaptic STDP trace",
+    },
+    Variable {
+        name: "eligibility_mv",
+        unit: "mV",
+        stage: Stage::Plasticity,
+        component: "StdpTraces",
+        doc: "eligibility trace of dopamine-gated STDP",
+    },
+    Variable {
+        name: "rho",
+        unit: "",
+        stage: Stage::Plasticity,
+        component: "CaRuleState",
+        doc: "efficacy of the calcium rule (0..1)",
+    },
+];
 
 /// The standard normal draw of a calcium rule's noise term for synapse `id` on `step`, drawn
 /// only while calcium `ca` is above the lower threshold `theta` (below it the term is zero).
@@ -60,8 +84,8 @@ impl Default for Rule {
     }
 }
 
-impl crate::params::Validate for Rule {
-    fn validate(&self, c: &mut crate::params::Checker) {
+impl crate::core::params::Validate for Rule {
+    fn validate(&self, c: &mut crate::core::params::Checker) {
         match self {
             Rule::PairStdp(p) => p.validate(c),
             Rule::CalciumRule(p) => p.validate(c),
@@ -71,9 +95,9 @@ impl crate::params::Validate for Rule {
     }
 }
 
-/// Registers every rule in [`Stage::Plasticity`](crate::schedule::Stage::Plasticity).
+/// Registers every rule in [`Stage::Plasticity`](crate::engine::schedule::Stage::Plasticity).
 pub fn plugin(s: &mut Schedule) {
-    use crate::schedule::Stage;
+    use crate::engine::schedule::Stage;
     s.add_systems(
         (
             pair_stdp::pair_stdp_direct,

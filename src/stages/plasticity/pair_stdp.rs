@@ -21,13 +21,13 @@
 
 use super::SynapticWeight;
 use super::event_stdp::EventDriven;
-use crate::clock::Clock;
-use crate::params::{Checker, Validate};
+use crate::core::clock::Clock;
+use crate::core::params::{Checker, Validate};
+use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
 use crate::stages::trafficking::AmpaPools;
-use crate::synapse::{Synapse, for_each_table, group_runs};
-use crate::world::SynapseGroups;
 use bevy_ecs::prelude::*;
 use bevy_ecs::query::ArchetypeFilter;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,259 @@
+//! What can be read off an entity, and recorders that sample it during a run.
+//!
+//! Every variable has a column name with its unit and the cascade stage it belongs to, declared
+//! by its stage ([`crate::stages::synapse_variables`], and registered stages' after them). The
+//! same list drives `synapses.csv`, the recorders' CSVs, `edra show` and the synapse page.
+
+use crate::core::clock::Clock;
+use crate::core::registry::Registered;
+use crate::core::synapse::{Recorded, Synapse};
+pub use crate::scene::recorders::RecordKind;
+use crate::stages::SYNAPSE_VARIABLE_COUNT;
+use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
+use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
+use crate::stages::homeostasis::AstrocyteUnit;
+use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
+use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
+use crate::stages::plasticity::event_stdp::{CaughtUp, EventDriven, EventView};
+use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
+use crate::stages::trafficking::AmpaPools;
+use bevy_ecs::prelude::*;
+use bevy_ecs::query::QueryData;
+
+/// Read access to every component a synapse may carry.
+#[derive(QueryData)]
+pub struct SynapseData {
+    pub entity: Entity,
+    pub synapse: &'static Synapse,
+    pub nmda: Option<&'static NmdaSpine>,
+    pub spine: &'static SpineHeadCa,
+    pub traces: Option<&'static StdpTraces>,
+    pub rho: Option<&'static CaRuleState>,
+    pub weight: &'static SynapticWeight,
+    pub pools: Option<&'static AmpaPools>,
+    pub tag: Option<&'static SynapticTag>,
+    pub early: Option<&'static EarlyCalciumRule>,
+    pub event: Option<&'static EventDriven>,
+}
+
+impl SynapseDataItem<'_, '_> {
+    /// The values of [`SYNAPSE_VARIABLES`]; `None` where the synapse lacks the component. An
+    /// event-driven synapse is shown brought up to date (`now`), without being written.
+    pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
+        let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
+        [
+            self.nmda.map(|n| n.cleft_glutamate_mm),
+            self.nmda.map(|n| n.membrane_v_mv),
+            self.nmda.map(|n| n.nmda_open_fraction),
+            Some(self.spine.ca_um),
+            Some(self.spine.sensitivity),
+            traces.map(|t| t.x_pre),
+            traces.map(|t| t.y_post),
+            traces.map(|t| t.eligibility_mv),
+            self.rho.map(|r| r.rho as f32),
+            Some(w.h_mv),
+            Some(w.z),
+            Some(w.w_mv),
+            Some(w.efficacy_mv),
+            self.pools.map(|p| p.psd),
+            self.pools.map(|p| p.endosome()),
+            self.tag.map(|t| t.tagged as u8 as f32),
+        ]
+    }
+}
+
+/// Read access to a neuron's state.
+#[derive(QueryData)]
+pub struct NeuronData {
+    pub neuron: &'static Neuron,
+    pub lif: Option<&'static LifState>,
+    pub izh: Option<&'static IzhikevichState>,
+    pub pool: Option<&'static ConsolidationProteinPool>,
+}
+
+impl NeuronDataItem<'_, '_> {
+    pub fn values(&self) -> [Option<f32>; 3] {
+        let v = self.lif.map(|s| s.v_mv).or(self.izh.map(|s| s.v_mv));
+        [
+            v,
+            self.izh.map(|s| s.u),
+            self.pool.map(|p| p.protein as f32),
+        ]
+    }
+}
+
+/// A recorder as it runs: the entity ids it samples and its samples so far.
+#[derive(Clone, Debug)]
+pub struct RecorderRt {
+    pub name: String,
+    pub kind: RecordKind,
+    /// Global ids (synapse or neuron) sampled, ascending; empty for regions and astrocytes.
+    pub ids: Vec<u32>,
+    /// Indices of the recorded variables in the target's variable list.
+    pub columns: Vec<usize>,
+    pub every_steps: u32,
+    /// One row per sample and entity: t_ms, id, then the columns. NaN marks a variable the
+    /// entity does not have.
+    pub rows: Vec<f64>,
+    /// The CSV header: `t_ms`, the id column, the variables.
+    pub header: Vec<&'static str>,
+    /// For a synapse recorder with variables of registered stages: the entity of each id, and
+    /// per such column (its place in a row, registered stage, variable of the stage).
+    pub entities: Vec<Entity>,
+    pub registered_columns: Vec<(usize, usize, usize)>,
+    /// Where the rows of the last sample begin.
+    pub last_sample: usize,
+}
+
+impl RecorderRt {
+    pub fn header(&self) -> Vec<&'static str> {
+        self.header.clone()
+    }
+
+    /// The CSV header of a recorder of `kind` sampling `columns` of the variables `names`.
+    pub fn header_of(
+        kind: RecordKind,
+        names: &[&'static str],
+        columns: &[usize],
+    ) -> Vec<&'static str> {
+        let id = match kind {
+            RecordKind::Synapses => "synapse",
+            RecordKind::Neurons => "neuron",
+            RecordKind::Regions => "region",
+            RecordKind::Astrocytes => "astrocyte",
+        };
+        let mut h = vec!["t_ms", id];
+        h.extend(columns.iter().map(|&c| names[c]));
+        h
+    }
+
+    /// Appends a row; columns past `values` (registered stages' variables) are filled in by
+    /// [`sample_registered`].
+    fn push(&mut self, t_ms: f64, id: u32, values: &[Option<f32>]) {
+        self.rows.push(t_ms);
+        self.rows.push(id as f64);
+        for &c in &self.columns {
+            let v = values.get(c).copied().flatten();
+            self.rows.push(v.map_or(f64::NAN, |v| v as f64));
+        }
+    }
+
+    fn due(&self, step: u64) -> bool {
+        step.is_multiple_of(self.every_steps as u64)
+    }
+}
+
+/// All recorders of the run.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Recorders(pub Vec<RecorderRt>);
+
+/// Query of recorded synapses.
+type RecordedSynapses<'w, 's> = Query<'w, 's, SynapseData, With<Recorded>>;
+/// Query of recorded neurons.
+type RecordedNeurons<'w, 's> = Query<'w, 's, NeuronData, With<Recorded>>;
+
+/// System (Record): each due recorder samples its entities. Buffers are reserved for the whole
+/// run at build time, so sampling does not allocate.
+pub fn sample_recorders(
+    mut recs: ResMut<Recorders>,
+    synapses: RecordedSynapses,
+    neurons: RecordedNeurons,
+    regions: Query<(
+        &RegionId,
+        &DopamineCleft,
+        &DopamineReceptor,
+        &ModulatoryCascade,
+    )>,
+    astros: Query<&AstrocyteUnit>,
+    clock: Res<Clock>,
+    view: EventView,
+) {
+    let t = (clock.step + 1) as f64 * clock.dt_ms;
+    let now = view.after(clock.step + 1);
+    for r in recs.0.iter_mut().filter(|r| r.due(clock.step)) {
+        r.last_sample = r.rows.len();
+        match r.kind {
+            RecordKind::Synapses => {
+                for s in &synapses {
+                    if r.ids.binary_search(&s.synapse.id).is_ok() {
+                        r.push(t, s.synapse.id, &s.values(&now));
+                    }
+                }
+            }
+            RecordKind::Neurons => {
+                for n in &neurons {
+                    if r.ids.binary_search(&n.neuron.id).is_ok() {
+                        r.push(t, n.neuron.id, &n.values());
+                    }
+                }
+            }
+            RecordKind::Regions => {
+                for (id, c, rec, casc) in &regions {
+                    let v = [Some(c.dopamine_um), Some(rec.occupancy), Some(casc.pka)];
+                    r.push(t, id.0, &v);
+                }
+            }
+            RecordKind::Astrocytes => {
+                for a in &astros {
+                    let v = [
+                        Some(a.activity_hz as f32),
+                        Some(a.error_integral_hz_s as f32),
+                        Some(a.scale as f32),
+                    ];
+                    r.push(t, a.id, &v);
+                }
+            }
+        }
+    }
+}
+
+/// Most variables one registered stage may declare.
+pub const MAX_STAGE_VARIABLES: usize = 32;
+
+/// System (Record, after [`sample_recorders`]): fills in the columns of registered stages'
+/// variables in the rows just sampled. The entities were found at build time, so this looks up
+/// no id; it allocates nothing.
+pub fn sample_registered(world: &mut World) {
+    if world.resource::<Registered>().stages.0.is_empty() {
+        return;
+    }
+    let step = world.resource::<Clock>().step;
+    world.resource_scope(|world: &mut World, mut recs: Mut<Recorders>| {
+        let world: &World = world;
+        let reg = world.resource::<Registered>();
+        let mut buf = [None; MAX_STAGE_VARIABLES];
+        for r in recs.0.iter_mut().filter(|r| r.due(step)) {
+            if r.registered_columns.is_empty() {
+                continue;
+            }
+            let width = 2 + r.columns.len();
+            let start = r.last_sample;
+            for row in r.rows[start..].chunks_mut(width) {
+                let Ok(k) = r.ids.binary_search(&(row[1] as u32)) else {
+                    continue;
+                };
+                for &(col, s, v) in &r.registered_columns {
+                    let stage = &reg.stages.0[s];
+                    let n = reg.counts[s];
+                    stage.read(world, reg.ids[s], r.entities[k], &mut buf[..n]);
+                    row[col] = buf[v].map_or(f64::NAN, |x| x as f64);
+                }
+            }
+        }
+    });
+}
+
+/// Registers recording and the non-finite check in [`Stage::Record`](crate::engine::schedule::Stage::Record).
+pub fn plugin(s: &mut Schedule) {
+    use crate::stages::guard::{check_neurons_finite, check_synapses_finite};
+    s.add_systems(
+        (
+            sample_recorders,
+            sample_registered,
+            check_synapses_finite,
+            check_neurons_finite,
+        )
+            .chain()
+            .in_set(crate::engine::schedule::Stage::Record),
+    );
+}

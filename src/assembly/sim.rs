@@ -1,0 +1,299 @@
+//! [`Simulation`]: load a scene, step it, read and write its components, save a checkpoint.
+//! The `edra` command is a thin layer over this.
+
+use crate::assembly::build::{BuildInfo, build_world};
+use crate::assembly::record::{NeuronData, SynapseData};
+use crate::core::clock::Clock;
+use crate::core::error::{EdraError, Result};
+use crate::core::registry::{Registered, Stages};
+use crate::core::stage::Stage;
+use crate::engine::schedule::{Plugin, cascade_schedule};
+use crate::scene::{Scene, SceneFile};
+use crate::stages::guard::NonFinite;
+use crate::stages::neurons::NEURON_VARIABLES;
+use crate::stages::plasticity::event_stdp::CaughtUp;
+use bevy_ecs::prelude::*;
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Sets flush-to-zero and denormals-are-zero on the calling thread. Decaying traces become
+/// subnormal floats, which are 10–100x slower on x86; every thread that runs a stage sets the
+/// same mode, so results do not depend on which thread computed what.
+pub fn flush_denormals() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only sets the FTZ (bit 15) and DAZ (bit 6) flags of this thread's MXCSR.
+    #[allow(deprecated)]
+    unsafe {
+        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+        _mm_setcsr(_mm_getcsr() | 0x8040);
+    }
+}
+
+/// Starts the worker pool with `threads` threads (default: all cores). The pool is global to
+/// the process and is started once; later calls return the count it already has.
+pub fn init_threads(threads: Option<usize>) -> usize {
+    use bevy_tasks::{ComputeTaskPool, TaskPoolBuilder};
+    flush_denormals();
+    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = ComputeTaskPool::get_or_init(|| {
+        TaskPoolBuilder::new()
+            .num_threads(n.max(1))
+            .on_thread_spawn(flush_denormals)
+            .build()
+    });
+    // rayon (used at build time) gets the same count; an error means it was already set.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n.max(1))
+        .start_handler(|_| flush_denormals())
+        .build_global();
+    pool.thread_num()
+}
+
+/// A loaded scene, ready to step.
+pub struct Simulation {
+    world: World,
+    schedule: Schedule,
+    scene: SceneFile,
+}
+
+/// A synapse's variables at one moment: (name, cascade stage, component, value or None).
+pub type SynapseSnapshot = Vec<(&'static str, Stage, &'static str, Option<f32>)>;
+
+/// The schedule of a step: the built-in stages, recording, and the `registered` stages'
+/// systems.
+pub fn step_schedule(registered: &Stages) -> Schedule {
+    let mut plugins: Vec<Plugin> = crate::stages::BUILT_IN.to_vec();
+    plugins.push(crate::assembly::record::plugin);
+    let mut s = cascade_schedule(&plugins);
+    crate::core::registry::add_systems(registered, &mut s);
+    s
+}
+
+impl Simulation {
+    /// Loads and builds a scene (or a checkpoint) from a file.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, Stages::none())
+    }
+
+    /// Loads a scene (or a checkpoint) with stages registered on top of the built-in cascade
+    /// (see [`crate::core::registry`]).
+    pub fn load_with(path: &Path, registered: Stages) -> Result<Self> {
+        Self::new_with(SceneFile::load_with(path, &registered)?, registered)
+    }
+
+    /// Builds a scene already read.
+    pub fn new(scene: SceneFile) -> Result<Self> {
+        Self::new_with(scene, Stages::none())
+    }
+
+    /// Builds a scene already read, with stages registered on top of the built-in cascade; the
+    /// scene is checked again against them.
+    pub fn new_with(mut scene: SceneFile, registered: Stages) -> Result<Self> {
+        init_threads(None);
+        scene.check(&registered)?;
+        let mut world = build_world(&scene, &registered)?;
+        if !crate::core::synapse::tables_sorted_by_group(&mut world) {
+            return Err(EdraError::Other(
+                "internal: synapse or neuron tables are not sorted by group after the build".into(),
+            ));
+        }
+        scene.scene.state = None;
+        Ok(Simulation {
+            world,
+            schedule: step_schedule(&registered),
+            scene,
+        })
+    }
+
+    /// Parses scene text (`name` labels it in errors) and builds it.
+    pub fn from_ron(name: &str, src: &str) -> Result<Self> {
+        Self::new(SceneFile::parse(name, src.to_string())?)
+    }
+
+    /// The scene this simulation was built from (without state).
+    pub fn scene(&self) -> &Scene {
+        &self.scene.scene
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// The step schedule, to add systems of a new stage (see `examples/custom_stage.rs`).
+    pub fn schedule_mut(&mut self) -> &mut Schedule {
+        &mut self.schedule
+    }
+
+    pub fn clock(&self) -> &Clock {
+        self.world.resource::<Clock>()
+    }
+
+    /// Simulated time, ms.
+    pub fn t_ms(&self) -> f64 {
+        self.clock().t_ms()
+    }
+
+    pub fn info(&self) -> &BuildInfo {
+        self.world.resource::<BuildInfo>()
+    }
+
+    /// Advances one step. A non-finite value stops the run with an error naming the entity, the
+    /// variable and the time.
+    pub fn step(&mut self) -> Result<()> {
+        self.schedule.run(&mut self.world);
+        self.check_finite()?;
+        let mut clock = self.world.resource_mut::<Clock>();
+        clock.step += 1;
+        if clock.step.is_multiple_of(100_000) {
+            // Without an App, change ticks must be checked or they wrap after long runs.
+            self.world.check_change_ticks();
+        }
+        Ok(())
+    }
+
+    /// Runs until simulated time `t_ms`; `progress` is called now and then with the time reached.
+    pub fn run_until(&mut self, t_ms: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
+        let end = self.clock().steps(t_ms);
+        while self.clock().step < end {
+            self.step()?;
+            if self.clock().step.is_multiple_of(256) {
+                progress(self.t_ms());
+            }
+        }
+        progress(self.t_ms());
+        Ok(())
+    }
+
+    fn check_finite(&mut self) -> Result<()> {
+        let flag = self.world.resource::<NonFinite>();
+        let (syn, neu) = (flag.synapse(), flag.neuron());
+        if syn.is_none() && neu.is_none() {
+            return Ok(());
+        }
+        let t_ms = (self.clock().step + 1) as f64 * self.clock().dt_ms;
+        if let Some(id) = syn {
+            let snap = self.synapse(id).unwrap_or_default();
+            let (variable, _, _, value) = snap
+                .into_iter()
+                .find(|v| v.3.is_some_and(|x| !x.is_finite()))
+                .unwrap_or(("unknown", Stage::Record, "", Some(f32::NAN)));
+            return Err(EdraError::NonFinite {
+                entity: format!("synapse {id}"),
+                variable,
+                value: value.unwrap_or(f32::NAN),
+                t_ms,
+            });
+        }
+        let id = neu.expect("checked above");
+        let flag = self.world.resource::<NonFinite>();
+        flag.neuron.store(u32::MAX, Relaxed);
+        let values = self.neuron(id).unwrap_or([None; 3]);
+        let k = values
+            .iter()
+            .position(|v| v.is_some_and(|x| !x.is_finite()))
+            .unwrap_or(0);
+        Err(EdraError::NonFinite {
+            entity: format!("neuron {id}"),
+            variable: NEURON_VARIABLES[k],
+            value: values[k].unwrap_or(f32::NAN),
+            t_ms,
+        })
+    }
+
+    /// Every variable of synapse `id`, in cascade order. A lookup by id: for inspection, not
+    /// for per-step use.
+    pub fn synapse(&mut self, id: u32) -> Option<SynapseSnapshot> {
+        let mut q = self.world.query::<SynapseData>();
+        let now = CaughtUp::of(&self.world, self.clock().step);
+        let s = q.iter(&self.world).find(|s| s.synapse.id == id)?;
+        let mut vals = s.values(&now).to_vec();
+        let reg = self.world.resource::<Registered>();
+        reg.read(&self.world, s.entity, &mut vals);
+        let vars = crate::stages::synapse_variables()
+            .into_iter()
+            .chain(reg.stages.variables());
+        Some(
+            vars.zip(vals)
+                .map(|(v, x)| (v.name, v.stage, v.component, x))
+                .collect(),
+        )
+    }
+
+    /// The links of synapse `id`: (pre, post, group name, axonal and dendritic delay in steps).
+    pub fn synapse_links(&mut self, id: u32) -> Option<(u32, u32, String, u16, u16)> {
+        let mut q = self.world.query::<&crate::core::synapse::Synapse>();
+        let s = *q.iter(&self.world).find(|s| s.id == id)?;
+        let groups = self
+            .world
+            .resource::<crate::stages::groups::SynapseGroups>();
+        let name = groups.0[s.group as usize].spec.name.clone();
+        Some((
+            s.pre,
+            s.post,
+            name,
+            s.axonal_delay_steps,
+            s.dendritic_delay_steps,
+        ))
+    }
+
+    /// The state variables of neuron `id` ([`NEURON_VARIABLES`]).
+    pub fn neuron(&mut self, id: u32) -> Option<[Option<f32>; 3]> {
+        let mut q = self.world.query::<NeuronData>();
+        q.iter(&self.world)
+            .find(|n| n.neuron.id == id)
+            .map(|n| n.values())
+    }
+
+    /// Ids of the neurons that fired on the step just completed.
+    pub fn fired_last_step(&self) -> Vec<u32> {
+        let step = self.clock().step;
+        if step == 0 {
+            return Vec::new();
+        }
+        self.world
+            .resource::<crate::engine::spikes::SpikeHistory>()
+            .fired_on(step - 1)
+            .collect()
+    }
+
+    /// The scene with the complete current state: a checkpoint.
+    pub fn checkpoint(&mut self) -> Scene {
+        let state = crate::assembly::checkpoint::capture(&mut self.world);
+        Scene {
+            state: Some(state),
+            ..self.scene.scene.clone()
+        }
+    }
+
+    /// Writes a checkpoint to `path`.
+    pub fn save_checkpoint(&mut self, path: &Path) -> Result<()> {
+        let scene = self.checkpoint();
+        crate::assembly::checkpoint::write(&scene, path)
+    }
+}
+
+impl Simulation {
+    /// Writes the spikes of the step just completed as `t_ms,neuron` lines (no allocation);
+    /// returns how many.
+    pub fn write_spikes_of_last_step(&self, w: &mut impl std::io::Write) -> std::io::Result<u64> {
+        let step = self.clock().step;
+        if step == 0 {
+            return Ok(0);
+        }
+        let t = (step - 1) as f64 * self.clock().dt_ms;
+        let mut n = 0;
+        for id in self
+            .world
+            .resource::<crate::engine::spikes::SpikeHistory>()
+            .fired_on(step - 1)
+        {
+            writeln!(w, "{t},{id}")?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

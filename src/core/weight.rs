@@ -1,0 +1,61 @@
+//! The synaptic weight, which every stage from plasticity on reads or writes, and the marker of
+//! synapses whose plasticity is stepped only when spikes reach them.
+
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::core::registry::Variable;
+use crate::core::stage::Stage;
+
+/// The variables of [`SynapticWeight`], each under the stage that sets it.
+pub const VARIABLES: [Variable; 4] = [
+    Variable {
+        name: "h_mv",
+        unit: "mV",
+        stage: Stage::Plasticity,
+        component: "SynapticWeight",
+        doc: "early-phase weight",
+    },
+    Variable {
+        name: "z",
+        unit: "",
+        stage: Stage::Consolidation,
+        component: "SynapticWeight",
+        doc: "late-phase weight",
+    },
+    Variable {
+        name: "w_mv",
+        unit: "mV",
+        stage: Stage::Plasticity,
+        component: "SynapticWeight",
+        doc: "total weight h + h0·z",
+    },
+    Variable {
+        name: "efficacy_mv",
+        unit: "mV",
+        stage: Stage::Trafficking,
+        component: "SynapticWeight",
+        doc: "jump of the postsynaptic potential per arriving spike",
+    },
+];
+
+/// Strength of a synapse. `h` is the early-phase weight set by the plasticity rule, `z` the
+/// late-phase weight set by consolidation (stage 6, dimensionless), `w = h + h0·z` the total, and
+/// `efficacy_mv` what the postsynaptic neuron receives per arriving spike (stage 4: proportional
+/// to PSD AMPA receptors, or `w` without trafficking; scaled by the astrocyte; negative for
+/// inhibitory groups).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SynapticWeight {
+    pub h_mv: f32,
+    pub z: f32,
+    pub w_mv: f32,
+    pub efficacy_mv: f32,
+}
+
+/// Marks a synapse of an event-driven pair-STDP group. Its traces and weight are those at the
+/// end of step `next_step − 1`; the steps from `next_step` on are taken when a spike reaches it
+/// or at the end of the epoch.
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
+pub struct EventDriven {
+    pub next_step: u64,
+}

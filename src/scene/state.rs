@@ -1,0 +1,108 @@
+//! The complete dynamic state of a run, as stored in a checkpoint.
+//!
+//! A checkpoint is the scene it came from plus this state: loading it rebuilds the world from
+//! the scene (connectivity from the stored columns, not from the seed) and then overwrites every
+//! entity's state, the spikes still in flight (spike history and pending neuron input), the
+//! reward rules' memory and the rewards they have scheduled. Floats are written in Rust's
+//! shortest round-trip form, so a resumed run is bit-identical to one that never stopped.
+
+use crate::stages::homeostasis::AstrocyteUnit;
+use crate::stages::plasticity::event_stdp::EventEpoch;
+use crate::stages::timeline::PendingReward;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Per-synapse columns, in id order. Columns of components a synapse lacks hold 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SynapseColumns {
+    pub pre: Vec<u32>,
+    pub post: Vec<u32>,
+    pub group: Vec<u16>,
+    pub axonal_delay_steps: Vec<u16>,
+    pub dendritic_delay_steps: Vec<u16>,
+    pub arrivals: Vec<u8>,
+    pub glutamate_mm: Vec<f32>,
+    pub spine_v_mv: Vec<f32>,
+    pub nmda_open_fraction: Vec<f32>,
+    pub ca_um: Vec<f32>,
+    pub ca_sensitivity: Vec<f32>,
+    pub x_pre: Vec<f32>,
+    pub y_post: Vec<f32>,
+    pub eligibility_mv: Vec<f32>,
+    pub rho: Vec<f64>,
+    pub h_mv: Vec<f32>,
+    pub z: Vec<f32>,
+    pub w_mv: Vec<f32>,
+    pub efficacy_mv: Vec<f32>,
+    pub psd_receptors: Vec<f32>,
+    pub total_receptors: Vec<f32>,
+    pub tagged: Vec<bool>,
+    /// Residuals of h (early calcium rule) and z (consolidation) below f32 resolution
+    /// ([`crate::core::fine`]); 0 for other synapses. Left out of a checkpoint when all 0 (and absent
+    /// in checkpoints written before edra kept them), which then resumes with residuals 0.
+    #[serde(default, skip_serializing_if = "all_zero")]
+    pub h_residual_mv: Vec<f32>,
+    #[serde(default, skip_serializing_if = "all_zero")]
+    pub z_residual: Vec<f32>,
+    /// First step not yet taken by each event-driven synapse (0 for the others); empty in a
+    /// scene without event-driven groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_step: Vec<u64>,
+    /// The variables of registered stages ([`crate::core::registry`]), by name; absent without
+    /// registered stages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub registered: BTreeMap<String, Vec<f32>>,
+}
+
+/// Per-neuron columns, in id order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuronColumns {
+    pub v_mv: Vec<f32>,
+    pub u: Vec<f32>,
+    pub refractory_steps: Vec<u32>,
+    pub spike_cursor: Vec<u32>,
+    pub protein: Vec<f64>,
+    /// Next spike step of each Poisson source (`u64::MAX`: never; 0 for other neurons); empty
+    /// in a scene without Poisson sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poisson_next_step: Vec<u64>,
+}
+
+/// One dopamine region's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionState {
+    pub dopamine_um: f32,
+    pub occupancy: f32,
+    pub pka: f32,
+}
+
+/// Everything that changes during a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Steps completed.
+    pub step: u64,
+    /// Version of edra that wrote the checkpoint.
+    pub edra_version: String,
+    pub synapses: SynapseColumns,
+    pub neurons: NeuronColumns,
+    pub regions: Vec<RegionState>,
+    pub astrocytes: Vec<AstrocyteUnit>,
+    /// Spike history words, oldest row first.
+    pub spike_history: Vec<u64>,
+    /// Pending synaptic input per neuron, 32.32 fixed point mV.
+    pub neuron_input: Vec<i64>,
+    /// Last presynaptic spike step of each reward rule.
+    pub rule_last_pre: Vec<Option<u64>>,
+    pub pending_rewards: Vec<PendingReward>,
+    /// The epoch of event-driven pair STDP, if the scene has such groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_epoch: Option<EventEpoch>,
+}
+
+/// Whether every value of a column is 0 (such a column is left out of a checkpoint).
+fn all_zero(c: &[f32]) -> bool {
+    c.iter().all(|x| *x == 0.0)
+}

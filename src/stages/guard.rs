@@ -1,0 +1,138 @@
+//! Stops a run that goes non-finite, naming the synapse (or neuron), the variable and the time.
+//!
+//! Every step, a cheap parallel pass checks the variables every other synapse variable flows
+//! into within one step (Ca and sensitivity, h, z, w, efficacy) and each neuron's potential; the
+//! smallest offending id is kept with an atomic `fetch_min`, so the report does not depend on
+//! thread timing. The simulation then looks that entity up once and names the first non-finite
+//! variable in cascade order. Event-driven pair-STDP synapses are checked where they change
+//! instead, when a spike reaches them and at the end of each epoch
+//! ([`event_stdp`](crate::stages::plasticity::event_stdp)).
+
+use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::stages::ca_influx::SpineHeadCa;
+use crate::stages::groups::SynapseGroups;
+use crate::stages::homeostasis::AstrocyteScaling;
+use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
+use crate::stages::plasticity::SynapticWeight;
+use crate::stages::plasticity::event_stdp::EventDriven;
+use bevy_ecs::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// The smallest synapse and neuron ids seen with a non-finite value (u32::MAX: none).
+#[derive(Resource)]
+pub struct NonFinite {
+    pub synapse: AtomicU32,
+    pub neuron: AtomicU32,
+}
+
+impl Default for NonFinite {
+    fn default() -> Self {
+        NonFinite {
+            synapse: AtomicU32::new(u32::MAX),
+            neuron: AtomicU32::new(u32::MAX),
+        }
+    }
+}
+
+impl NonFinite {
+    pub fn synapse(&self) -> Option<u32> {
+        Some(self.synapse.load(Relaxed)).filter(|&i| i != u32::MAX)
+    }
+    pub fn neuron(&self) -> Option<u32> {
+        Some(self.neuron.load(Relaxed)).filter(|&i| i != u32::MAX)
+    }
+}
+
+/// Whether `x` is infinite or NaN: its exponent bits are all ones. An integer test, so a loop
+/// of them vectorises.
+#[inline(always)]
+pub(crate) fn nonfinite(x: f32) -> bool {
+    x.to_bits() & 0x7f80_0000 == 0x7f80_0000
+}
+
+/// Whether any variable of one synapse checked here is non-finite.
+#[inline(always)]
+fn bad(ca: &SpineHeadCa, w: &SynapticWeight) -> bool {
+    nonfinite(ca.ca_um)
+        | nonfinite(ca.sensitivity)
+        | nonfinite(w.h_mv)
+        | nonfinite(w.z)
+        | nonfinite(w.w_mv)
+        | nonfinite(w.efficacy_mv)
+}
+
+/// System (Record): flags the smallest synapse id with a non-finite value. A branch-free pass
+/// over each run of a group; only a run with a bad row is searched for its smallest id. Runs of
+/// frozen groups ([`is_frozen`](crate::stages::groups::SynapseGroupRt::is_frozen)) without astrocyte
+/// scaling are skipped: their values were checked at the build and nothing changes them.
+pub fn check_synapses_finite(
+    mut q: Query<(&Synapse, &SpineHeadCa, &SynapticWeight), Without<EventDriven>>,
+    groups: Res<SynapseGroups>,
+    scaling: Res<AstrocyteScaling>,
+    flag: Res<NonFinite>,
+) {
+    for_each_table(&mut q, |(syn, ca, w)| {
+        for (g, r) in group_runs(syn) {
+            if groups.0[g].is_frozen() && scaling.is_identity() {
+                continue;
+            }
+            let (syn, ca, w) = (&syn[r.clone()], &ca[r.clone()], &w[r]);
+            let any = ca.iter().zip(w).fold(false, |acc, (c, w)| acc | bad(c, w));
+            if any {
+                let first = (0..syn.len())
+                    .filter(|&j| bad(&ca[j], &w[j]))
+                    .map(|j| syn[j].id)
+                    .min();
+                flag.synapse.fetch_min(first.unwrap_or(u32::MAX), Relaxed);
+            }
+        }
+    });
+}
+
+/// System (Record): flags the smallest neuron id with a non-finite membrane state. Spike
+/// sources have no membrane state and are not visited. Each table is first tested in one
+/// branch-free pass ([`nonfinite`]); only a table with a bad value is searched for its id.
+pub fn check_neurons_finite(
+    lif: Query<(&Neuron, &LifState)>,
+    izh: Query<(&Neuron, &IzhikevichState)>,
+    flag: Res<NonFinite>,
+) {
+    let lif_bad = |s: &LifState| nonfinite(s.v_mv);
+    for (ns, st) in lif.contiguous_iter().expect("neuron queries are dense") {
+        flag_first(ns, st, lif_bad, &flag);
+    }
+    let izh_bad = |s: &IzhikevichState| nonfinite(s.v_mv) | nonfinite(s.u);
+    for (ns, st) in izh.contiguous_iter().expect("neuron queries are dense") {
+        flag_first(ns, st, izh_bad, &flag);
+    }
+}
+
+/// Flags the first neuron of `ns` whose state `bad` rejects, if any.
+fn flag_first<S>(ns: &[Neuron], st: &[S], bad: impl Fn(&S) -> bool, flag: &NonFinite) {
+    if st.iter().fold(false, |any, s| any | bad(s)) {
+        let n = ns.iter().zip(st).find(|(_, s)| bad(s)).map(|(n, _)| n.id);
+        flag.neuron.fetch_min(n.unwrap_or(u32::MAX), Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonfinite_matches_is_finite() {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE / 4.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ] {
+            assert_eq!(nonfinite(x), !x.is_finite(), "{x}");
+        }
+    }
+}
