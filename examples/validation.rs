@@ -7,16 +7,18 @@
 //!
 //! Each scene runs in full (as `edra run` would run it; the longest take a few minutes), its
 //! `synapses.csv` and recorder CSVs are written to `target/validation_runs/<scene>/`, and the
-//! figures are drawn from those CSVs. The readouts are the functions of `edra::validation` that
+//! figures are drawn from those CSVs. The readouts are the functions of `validation_parts/helpers.rs` that
 //! the tests under `tests/experiment_*.rs` assert.
 
 use edra::plot::{LineChart, Series, line_chart};
 use edra::stages::ca_influx::{CaModel, mg_unblock};
 use edra::stages::plasticity::Rule;
-use edra::validation::{self, by_group, gb};
+#[path = "validation_parts/helpers.rs"]
+mod validation;
 use edra::{Result, Simulation};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use validation::{by_group, gb};
 
 #[path = "validation_parts/science.rs"]
 mod science;
@@ -347,7 +349,7 @@ fn calcium_window(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
          Graupner & Brunel 2012, DP set, 60 pairs at 1 Hz, readout averaged over UP/DOWN with\n\
          β = 0.5, b = 5: change = 1 + (2/3)(D − U), where D (U) is the probability that a synapse\n\
          starting DOWN (UP) ends UP (DOWN). Two readouts: the analytic one of Graupner & Brunel\n\
-         (`edra::validation::gb`, Ornstein–Uhlenbeck approximation from the time the Ca trace\n\
+         (`validation_parts/helpers.rs`, `gb`, Ornstein–Uhlenbeck approximation from the time the Ca trace\n\
          spends above θd and θp), and {n} noisy engine trials per Δt and start state (the scene;\n\
          standard error of a point ≈ {se:.3}). Test: `tests/experiment_stdp_windows.rs` (analytic\n\
          over the whole sweep; trials at −25, +5, +100 ms with 80 per state).\n\n\

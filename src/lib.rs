@@ -39,7 +39,7 @@ pub mod stages;
 pub use assembly::{build, checkpoint, output, record, sim};
 pub use core::{clock, error, fine, params, prefetch, rng, synapse};
 pub use engine::{schedule, spikes};
-pub use front::{plot, validation, web};
+pub use front::{plot, web};
 pub use scene::state;
 pub use stages::{delivery, groups as world, guard, neurons, timeline};
 

@@ -3,7 +3,8 @@
 //! (`dopamine_sensitivity.ron`). The Mg2+ block values of Jahr & Stevens (1990) are checked by
 //! the unit test `mg_block_matches_jahr_stevens` in `src/stages/ca_influx.rs`.
 
-use edra::validation;
+#[path = "../examples/validation_parts/helpers.rs"]
+mod validation;
 
 /// Peak of each synapse's trace above its value at t = 0.
 fn peaks_above_start(samples: &[(f64, Vec<f64>)]) -> Vec<f64> {

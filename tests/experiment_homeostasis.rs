@@ -2,7 +2,8 @@
 //! astrocytes' time compressed 10× (τa/10, β·10, γ·100: the same dynamics in t/10), run for the
 //! equivalent of 3 h. The scene itself runs 4 h with the published constants.
 
-use edra::validation;
+#[path = "../examples/validation_parts/helpers.rs"]
+mod validation;
 
 #[test]
 fn scaling_restores_the_rate_by_one_common_factor() {

@@ -4,7 +4,9 @@
 
 use edra::stages::ca_influx::{CaModel, LinearCaParams};
 use edra::stages::plasticity::{CalciumRuleParams, Rule};
-use edra::validation::{self, gb};
+#[path = "../examples/validation_parts/helpers.rs"]
+mod validation;
+use validation::gb;
 
 /// Bi & Poo 1998 (J Neurosci 18:10464), exponential fit of their window: τ+ = 16.8 ms (LTP side),
 /// τ− = 33.7 ms (LTD side). The issue asks for the fitted constants within 5 %.

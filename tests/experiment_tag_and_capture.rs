@@ -3,7 +3,9 @@
 //! their timing): the 9 h of the scene run as 54 simulated minutes. The scene itself runs the
 //! published constants; docs/validation.md shows both.
 
-use edra::validation::{self, by_group};
+#[path = "../examples/validation_parts/helpers.rs"]
+mod validation;
+use validation::by_group;
 
 const K: f64 = 10.0;
 const H0_MV: f64 = 4.20075; // Luboeinski & Tetzlaff 2021

@@ -1,7 +1,8 @@
 //! AMPA trafficking under blocked exocytosis or endocytosis, from
 //! `scenes/experiments/ampa_trafficking.ron` (the full hour; it takes well under a second).
 
-use edra::validation;
+#[path = "../examples/validation_parts/helpers.rs"]
+mod validation;
 
 #[test]
 fn blocked_trafficking_matches_earnshaw_and_bressloff() {

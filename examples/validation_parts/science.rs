@@ -174,7 +174,7 @@ fn early_protocol(root: &Path) -> Option<(f64, f64, f64)> {
         .skip(1)
         .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
         .collect();
-    let mut sim = edra::validation::load("lt2021_basic_early.ron", |_| {}).ok()?;
+    let mut sim = super::validation::load("lt2021_basic_early.ron", |_| {}).ok()?;
     let (mut worst_h, mut worst_ca) = (0.0f64, 0.0f64);
     for (j, row) in peer.iter().enumerate().skip(1) {
         while sim.clock().step < j as u64 + 1 {

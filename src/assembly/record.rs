@@ -37,7 +37,7 @@ pub struct SynapseData {
 }
 
 impl SynapseDataItem<'_, '_> {
-    /// The values of [`SYNAPSE_VARIABLES`]; `None` where the synapse lacks the component. An
+    /// The values of the built-in variables ([`crate::stages::synapse_variables`], in that order); `None` where the synapse lacks the component. An
     /// event-driven synapse is shown brought up to date (`now`), without being written.
     pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
         let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);

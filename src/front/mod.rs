@@ -1,7 +1,7 @@
-//! Layer 6, the front ends: the web page and report, the SVG plots, the validation helpers of
-//! the page generator. The `edra` command (`src/main.rs`) sits on top of the library.
+//! Layer 6, the front ends: `edra show`, the web page and report, the SVG plots. The `edra`
+//! command (`src/main.rs`) sits on top of the library; the validation page's helpers are in
+//! `examples/validation_parts/helpers.rs`, outside the library.
 
 pub mod plot;
 pub mod show;
-pub mod validation;
 pub mod web;

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! Validation against published experiments: helpers that load the scenes under
 //! `scenes/experiments/`, run them, and reduce their final state to the numbers the papers
 //! report. The tests under `tests/experiment_*.rs` assert those numbers; the example
@@ -7,14 +8,14 @@
 //! predicts the outcome of a pairing protocol from the time the calcium trace spends above the
 //! two thresholds, and least-squares fits of exponential STDP windows ([`fit_exponential`]).
 
-use crate::assembly::record::SynapseData;
-use crate::assembly::sim::Simulation;
-use crate::core::clock::Clock;
-use crate::core::error::Result;
-use crate::scene::{Scene, SceneFile};
-use crate::stages::SYNAPSE_VARIABLE_COUNT;
-use crate::stages::groups::{Replicas, SynapseGroups};
-use crate::stages::plasticity::event_stdp::CaughtUp;
+use edra::assembly::record::SynapseData;
+use edra::assembly::sim::Simulation;
+use edra::core::clock::Clock;
+use edra::core::error::Result;
+use edra::scene::{Scene, SceneFile};
+use edra::stages::SYNAPSE_VARIABLE_COUNT;
+use edra::stages::groups::{Replicas, SynapseGroups};
+use edra::stages::plasticity::event_stdp::CaughtUp;
 use std::path::{Path, PathBuf};
 
 /// Path of an experiment scene, `scenes/experiments/<name>`.
@@ -52,9 +53,9 @@ pub struct SynapseRow {
 }
 
 impl SynapseRow {
-    /// The value of variable `name` (a [`crate::stages::synapse_variables`] name such as `h_mv` or `rho`).
+    /// The value of variable `name` (a [`edra::stages::synapse_variables`] name such as `h_mv` or `rho`).
     pub fn get(&self, name: &str) -> Option<f32> {
-        let k = crate::stages::synapse_variables()
+        let k = edra::stages::synapse_variables()
             .iter()
             .position(|v| v.name == name)?;
         self.values[k]
@@ -105,7 +106,7 @@ pub fn trace(
     name: &str,
     t_ms: f64,
 ) -> Result<Vec<(f64, Vec<f64>)>> {
-    let k = crate::stages::synapse_variables()
+    let k = edra::stages::synapse_variables()
         .iter()
         .position(|v| v.name == name)
         .unwrap_or_else(|| panic!("unknown synapse variable `{name}`"));
@@ -225,15 +226,15 @@ pub fn calcium_window_trials(
 ///
 /// so ρ(T) is Gaussian with mean ρ̄ + (ρ0 − ρ̄)·e^(−T/τeff), τeff = τ/(Γp + Γd), and variance
 /// σρ²·(1 − e^(−2T/τeff)), σρ² = σ²(αp + αd)/(2(Γp + Γd)) (the stationary variance of the SDE
-/// as edra integrates it, see [`rho_step`](crate::stages::plasticity::calcium_rule::rho_step)).
+/// as edra integrates it, see [`rho_step`](edra::stages::plasticity::calcium_rule::rho_step)).
 /// A synapse starting UP (ρ0 = 1) ends DOWN with probability U = P(ρ(T) < ρ*), one starting
 /// DOWN ends UP with probability D = P(ρ(T) > ρ*). With a fraction β of synapses UP before and
 /// b = w_UP/w_DOWN, the change of synaptic strength is
 ///
 /// [(1 − β)(1 − D) + β·U + b·((1 − β)·D + β·(1 − U))] / [(1 − β) + β·b].
 pub mod gb {
-    use crate::stages::ca_influx::{LinearCaParams, linear_step};
-    use crate::stages::plasticity::CalciumRuleParams;
+    use edra::stages::ca_influx::{LinearCaParams, linear_step};
+    use edra::stages::plasticity::CalciumRuleParams;
 
     /// Fractions of the protocol time (αd, αp) that the linear calcium trace spends above θd
     /// and θp, for `pairs` pre/post pairs at `frequency_hz` with post − pre = `delta_t_ms`;
@@ -343,29 +344,9 @@ pub mod gb {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exponential_fit_recovers_its_parameters() {
-        let pts: Vec<(f64, f64)> = (1..20)
-            .map(|i| (i as f64 * 5.0, 0.3 * (-(i as f64) * 5.0 / 16.8).exp()))
-            .collect();
-        let (a, tau, r2) = fit_exponential(&pts);
-        assert!((a - 0.3).abs() < 1e-9 && (tau - 16.8).abs() < 1e-9 && r2 > 0.999_999);
-    }
-
-    #[test]
-    fn erf_matches_known_values() {
-        assert!((gb::erf(0.5) - 0.520_499_877_8).abs() < 2e-7);
-        assert!((gb::erf(-1.0) + 0.842_700_792_9).abs() < 2e-7);
-    }
-}
-
 /// Every astrocyte's (activity Hz, scale), in id order.
 pub fn astrocytes(sim: &mut Simulation) -> Vec<(f64, f64)> {
-    use crate::stages::homeostasis::AstrocyteUnit;
+    use edra::stages::homeostasis::AstrocyteUnit;
     let world = sim.world_mut();
     let mut q = world.query::<&AstrocyteUnit>();
     let mut v: Vec<&AstrocyteUnit> = q.iter(world).collect();
@@ -399,8 +380,8 @@ pub struct FrequencyPoint {
 /// over before, with a fraction `beta` of synapses UP before:
 /// ((1 − β)·h(ρ_from_down) + β·h(ρ_from_up)) / ((1 − β)·h_down + β·h_up).
 pub fn frequency_dependence(sim: &mut Simulation, beta: f64) -> Result<Vec<FrequencyPoint>> {
-    use crate::stages::neurons::NeuronModel;
-    use crate::stages::plasticity::Rule;
+    use edra::stages::neurons::NeuronModel;
+    use edra::stages::plasticity::Rule;
     let scene = sim.scene().clone();
     let NeuronModel::Pairing(p) = &scene.neurons[0].model else {
         panic!("the first neuron group is a Pairing protocol");
@@ -459,8 +440,8 @@ pub fn frequency_dependence(sim: &mut Simulation, beta: f64) -> Result<Vec<Frequ
 /// its first spike at T is at T/k (the tetanus itself keeps its timing). The tetanus phase
 /// (seconds) is unchanged; hours of consolidation run in minutes of simulated time.
 pub fn compress_consolidation_time(scene: &mut Scene, k: f64) {
-    use crate::stages::neurons::NeuronModel;
-    use crate::stages::plasticity::Rule;
+    use edra::stages::neurons::NeuronModel;
+    use edra::stages::plasticity::Rule;
     for g in &mut scene.synapses {
         if let Rule::EarlyCalcium(p) = &mut g.rule {
             p.relaxation *= k;

@@ -1,0 +1,102 @@
+//! Build phase 0, estimate: what a scene will build and how much memory it will take, without
+//! building it (`edra check`, and the memory figures of `docs/performance.md`).
+
+use super::*;
+
+/// What a scene will build and roughly how much memory it will take, without building it.
+#[derive(Clone, Debug, Default)]
+pub struct Estimate {
+    pub replicas: u64,
+    pub neurons: u64,
+    pub synapses: f64,
+    /// Whether `synapses` is exact (no FixedProbability group).
+    pub exact: bool,
+    pub per_group: Vec<(String, f64)>,
+    pub regions: u64,
+    pub astrocytes: u64,
+    pub steps: u64,
+    pub bytes_per_synapse: f64,
+    pub recorder_bytes: f64,
+    pub bytes: f64,
+}
+/// Bytes a component costs per entity: its size plus two change ticks.
+pub(super) fn cost<T>() -> f64 {
+    (std::mem::size_of::<T>() + 8) as f64
+}
+/// Memory per synapse of a group: its components, plus the entity's own bookkeeping in bevy 0.20
+/// (its id in the table, 8 bytes, and in the archetype, 12, and its location record, 24).
+pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
+    let mut b = 44.0 + cost::<Synapse>() + cost::<SynapticWeight>() + cost::<SpineHeadCa>();
+    b += match g.ca {
+        CaModel::Linear(_) => cost::<LinearCa>(),
+        CaModel::Nmda(_) => cost::<NmdaSpine>(),
+        CaModel::Off => 0.0,
+    };
+    b += match g.rule {
+        Rule::PairStdp(_) => cost::<StdpTraces>(),
+        Rule::CalciumRule(_) => cost::<CaRuleState>(),
+        Rule::EarlyCalcium(_) => cost::<EarlyCalciumRule>(),
+        Rule::Static => 0.0,
+    };
+    if g.trafficking.is_some() {
+        b += cost::<AmpaPools>();
+    }
+    if g.consolidation.is_some() {
+        b += cost::<SynapticTag>();
+    }
+    b
+}
+/// Counts and memory of a scene (expected values for random connectivity).
+pub fn estimate(scene: &Scene) -> Estimate {
+    let reps: u64 = scene.sweep.iter().map(|a| a.values.len() as u64).product();
+    let names = crate::scene::Names::of(scene);
+    let size = |n: &str| names.size(n).map_or(0, u64::from);
+    let mut e = Estimate {
+        replicas: reps,
+        neurons: reps * scene.neurons.iter().map(|g| g.size as u64).sum::<u64>(),
+        regions: reps * scene.dopamine_regions.len() as u64,
+        exact: true,
+        steps: (scene.duration_ms / scene.dt_ms).round() as u64,
+        ..Default::default()
+    };
+    let mut syn_bytes = 0.0;
+    for g in &scene.synapses {
+        let (n, _) = expected_synapses(g, size(&g.pre), size(&g.post));
+        let n = n * reps as f64;
+        e.exact &= !matches!(g.connectivity, Connectivity::FixedProbability(_));
+        e.synapses += n;
+        syn_bytes += n * bytes_per_synapse(g);
+        e.per_group.push((g.name.clone(), n));
+    }
+    e.astrocytes = reps
+        * scene
+            .astrocytes
+            .iter()
+            .map(|a| size(&a.covers).div_ceil(a.neurons_per_astrocyte.max(1) as u64))
+            .sum::<u64>();
+    for r in &scene.recorders {
+        let entities = match &r.target {
+            RecordTarget::Synapses { indices, .. } | RecordTarget::Neurons { indices, .. } => {
+                indices.len() as f64
+            }
+            RecordTarget::Regions => e.regions as f64,
+            RecordTarget::Astrocytes => e.astrocytes as f64,
+        };
+        let cols = 2.0
+            + if r.variables.is_empty() {
+                16.0
+            } else {
+                r.variables.len() as f64
+            };
+        e.recorder_bytes +=
+            reps as f64 * entities * cols * 8.0 * (e.steps / r.every_steps as u64 + 1) as f64;
+    }
+    e.bytes_per_synapse = if e.synapses > 0.0 {
+        syn_bytes / e.synapses
+    } else {
+        0.0
+    };
+    let per_neuron = 64.0 + 8.0 * 2.0 + (2 * 8) as f64; // entity, state, input, history
+    e.bytes = syn_bytes + e.neurons as f64 * per_neuron + e.recorder_bytes;
+    e
+}

@@ -1,0 +1,297 @@
+//! Build phase 3, rows: the initial values of each synapse (sampled from the scene's seed), or
+//! its values restored from a checkpoint ([`row_from_state`], the counterpart of
+//! [`crate::assembly::checkpoint::capture`]), computed in parallel a chunk at a time.
+
+use super::*;
+
+/// Initial (or restored) values of one synapse.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Row {
+    pub(super) syn: Synapse,
+    pub(super) weight: SynapticWeight,
+    pub(super) spine: SpineHeadCa,
+    pub(super) nmda: NmdaSpine,
+    pub(super) traces: StdpTraces,
+    pub(super) rho: f64,
+    /// The residuals of h (early calcium rule) and z (consolidation), see [`crate::core::fine`].
+    pub(super) h_residual_mv: f32,
+    pub(super) z_residual: f32,
+    pub(super) pools: AmpaPools,
+    pub(super) tagged: bool,
+    /// First step an event-driven synapse has not taken yet.
+    pub(super) next_step: u64,
+}
+/// Salt of each sampled field in the init stream.
+pub(super) const SALT_AXONAL: u64 = 1;
+pub(super) const SALT_DENDRITIC: u64 = 2;
+pub(super) const SALT_H: u64 = 3;
+pub(super) const SALT_Z: u64 = 4;
+pub(super) const SALT_RHO: u64 = 5;
+/// Delay steps of a sampled delay, or why it does not fit in a `u16`.
+pub(super) fn steps_of(
+    d: &Dist,
+    seed: u64,
+    id: u32,
+    salt: u64,
+    dt: f64,
+) -> std::result::Result<u16, String> {
+    let ms = d.sample(seed, id as u64, salt, 0.0, 1000.0);
+    let steps = (ms / dt).round();
+    if steps > u16::MAX as f64 {
+        return Err(format!(
+            "a delay of {ms} ms is more than 65535 steps of {dt} ms"
+        ));
+    }
+    Ok(steps as u16)
+}
+/// Checks that the delays of the `n` synapses from `first_id` fit in 65535 steps. Sampled delays
+/// are at most 1000 ms, so this only samples them when the step is shorter than 1000/65535 ms.
+pub(super) fn check_delays(
+    g: &SynapseGroupRt,
+    first_id: u32,
+    n: usize,
+    scene: &Scene,
+) -> std::result::Result<(), (String, String)> {
+    let (seed, dt) = (scene.seed, scene.dt_ms);
+    for (field, d, salt) in [
+        ("axonal_delay_ms", &g.spec.axonal_delay_ms, SALT_AXONAL),
+        (
+            "dendritic_delay_ms",
+            &g.spec.dendritic_delay_ms,
+            SALT_DENDRITIC,
+        ),
+    ] {
+        if (d.max_in(0.0, 1000.0) / dt).round() <= u16::MAX as f64 {
+            continue;
+        }
+        let bad = (0..n as u32)
+            .into_par_iter()
+            .find_map_first(|k| steps_of(d, seed, first_id + k, salt, dt).err());
+        if let Some(m) = bad {
+            return Err((field.to_string(), m));
+        }
+    }
+    Ok(())
+}
+/// The initial values of synapse `id` of group `g` from neuron `pre` to neuron `post`. The
+/// delays were checked by [`check_delays`].
+pub(super) fn fresh_row(
+    g: &SynapseGroupRt,
+    group: u16,
+    (pre, post, id): (u32, u32, u32),
+    h0: f32,
+    scene: &Scene,
+) -> Row {
+    let (seed, dt, s) = (scene.seed, scene.dt_ms, &g.spec);
+    let steps = |d: &Dist, salt| steps_of(d, seed, id, salt, dt).unwrap_or(u16::MAX);
+    let rho = s.init.rho.sample(seed, id as u64, SALT_RHO, 0.0, 1.0) as f32 as f64;
+    let h = match &s.rule {
+        Rule::CalciumRule(p) => (p.h_down_mv + rho * (p.h_up_mv - p.h_down_mv)) as f32,
+        _ => s.init.h_mv.sample(seed, id as u64, SALT_H, -1e3, 1e3) as f32,
+    };
+    let z = s.init.z.sample(seed, id as u64, SALT_Z, -1.0, 1.0) as f32;
+    let w = h + h0 * z;
+    let pools = s
+        .trafficking
+        .as_ref()
+        .map_or(AmpaPools::default(), |p| AmpaPools {
+            psd: p.steady_psd(w as f64, p.total_receptors) as f32,
+            total: p.total_receptors as f32,
+        });
+    let efficacy = match &s.trafficking {
+        Some(p) => pools.psd * p.mv_per_receptor as f32,
+        None => w,
+    } * g.sign;
+    let (ca, v) = match &s.ca {
+        CaModel::Linear(_) | CaModel::Off => (0.0, 0.0),
+        CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),
+    };
+    Row {
+        syn: Synapse {
+            id,
+            pre,
+            post,
+            group,
+            axonal_delay_steps: steps(&s.axonal_delay_ms, SALT_AXONAL),
+            dendritic_delay_steps: steps(&s.dendritic_delay_ms, SALT_DENDRITIC),
+            arrivals: 0,
+        },
+        weight: SynapticWeight {
+            h_mv: h,
+            z,
+            w_mv: w,
+            efficacy_mv: efficacy,
+        },
+        spine: SpineHeadCa {
+            ca_um: ca,
+            sensitivity: 1.0,
+        },
+        nmda: NmdaSpine {
+            cleft_glutamate_mm: 0.0,
+            nmda_open_fraction: 0.0,
+            membrane_v_mv: v,
+        },
+        traces: StdpTraces::default(),
+        rho,
+        h_residual_mv: 0.0,
+        z_residual: 0.0,
+        pools,
+        tagged: false,
+        next_step: 0,
+    }
+}
+/// Synapse `i` of a checkpoint.
+pub(super) fn row_from_state(st: &State, group: u16, i: u32) -> Row {
+    let c = &st.synapses;
+    let i = i as usize;
+    Row {
+        syn: Synapse {
+            id: i as u32,
+            pre: c.pre[i],
+            post: c.post[i],
+            group,
+            axonal_delay_steps: c.axonal_delay_steps[i],
+            dendritic_delay_steps: c.dendritic_delay_steps[i],
+            arrivals: c.arrivals[i],
+        },
+        weight: SynapticWeight {
+            h_mv: c.h_mv[i],
+            z: c.z[i],
+            w_mv: c.w_mv[i],
+            efficacy_mv: c.efficacy_mv[i],
+        },
+        spine: SpineHeadCa {
+            ca_um: c.ca_um[i],
+            sensitivity: c.ca_sensitivity[i],
+        },
+        nmda: NmdaSpine {
+            cleft_glutamate_mm: c.glutamate_mm[i],
+            nmda_open_fraction: c.nmda_open_fraction[i],
+            membrane_v_mv: c.spine_v_mv[i],
+        },
+        traces: StdpTraces {
+            x_pre: c.x_pre[i],
+            y_post: c.y_post[i],
+            eligibility_mv: c.eligibility_mv[i],
+        },
+        rho: c.rho[i],
+        h_residual_mv: c.h_residual_mv.get(i).copied().unwrap_or(0.0),
+        z_residual: c.z_residual.get(i).copied().unwrap_or(0.0),
+        pools: AmpaPools {
+            psd: c.psd_receptors[i],
+            total: c.total_receptors[i],
+        },
+        tagged: c.tagged[i],
+        next_step: c.next_step.get(i).copied().unwrap_or(st.step),
+    }
+}
+/// What a group's synapses are made from: its connectivity, or the checkpoint's synapses. Kept
+/// in reverse order, so that the part already spawned can be cut off the end and freed.
+pub(super) enum RowSource {
+    /// (pre, post) pairs as indices within the two neuron groups, and the groups' first ids.
+    Fresh {
+        pairs: Vec<(u32, u32)>,
+        pre_first: u32,
+        post_first: u32,
+    },
+    /// Indices of the group's synapses in the checkpoint.
+    State(Vec<u32>),
+}
+impl RowSource {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            RowSource::Fresh { pairs, .. } => pairs.len(),
+            RowSource::State(idx) => idx.len(),
+        }
+    }
+
+    pub(super) fn reverse(&mut self) {
+        match self {
+            RowSource::Fresh { pairs, .. } => pairs.reverse(),
+            RowSource::State(idx) => idx.reverse(),
+        }
+    }
+
+    /// Keeps the first `n` (the rows not yet spawned) and frees the rest.
+    pub(super) fn keep(&mut self, n: usize) {
+        match self {
+            RowSource::Fresh { pairs, .. } => {
+                pairs.truncate(n);
+                pairs.shrink_to_fit();
+            }
+            RowSource::State(idx) => {
+                idx.truncate(n);
+                idx.shrink_to_fit();
+            }
+        }
+    }
+}
+/// The rows of a group, computed in parallel a chunk at a time as the spawner takes them, so
+/// that all of them are never held at once; the source of the rows already taken is freed as
+/// it goes. Keeps the largest axonal and dendritic delay.
+pub(super) struct Rows<'a> {
+    pub(super) source: RowSource,
+    pub(super) row: &'a (dyn Fn(&RowSource, usize) -> Row + Sync),
+    pub(super) n: usize,
+    pub(super) next: usize,
+    pub(super) freed: usize,
+    pub(super) buf: Vec<Row>,
+    pub(super) pos: usize,
+    pub(super) max_axonal: u64,
+    pub(super) max_dendritic: u64,
+}
+impl<'a> Rows<'a> {
+    const CHUNK: usize = 1 << 15;
+
+    pub(super) fn new(
+        source: RowSource,
+        row: &'a (dyn Fn(&RowSource, usize) -> Row + Sync),
+    ) -> Self {
+        let n = source.len();
+        Rows {
+            source,
+            row,
+            n,
+            next: 0,
+            freed: 0,
+            buf: Vec::with_capacity(Self::CHUNK.min(n)),
+            pos: 0,
+            max_axonal: 0,
+            max_dendritic: 0,
+        }
+    }
+}
+impl Iterator for &mut Rows<'_> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        if self.pos == self.buf.len() {
+            if self.next == self.n {
+                return None;
+            }
+            let end = (self.next + Rows::CHUNK).min(self.n);
+            let (source, row) = (&self.source, self.row);
+            (self.next..end)
+                .into_par_iter()
+                .map(|k| row(source, k))
+                .collect_into_vec(&mut self.buf);
+            for r in &self.buf {
+                self.max_axonal = self.max_axonal.max(r.syn.axonal_delay_steps as u64);
+                self.max_dendritic = self.max_dendritic.max(r.syn.dendritic_delay_steps as u64);
+            }
+            self.next = end;
+            self.pos = 0;
+            if end - self.freed >= (self.n / 16).max(Rows::CHUNK) {
+                self.source.keep(self.n - end);
+                self.freed = end;
+            }
+        }
+        self.pos += 1;
+        Some(self.buf[self.pos - 1])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.buf.len() - self.pos + self.n - self.next;
+        (left, Some(left))
+    }
+}

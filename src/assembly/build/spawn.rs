@@ -1,0 +1,325 @@
+//! Build phase 4, spawn: the entity table sized once, each synapse group spawned in one batch
+//! with its complete bundle, neurons, dopamine regions, astrocytes, and the components of
+//! registered stages.
+
+use super::*;
+
+/// Entity ids kept free for the resources and for what is spawned after the build (more than
+/// the 128 that bevy's allocator holds back before it reuses freed ids).
+pub(super) const SPARE_ENTITIES: u32 = 256;
+/// Prepares bevy's entity table for `n` entities; returns [`SPARE_ENTITIES`] empty entities with
+/// low ids, to be freed (all at once) before the resources are inserted. Two costs of bevy 0.20 at 10^7
+/// entities are avoided this way:
+///
+/// - the table of entity locations (about 24 bytes an id) grows by doubling as entities are
+///   spawned and fills its new capacity, so up to half of it would be unused: sized here to
+///   `m·2^k` just above `n` (`m` small) by spawning an entity at id `m − 1` in the empty world;
+/// - each resource is a sparse-set component, whose sparse array is as long as the id of the
+///   entity holding it (4 bytes an id): resources inserted after 10^7 synapses would cost 40 MB
+///   each, so they take the spare low ids instead.
+pub(super) fn reserve_entities(world: &mut World, n: u64) -> Vec<Entity> {
+    let n = n + 2 * SPARE_ENTITIES as u64;
+    let mut m = n;
+    while m > 4096 {
+        m = m.div_ceil(2);
+    }
+    let ids: Vec<Entity> = world.entity_allocator().alloc_many(m as u32).collect();
+    if let Some(&last) = ids.iter().max_by_key(|e| e.index()) {
+        if let Ok(e) = world.spawn_empty_at(last) {
+            e.despawn();
+        }
+        let rest: Vec<Entity> = ids.into_iter().filter(|&e| e != last).collect();
+        world.entity_allocator_mut().free_many(&rest);
+    }
+    (0..SPARE_ENTITIES)
+        .map(|_| world.spawn_empty().id())
+        .collect()
+}
+/// Spawns a group's synapses, each with the complete bundle of its models in one `spawn_batch`
+/// (so no synapse moves between tables), the recorded ones with [`Recorded`]. Returns the
+/// largest axonal and dendritic delay, steps.
+pub(super) fn spawn_synapses(
+    world: &mut World,
+    g: &SynapseGroupRt,
+    rows: Rows,
+    recorded: &[u32],
+) -> (u64, u64) {
+    let base = |r: &Row| (r.syn, r.weight, r.spine);
+    let spawn = Spawn {
+        world,
+        g,
+        rows,
+        recorded,
+    };
+    match &g.spec.ca {
+        CaModel::Linear(_) => spawn.rule(move |r| (base(r), LinearCa)),
+        CaModel::Nmda(_) => spawn.rule(move |r| (base(r), r.nmda)),
+        CaModel::Off => spawn.rule(base),
+    }
+}
+/// The optional parts of a synapse bundle, added one level at a time (each level a match over
+/// the group's choice), then spawned.
+pub(super) struct Spawn<'a, 'w> {
+    world: &'w mut World,
+    g: &'a SynapseGroupRt,
+    rows: Rows<'a>,
+    recorded: &'a [u32],
+}
+impl Spawn<'_, '_> {
+    fn rule<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
+        match &self.g.spec.rule {
+            Rule::PairStdp(p) if p.event_driven => self.trafficking(move |r| {
+                let at = EventDriven {
+                    next_step: r.next_step,
+                };
+                (f(r), r.traces, at)
+            }),
+            Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
+            Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), CaRuleState { rho: r.rho })),
+            Rule::EarlyCalcium(_) => self.trafficking(move |r| {
+                let fine = EarlyCalciumRule {
+                    h_residual_mv: r.h_residual_mv,
+                };
+                (f(r), fine)
+            }),
+            Rule::Static => self.trafficking(f),
+        }
+    }
+
+    fn trafficking<B: Bundle<Effect: NoBundleEffect>>(
+        self,
+        f: impl Fn(&Row) -> B + Copy,
+    ) -> (u64, u64) {
+        match self.g.spec.trafficking {
+            Some(_) => self.tagging(move |r| (f(r), r.pools)),
+            None => self.tagging(f),
+        }
+    }
+
+    fn tagging<B: Bundle<Effect: NoBundleEffect>>(
+        self,
+        f: impl Fn(&Row) -> B + Copy,
+    ) -> (u64, u64) {
+        match self.g.spec.consolidation {
+            Some(_) => self.all(move |r| {
+                (
+                    f(r),
+                    SynapticTag {
+                        tagged: r.tagged,
+                        z_residual: r.z_residual,
+                    },
+                )
+            }),
+            None => self.all(f),
+        }
+    }
+
+    fn all<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B) -> (u64, u64) {
+        let mut rows = self.rows;
+        let mut recorded_rows = Vec::new();
+        let bundles = (&mut rows)
+            .filter(|r| {
+                let rec = self.recorded.binary_search(&r.syn.id).is_ok();
+                if rec {
+                    recorded_rows.push(*r);
+                }
+                !rec
+            })
+            .map(|r| f(&r));
+        for _ in self.world.spawn_batch(bundles) {}
+        let with_mark = recorded_rows.iter().map(|r| (f(r), Recorded));
+        for _ in self.world.spawn_batch(with_mark) {}
+        (rows.max_axonal, rows.max_dendritic)
+    }
+}
+/// Spawns the neurons of `first..first + n` in one batch, the recorded ones in another with
+/// [`Recorded`] (`recorded` is sorted).
+pub(super) fn spawn_neuron_batch<B: Bundle<Effect: NoBundleEffect>>(
+    world: &mut World,
+    first: u32,
+    n: u32,
+    recorded: &[u32],
+    f: impl Fn(u32) -> B,
+) {
+    let is_rec = |id: &u32| recorded.binary_search(id).is_ok();
+    for _ in world.spawn_batch((first..first + n).filter(|id| !is_rec(id)).map(&f)) {}
+    let rec = recorded.iter().filter(|&&id| id >= first && id < first + n);
+    for _ in world.spawn_batch(rec.map(|&id| (f(id), Recorded))) {}
+}
+pub(super) fn spawn_neurons(
+    world: &mut World,
+    groups: &NeuronGroups,
+    state: Option<&State>,
+    recorded: &[u32],
+) {
+    for (gi, g) in groups.0.iter().enumerate() {
+        let col = |c: Option<&Vec<f32>>, id: u32| c.map(|c| c[id as usize]);
+        let base = |id: u32| {
+            let neuron = Neuron {
+                id,
+                group: gi as u16,
+            };
+            let protein = state.map_or(0.0, |s| s.neurons.protein[id as usize]);
+            (neuron, ConsolidationProteinPool { protein })
+        };
+        let v = |id| col(state.map(|s| &s.neurons.v_mv), id);
+        let (first, n) = (g.first, g.spec.size);
+        match &g.spec.model {
+            NeuronModel::Lif(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
+                let lif = LifState {
+                    v_mv: v(id).unwrap_or(p.e_l_mv as f32),
+                    refractory_steps: state.map_or(0, |s| s.neurons.refractory_steps[id as usize]),
+                };
+                (base(id), lif)
+            }),
+            NeuronModel::Izhikevich(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
+                let v0 = v(id).unwrap_or(-65.0);
+                let u = col(state.map(|s| &s.neurons.u), id).unwrap_or((p.b * v0 as f64) as f32);
+                (base(id), IzhikevichState { v_mv: v0, u })
+            }),
+            NeuronModel::SpikeTimes { .. } => spawn_neuron_batch(world, first, n, recorded, |id| {
+                let next = state.map_or(0, |s| s.neurons.spike_cursor[id as usize]);
+                (base(id), SpikeCursor { next })
+            }),
+            NeuronModel::Poisson { .. } => {
+                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), PoissonSource))
+            }
+            NeuronModel::Regular { .. } => {
+                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), RegularSource))
+            }
+            NeuronModel::Pairing(_) => {
+                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), PairingSource))
+            }
+        }
+    }
+}
+pub(super) fn spawn_regions(world: &mut World, levels: &mut RegionLevels, state: Option<&State>) {
+    for r in 0..levels.params.len() {
+        let s = state.map(|s| s.regions[r]).unwrap_or_default();
+        let cleft = DopamineCleft {
+            dopamine_um: s.dopamine_um,
+        };
+        let casc = ModulatoryCascade { pka: s.pka };
+        let rec = DopamineReceptor {
+            occupancy: s.occupancy,
+        };
+        levels.publish(r, &cleft, &casc);
+        world.spawn((RegionId(r as u32), cleft, rec, casc));
+    }
+}
+pub(super) fn spawn_astrocytes(
+    world: &mut World,
+    replicas: &[(Vec<f64>, Scene)],
+    neurons: &NeuronGroups,
+    n_neurons: usize,
+    state: Option<&State>,
+) -> (AstrocyteScaling, u64) {
+    let mut scaling = AstrocyteScaling {
+        per_neuron: vec![1.0; n_neurons],
+        ..Default::default()
+    };
+    let mut id = 0u32;
+    for (r, (_, sc)) in replicas.iter().enumerate() {
+        for a in &sc.astrocytes {
+            let g = neurons
+                .0
+                .iter()
+                .find(|g| g.replica == r as u32 && g.spec.name == a.covers)
+                .expect("names validated");
+            let params = scaling.params.len() as u32;
+            scaling.names.push((a.name.clone(), r as u32));
+            scaling.params.push(a.params.clone());
+            let mut first = g.first;
+            while first < g.first + g.spec.size {
+                let n = a.neurons_per_astrocyte.min(g.first + g.spec.size - first);
+                let unit = match state {
+                    Some(s) => s.astrocytes[id as usize],
+                    None => AstrocyteUnit {
+                        id,
+                        first_neuron: first,
+                        n_neurons: n,
+                        params,
+                        activity_hz: a.params.initial_activity_hz.unwrap_or(a.params.goal_hz),
+                        error_integral_hz_s: 0.0,
+                        scale: 1.0,
+                        spikes_in_window: 0,
+                    },
+                };
+                scaling.per_neuron[first as usize..(first + n) as usize].fill(unit.scale as f32);
+                world.spawn(unit);
+                first += n;
+                id += 1;
+            }
+        }
+    }
+    (scaling, id as u64)
+}
+/// Gives the synapses of every registered stage's groups its component (restored from the
+/// checkpoint's columns when there is one) and registers the stages in the world.
+pub(super) fn spawn_registered(
+    world: &mut World,
+    registered: &Stages,
+    groups: &SynapseGroups,
+    state: Option<&State>,
+) -> Result<()> {
+    for stage in &registered.0 {
+        let uses: Vec<(u16, ron::Value)> = groups
+            .0
+            .iter()
+            .enumerate()
+            .filter_map(|(gi, g)| Some((gi as u16, g.spec.stages.get(stage.name())?.clone())))
+            .collect();
+        stage.spawn(world, &uses, groups.0.len());
+        let Some(st) = state else { continue };
+        let n = st.synapses.pre.len();
+        let mut columns = Vec::new();
+        for v in stage.variables() {
+            match st.synapses.registered.get(v.name) {
+                Some(c) if c.len() == n => columns.push(&c[..]),
+                Some(c) => {
+                    return Err(EdraError::other(format!(
+                        "checkpoint: column `{}` of stage `{}` has {} values for {n} synapses",
+                        v.name,
+                        stage.name(),
+                        c.len()
+                    )));
+                }
+                None => {
+                    return Err(EdraError::other(format!(
+                        "checkpoint: no column `{}` of the registered stage `{}` (was the \
+                         checkpoint written without it?)",
+                        v.name,
+                        stage.name()
+                    )));
+                }
+            }
+        }
+        stage.restore(world, &columns);
+    }
+    let reg = Registered::new(registered.clone(), world);
+    world.insert_resource(reg);
+    Ok(())
+}
+/// Finds the entity of every synapse a recorder with registered stages' variables samples.
+pub(super) fn find_recorded_entities(world: &mut World, recorders: &mut Recorders) {
+    if recorders.0.iter().all(|r| r.registered_columns.is_empty()) {
+        return;
+    }
+    let mut q = world.query_filtered::<(Entity, &Synapse), With<Recorded>>();
+    let mut found: Vec<(u32, Entity)> = q.iter(world).map(|(e, s)| (s.id, e)).collect();
+    found.sort_unstable_by_key(|f| f.0);
+    for r in recorders
+        .0
+        .iter_mut()
+        .filter(|r| !r.registered_columns.is_empty())
+    {
+        r.entities = r
+            .ids
+            .iter()
+            .map(|id| {
+                let k = found.binary_search_by_key(id, |f| f.0).expect("recorded");
+                found[k].1
+            })
+            .collect();
+    }
+}
