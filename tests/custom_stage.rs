@@ -159,3 +159,19 @@ fn checkpoint_and_resume_are_byte_identical() {
     assert!(e.contains("unknown stage `camkii`"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With the stage registered the schedule is still unambiguous: its system and the recording
+/// of its variable have their places.
+#[test]
+fn the_schedule_with_the_stage_has_no_ambiguities() {
+    use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings};
+    let mut sim = Simulation::load_with(SCENE.as_ref(), stages()).unwrap();
+    let mut schedule = edra::sim::step_schedule(&stages());
+    schedule.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
+    schedule
+        .initialize(sim.world_mut())
+        .expect("no ambiguous system pairs");
+}

@@ -214,9 +214,6 @@ pub const MAX_STAGE_VARIABLES: usize = 32;
 /// variables in the rows just sampled. The entities were found at build time, so this looks up
 /// no id; it allocates nothing.
 pub fn sample_registered(world: &mut World) {
-    if world.resource::<Registered>().stages.0.is_empty() {
-        return;
-    }
     let step = world.resource::<Clock>().step;
     world.resource_scope(|world: &mut World, mut recs: Mut<Recorders>| {
         let world: &World = world;
@@ -243,13 +240,23 @@ pub fn sample_registered(world: &mut World) {
     });
 }
 
+/// Registers [`sample_registered`] after [`sample_recorders`]; only a run with registered
+/// stages has it.
+pub fn plugin_registered(s: &mut Schedule) {
+    s.add_systems(
+        sample_registered
+            .after(sample_recorders)
+            .before(crate::stages::guard::check_synapses_finite)
+            .in_set(crate::engine::schedule::Stage::Record),
+    );
+}
+
 /// Registers recording and the non-finite check in [`Stage::Record`](crate::engine::schedule::Stage::Record).
 pub fn plugin(s: &mut Schedule) {
     use crate::stages::guard::{check_neurons_finite, check_synapses_finite};
     s.add_systems(
         (
             sample_recorders,
-            sample_registered,
             check_synapses_finite,
             check_neurons_finite,
         )

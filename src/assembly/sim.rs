@@ -64,6 +64,9 @@ pub type SynapseSnapshot = Vec<(&'static str, Stage, &'static str, Option<f32>)>
 pub fn step_schedule(registered: &Stages) -> Schedule {
     let mut plugins: Vec<Plugin> = crate::stages::BUILT_IN.to_vec();
     plugins.push(crate::assembly::record::plugin);
+    if !registered.0.is_empty() {
+        plugins.push(crate::assembly::record::plugin_registered);
+    }
     let mut s = cascade_schedule(&plugins);
     crate::core::registry::add_systems(registered, &mut s);
     s
