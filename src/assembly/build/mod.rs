@@ -47,6 +47,7 @@ pub mod connectivity;
 pub mod estimate;
 pub mod replicas;
 pub mod resources;
+pub mod restore;
 pub mod rows;
 pub mod spawn;
 
@@ -131,6 +132,31 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
         ));
     }
 
+    let astrocytes: u64 = replicas
+        .iter()
+        .flat_map(|(_, sc)| {
+            sc.astrocytes.iter().map(|a| {
+                let size = sc
+                    .neurons
+                    .iter()
+                    .find(|g| g.name == a.covers)
+                    .map_or(0, |g| g.size);
+                size.div_ceil(a.neurons_per_astrocyte.max(1)) as u64
+            })
+        })
+        .sum();
+    if let Some(st) = state {
+        restore::check_state(
+            sf,
+            st,
+            n_neurons,
+            n_regions,
+            astrocytes as usize,
+            &groups,
+            &neuron_groups,
+        )?;
+    }
+
     // Connectivity (or the checkpoint's synapses) of every group, and their ids.
     let dt = scene.dt_ms;
     let mut sources: Vec<RowSource> = Vec::with_capacity(groups.0.len());
@@ -138,12 +164,15 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
         let pre = find_neurons(g.replica, &g.spec.pre);
         let post = find_neurons(g.replica, &g.spec.post);
         let source = match state {
-            Some(st) => RowSource::State(
-                (0..st.synapses.group.len() as u32)
+            Some(st) => {
+                let idx: Vec<u32> = (0..st.synapses.group.len() as u32)
                     .into_par_iter()
                     .filter(|&i| st.synapses.group[i as usize] == gi as u16)
-                    .collect(),
-            ),
+                    .collect();
+                let (pre, post) = ((pre.first, pre.spec.size), (post.first, post.spec.size));
+                restore::check_rows(sf, st, g, gi, &idx, next_id, pre, post)?;
+                RowSource::State(idx)
+            }
             None => {
                 let pairs = connect(
                     &g.spec,
@@ -191,19 +220,6 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     let recorded_synapses = recorded_ids(RecordKind::Synapses);
     let recorded_neurons = recorded_ids(RecordKind::Neurons);
 
-    let astrocytes: u64 = replicas
-        .iter()
-        .flat_map(|(_, sc)| {
-            sc.astrocytes.iter().map(|a| {
-                let size = sc
-                    .neurons
-                    .iter()
-                    .find(|g| g.name == a.covers)
-                    .map_or(0, |g| g.size);
-                size.div_ceil(a.neurons_per_astrocyte.max(1)) as u64
-            })
-        })
-        .sum();
     let entities = n_neurons as u64 + next_id as u64 + n_regions as u64 + astrocytes;
     let spare = reserve_entities(&mut world, entities);
     spawn_neurons(&mut world, &neuron_groups, state, &recorded_neurons);

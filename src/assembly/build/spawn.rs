@@ -232,18 +232,30 @@ pub(super) fn spawn_astrocytes(
             let mut first = g.first;
             while first < g.first + g.spec.size {
                 let n = a.neurons_per_astrocyte.min(g.first + g.spec.size - first);
+                let fresh = AstrocyteUnit {
+                    id,
+                    first_neuron: first,
+                    n_neurons: n,
+                    params,
+                    activity_hz: a.params.initial_activity_hz.unwrap_or(a.params.goal_hz),
+                    error_integral_hz_s: 0.0,
+                    scale: 1.0,
+                    spikes_in_window: 0,
+                };
+                // A checkpoint gives the state; the layout (id, domain, parameters) is the
+                // scene's, whatever the checkpoint says of it.
                 let unit = match state {
-                    Some(s) => s.astrocytes[id as usize],
-                    None => AstrocyteUnit {
-                        id,
-                        first_neuron: first,
-                        n_neurons: n,
-                        params,
-                        activity_hz: a.params.initial_activity_hz.unwrap_or(a.params.goal_hz),
-                        error_integral_hz_s: 0.0,
-                        scale: 1.0,
-                        spikes_in_window: 0,
-                    },
+                    Some(s) => {
+                        let saved = &s.astrocytes[id as usize];
+                        AstrocyteUnit {
+                            activity_hz: saved.activity_hz,
+                            error_integral_hz_s: saved.error_integral_hz_s,
+                            scale: saved.scale,
+                            spikes_in_window: saved.spikes_in_window,
+                            ..fresh
+                        }
+                    }
+                    None => fresh,
                 };
                 scaling.per_neuron[first as usize..(first + n) as usize].fill(unit.scale as f32);
                 world.spawn(unit);

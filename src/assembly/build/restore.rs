@@ -1,0 +1,435 @@
+//! Checking a checkpoint against its scene before anything is restored: the counts of every
+//! column, the version that wrote it, the finiteness and range of every value, and (in
+//! [`check_rows`], as the build meets each group) that its synapses are the ones the scene's
+//! seed connects, with their delays. A refusal names the field (`state.synapses.z[3]`) at its
+//! line in the checkpoint file, like any scene error.
+
+use super::*;
+
+/// An error at `path` of the checkpoint.
+fn at(sf: &SceneFile, path: String, message: String) -> EdraError {
+    sf.error_at(&path, format!("checkpoint: {message}"))
+}
+
+/// Checks that column `name` of `part` has `n` values.
+fn count(sf: &SceneFile, part: &str, name: &str, len: usize, n: usize, what: &str) -> Result<()> {
+    if len == n {
+        return Ok(());
+    }
+    let path = if part.is_empty() {
+        format!("state.{name}")
+    } else {
+        format!("state.{part}.{name}")
+    };
+    Err(at(
+        sf,
+        path,
+        format!("{len} values, but the scene builds {n} {what}"),
+    ))
+}
+
+/// The first value of `values` outside `[lo, hi]` or not finite, as an error.
+fn range<T: Copy + Into<f64>>(
+    sf: &SceneFile,
+    part: &str,
+    name: &str,
+    values: &[T],
+    lo: f64,
+    hi: f64,
+) -> Result<()> {
+    let bad = values.iter().position(|v| {
+        let v: f64 = (*v).into();
+        !(v.is_finite() && v >= lo && v <= hi)
+    });
+    match bad {
+        None => Ok(()),
+        Some(i) => Err(at(
+            sf,
+            format!("state.{part}.{name}[{i}]"),
+            format!(
+                "{} is outside the valid range [{lo}, {hi}]",
+                Into::<f64>::into(values[i])
+            ),
+        )),
+    }
+}
+
+/// Whether version `a` ("major.minor.patch") is later than `b`.
+fn later(a: &str, b: &str) -> bool {
+    let parse = |s: &str| -> Vec<u64> { s.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    parse(a) > parse(b)
+}
+
+/// Checks every column of a checkpoint's state against the counts the scene builds.
+pub(super) fn check_state(
+    sf: &SceneFile,
+    st: &State,
+    n_neurons: usize,
+    n_regions: usize,
+    n_astrocytes: usize,
+    groups: &SynapseGroups,
+    neurons: &NeuronGroups,
+) -> Result<()> {
+    let ours = env!("CARGO_PKG_VERSION");
+    if later(&st.edra_version, ours) {
+        return Err(at(
+            sf,
+            "state.edra_version".into(),
+            format!(
+                "written by edra {}, later than this edra {ours}",
+                st.edra_version
+            ),
+        ));
+    }
+    let s = &st.synapses;
+    let n = s.pre.len();
+    let syn = |name: &str, len: usize| count(sf, "synapses", name, len, n, "synapses here");
+    for (name, len) in [
+        ("post", s.post.len()),
+        ("group", s.group.len()),
+        ("axonal_delay_steps", s.axonal_delay_steps.len()),
+        ("dendritic_delay_steps", s.dendritic_delay_steps.len()),
+        ("arrivals", s.arrivals.len()),
+        ("glutamate_mm", s.glutamate_mm.len()),
+        ("spine_v_mv", s.spine_v_mv.len()),
+        ("nmda_open_fraction", s.nmda_open_fraction.len()),
+        ("ca_um", s.ca_um.len()),
+        ("ca_sensitivity", s.ca_sensitivity.len()),
+        ("x_pre", s.x_pre.len()),
+        ("y_post", s.y_post.len()),
+        ("eligibility_mv", s.eligibility_mv.len()),
+        ("rho", s.rho.len()),
+        ("h_mv", s.h_mv.len()),
+        ("z", s.z.len()),
+        ("w_mv", s.w_mv.len()),
+        ("efficacy_mv", s.efficacy_mv.len()),
+        ("psd_receptors", s.psd_receptors.len()),
+        ("total_receptors", s.total_receptors.len()),
+        ("tagged", s.tagged.len()),
+    ] {
+        syn(name, len)?;
+    }
+    for (name, c) in [
+        ("h_residual_mv", &s.h_residual_mv),
+        ("z_residual", &s.z_residual),
+    ] {
+        if !c.is_empty() {
+            syn(name, c.len())?;
+        }
+    }
+    if let Some(g) = s.group.iter().position(|&g| g as usize >= groups.0.len()) {
+        return Err(at(
+            sf,
+            format!("state.synapses.group[{g}]"),
+            format!(
+                "group {} does not exist ({} groups)",
+                s.group[g],
+                groups.0.len()
+            ),
+        ));
+    }
+    let big = 1e9;
+    range(sf, "synapses", "arrivals", &s.arrivals, 0.0, 3.0)?;
+    range(sf, "synapses", "glutamate_mm", &s.glutamate_mm, 0.0, big)?;
+    range(sf, "synapses", "spine_v_mv", &s.spine_v_mv, -1e3, 1e3)?;
+    range(
+        sf,
+        "synapses",
+        "nmda_open_fraction",
+        &s.nmda_open_fraction,
+        0.0,
+        1.0,
+    )?;
+    range(sf, "synapses", "ca_um", &s.ca_um, 0.0, big)?;
+    range(
+        sf,
+        "synapses",
+        "ca_sensitivity",
+        &s.ca_sensitivity,
+        0.0,
+        big,
+    )?;
+    range(sf, "synapses", "x_pre", &s.x_pre, 0.0, big)?;
+    range(sf, "synapses", "y_post", &s.y_post, 0.0, big)?;
+    range(
+        sf,
+        "synapses",
+        "eligibility_mv",
+        &s.eligibility_mv,
+        -big,
+        big,
+    )?;
+    range(sf, "synapses", "rho", &s.rho, 0.0, 1.0)?;
+    range(sf, "synapses", "h_mv", &s.h_mv, -1e3, 1e3)?;
+    range(sf, "synapses", "w_mv", &s.w_mv, -big, big)?;
+    range(sf, "synapses", "efficacy_mv", &s.efficacy_mv, -big, big)?;
+    range(sf, "synapses", "h_residual_mv", &s.h_residual_mv, -1.0, 1.0)?;
+    range(sf, "synapses", "z_residual", &s.z_residual, -1.0, 1.0)?;
+    range(
+        sf,
+        "synapses",
+        "total_receptors",
+        &s.total_receptors,
+        0.0,
+        big,
+    )?;
+    for i in 0..n {
+        let g = &groups.0[s.group[i] as usize];
+        let (z_lo, z_hi) = g
+            .spec
+            .consolidation
+            .as_ref()
+            .map_or((-1.0, 1.0), |c| (c.z_min.min(-1.0), c.z_max.max(1.0)));
+        range(sf, "synapses", "z", &s.z[i..=i], z_lo, z_hi)
+            .map_err(|_| bad_value(sf, "z", i, s.z[i] as f64, z_lo, z_hi))?;
+        let total = s.total_receptors[i] as f64;
+        if g.spec.trafficking.is_some() && total <= 0.0 {
+            return Err(bad_value(
+                sf,
+                "total_receptors",
+                i,
+                total,
+                f64::MIN_POSITIVE,
+                big,
+            ));
+        }
+        range(
+            sf,
+            "synapses",
+            "psd_receptors",
+            &s.psd_receptors[i..=i],
+            0.0,
+            total,
+        )
+        .map_err(|_| {
+            bad_value(
+                sf,
+                "psd_receptors",
+                i,
+                s.psd_receptors[i] as f64,
+                0.0,
+                total,
+            )
+        })?;
+    }
+    if !s.next_step.is_empty() {
+        syn("next_step", s.next_step.len())?;
+        if let Some(i) = s.next_step.iter().position(|&k| k > st.step) {
+            return Err(bad_value(
+                sf,
+                "next_step",
+                i,
+                s.next_step[i] as f64,
+                0.0,
+                st.step as f64,
+            ));
+        }
+    }
+
+    let nc = &st.neurons;
+    let neu = |name: &str, len: usize| count(sf, "neurons", name, len, n_neurons, "neurons");
+    for (name, len) in [
+        ("v_mv", nc.v_mv.len()),
+        ("u", nc.u.len()),
+        ("refractory_steps", nc.refractory_steps.len()),
+        ("spike_cursor", nc.spike_cursor.len()),
+        ("protein", nc.protein.len()),
+    ] {
+        neu(name, len)?;
+    }
+    if !nc.poisson_next_step.is_empty() {
+        neu("poisson_next_step", nc.poisson_next_step.len())?;
+    }
+    range(sf, "neurons", "v_mv", &nc.v_mv, -1e4, 1e4)?;
+    range(sf, "neurons", "u", &nc.u, -1e4, 1e4)?;
+    range(sf, "neurons", "protein", &nc.protein, 0.0, big)?;
+    for g in &neurons.0 {
+        let times = match &g.spec.model {
+            NeuronModel::SpikeTimes { times_ms } => times_ms.len(),
+            _ => 0,
+        };
+        let ids = g.first as usize..(g.first + g.spec.size) as usize;
+        range(
+            sf,
+            "neurons",
+            "spike_cursor",
+            &nc.spike_cursor[ids.clone()],
+            0.0,
+            times as f64,
+        )
+        .map_err(|_| {
+            let i = ids
+                .clone()
+                .find(|&i| nc.spike_cursor[i] as usize > times)
+                .unwrap_or(0);
+            bad_value(
+                sf,
+                "spike_cursor",
+                i,
+                nc.spike_cursor[i] as f64,
+                0.0,
+                times as f64,
+            )
+        })?;
+    }
+
+    count(
+        sf,
+        "",
+        "regions",
+        st.regions.len(),
+        n_regions,
+        "dopamine regions",
+    )?;
+    for (i, r) in st.regions.iter().enumerate() {
+        for (name, v, hi) in [
+            ("dopamine_um", r.dopamine_um, big),
+            ("occupancy", r.occupancy, 1.0),
+            ("pka", r.pka, big),
+        ] {
+            range(sf, &format!("regions[{i}]"), name, &[v], 0.0, hi).map_err(|_| {
+                at(
+                    sf,
+                    format!("state.regions[{i}].{name}"),
+                    format!("{v} is outside [0, {hi}]"),
+                )
+            })?;
+        }
+    }
+    count(
+        sf,
+        "",
+        "astrocytes",
+        st.astrocytes.len(),
+        n_astrocytes,
+        "astrocytes",
+    )?;
+    for (i, a) in st.astrocytes.iter().enumerate() {
+        for (name, v) in [
+            ("activity_hz", a.activity_hz),
+            ("error_integral_hz_s", a.error_integral_hz_s),
+            ("scale", a.scale),
+        ] {
+            if !v.is_finite() {
+                return Err(at(
+                    sf,
+                    format!("state.astrocytes[{i}].{name}"),
+                    format!("{v} is not finite"),
+                ));
+            }
+        }
+    }
+    for (i, r) in st.pending_rewards.iter().enumerate() {
+        if r.region as usize >= n_regions || !r.amount_um.is_finite() {
+            return Err(at(
+                sf,
+                format!("state.pending_rewards[{i}]"),
+                format!(
+                    "a reward of {} µM to region {} ({n_regions} regions)",
+                    r.amount_um, r.region
+                ),
+            ));
+        }
+    }
+    if let Some(e) = &st.event_epoch {
+        if e.start_step > st.step || e.prefix.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(at(
+                sf,
+                "state.event_epoch".into(),
+                format!(
+                    "starts at step {} after the checkpoint's step {}",
+                    e.start_step, st.step
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn bad_value(sf: &SceneFile, name: &str, i: usize, v: f64, lo: f64, hi: f64) -> EdraError {
+    let part = if name == "spike_cursor" {
+        "neurons"
+    } else {
+        "synapses"
+    };
+    at(
+        sf,
+        format!("state.{part}.{name}[{i}]"),
+        format!("{v} is outside the valid range [{lo}, {hi}]"),
+    )
+}
+
+/// Checks that the checkpoint's synapses of group `gi` (`idx`, their indices in the checkpoint)
+/// are the ones the scene's seed connects: the same ids, neurons and delays.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_rows(
+    sf: &SceneFile,
+    st: &State,
+    g: &SynapseGroupRt,
+    gi: usize,
+    idx: &[u32],
+    first_id: u32,
+    (pre_first, pre_size): (u32, u32),
+    (post_first, post_size): (u32, u32),
+) -> Result<()> {
+    let scene = &sf.scene;
+    let pairs = connect(&g.spec, pre_size, post_size, scene.seed, gi as u64);
+    let s = &st.synapses;
+    if pairs.len() != idx.len() {
+        return Err(at(
+            sf,
+            "state.synapses.group".into(),
+            format!(
+                "group `{}` has {} synapses here, but the scene connects {}",
+                g.spec.name,
+                idx.len(),
+                pairs.len()
+            ),
+        ));
+    }
+    let (seed, dt) = (scene.seed, scene.dt_ms);
+    let steps = |d: &Dist, id: u32, salt| steps_of(d, seed, id, salt, dt).unwrap_or(u16::MAX);
+    let bad = (0..idx.len()).into_par_iter().find_first(|&k| {
+        let (i, id) = (idx[k] as usize, first_id + k as u32);
+        let (p, q) = pairs[k];
+        i != id as usize
+            || s.pre[i] != pre_first + p
+            || s.post[i] != post_first + q
+            || s.axonal_delay_steps[i] != steps(&g.spec.axonal_delay_ms, id, SALT_AXONAL)
+            || s.dendritic_delay_steps[i] != steps(&g.spec.dendritic_delay_ms, id, SALT_DENDRITIC)
+    });
+    match bad {
+        None => Ok(()),
+        Some(k) => {
+            let (i, id) = (idx[k] as usize, first_id + k as u32);
+            let (p, q) = (pre_first + pairs[k].0, post_first + pairs[k].1);
+            let axonal = steps(&g.spec.axonal_delay_ms, id, SALT_AXONAL);
+            let dendritic = steps(&g.spec.dendritic_delay_ms, id, SALT_DENDRITIC);
+            let (field, has, should) = if i != id as usize {
+                ("group", format!("synapse {i}"), format!("synapse {id}"))
+            } else if s.pre[i] != p {
+                ("pre", s.pre[i].to_string(), p.to_string())
+            } else if s.post[i] != q {
+                ("post", s.post[i].to_string(), q.to_string())
+            } else if s.axonal_delay_steps[i] != axonal {
+                (
+                    "axonal_delay_steps",
+                    s.axonal_delay_steps[i].to_string(),
+                    axonal.to_string(),
+                )
+            } else {
+                let d = s.dendritic_delay_steps[i].to_string();
+                ("dendritic_delay_steps", d, dendritic.to_string())
+            };
+            Err(at(
+                sf,
+                format!("state.synapses.{field}[{i}]"),
+                format!(
+                    "{has}, but synapse {k} of group `{}` as the scene's seed connects it has \
+                     {should} (was the scene or its seed edited?)",
+                    g.spec.name
+                ),
+            ))
+        }
+    }
+}
