@@ -13,7 +13,10 @@
 use edra::fine::{join, split};
 use edra::rng::{self, Purpose};
 use edra::scene::SceneFile;
-use edra::stages::ca_influx::{CaModel, NmdaSpine, NmdaStep, SpineHeadCa, nmda_step};
+use edra::stages::ca_influx::{
+    CaModel, NmdaReceptor, NmdaSpine, NmdaStep, PostsynapticMembrane, SpineHeadCa, SynapticCleft,
+    nmda_step,
+};
 use edra::stages::consolidation::{CaptureStep, ConsolidationParams, ProteinPoolParams};
 use edra::stages::homeostasis::{AstrocyteParams, AstrocyteUnit, astrocyte_step};
 use edra::stages::modulation::{
@@ -333,9 +336,9 @@ impl Fused {
                 let released = pre_b
                     && rng::uniform_f32(seed, i as u64, step, Purpose::Release) < nmda.p_release;
                 let mut nm = NmdaSpine {
-                    cleft_glutamate_mm: glu[j],
-                    nmda_open_fraction: open[j],
-                    membrane_v_mv: v[j],
+                    cleft: SynapticCleft { glutamate_mm: glu[j] },
+                    receptor: NmdaReceptor { open_fraction: open[j] },
+                    membrane: PostsynapticMembrane { v_mv: v[j] },
                 };
                 let mut sp = SpineHeadCa {
                     ca_um: ca[j],
@@ -343,9 +346,9 @@ impl Fused {
                 };
                 nmda_step(&nmda, released, post_b, s, &mut nm, &mut sp);
                 (glu[j], open[j], v[j]) = (
-                    nm.cleft_glutamate_mm,
-                    nm.nmda_open_fraction,
-                    nm.membrane_v_mv,
+                    nm.cleft.glutamate_mm,
+                    nm.receptor.open_fraction,
+                    nm.membrane.v_mv,
                 );
                 (ca[j], sens[j]) = (sp.ca_um, sp.sensitivity);
                 // Stage 3.

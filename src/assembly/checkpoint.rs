@@ -91,9 +91,9 @@ fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
         c.dendritic_delay_steps[i] = sy.dendritic_delay_steps;
         c.arrivals[i] = sy.arrivals;
         if let Some(x) = s.nmda {
-            c.glutamate_mm[i] = x.cleft_glutamate_mm;
-            c.spine_v_mv[i] = x.membrane_v_mv;
-            c.nmda_open_fraction[i] = x.nmda_open_fraction;
+            c.glutamate_mm[i] = x.cleft.glutamate_mm;
+            c.spine_v_mv[i] = x.membrane.v_mv;
+            c.nmda_open_fraction[i] = x.receptor.open_fraction;
         }
         (c.ca_um[i], c.ca_sensitivity[i]) = (s.spine.ca_um, s.spine.sensitivity);
         if let Some(t) = s.traces {

@@ -42,9 +42,9 @@ impl SynapseDataItem<'_, '_> {
     pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
         let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
         [
-            self.nmda.map(|n| n.cleft_glutamate_mm),
-            self.nmda.map(|n| n.membrane_v_mv),
-            self.nmda.map(|n| n.nmda_open_fraction),
+            self.nmda.map(|n| n.cleft.glutamate_mm),
+            self.nmda.map(|n| n.membrane.v_mv),
+            self.nmda.map(|n| n.receptor.open_fraction),
             Some(self.spine.ca_um),
             Some(self.spine.sensitivity),
             traces.map(|t| t.x_pre),

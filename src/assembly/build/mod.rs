@@ -23,7 +23,9 @@ use crate::scene::recorders::{RecordKind, variable_names};
 use crate::scene::state::State;
 use crate::scene::{Connectivity, RecordTarget, Scene, SceneFile, SynapseGroup, expected_synapses};
 use crate::stages::SYNAPSE_VARIABLE_COUNT;
-use crate::stages::ca_influx::{CaModel, LinearCa, NmdaSpine, SpineHeadCa};
+use crate::stages::ca_influx::{
+    CaModel, LinearCa, NmdaReceptor, NmdaSpine, PostsynapticMembrane, SpineHeadCa, SynapticCleft,
+};
 use crate::stages::consolidation::{ConsolidationProteinPool, ProteinLevels, SynapticTag};
 use crate::stages::groups::{Replicas, SynapseGroupRt, SynapseGroups};
 use crate::stages::guard::NonFinite;

@@ -127,9 +127,9 @@ pub(super) fn fresh_row(
             sensitivity: 1.0,
         },
         nmda: NmdaSpine {
-            cleft_glutamate_mm: 0.0,
-            nmda_open_fraction: 0.0,
-            membrane_v_mv: v,
+            cleft: SynapticCleft { glutamate_mm: 0.0 },
+            receptor: NmdaReceptor { open_fraction: 0.0 },
+            membrane: PostsynapticMembrane { v_mv: v },
         },
         traces: StdpTraces::default(),
         rho,
@@ -165,9 +165,9 @@ pub(super) fn row_from_state(st: &State, group: u16, i: u32) -> Row {
             sensitivity: c.ca_sensitivity[i],
         },
         nmda: NmdaSpine {
-            cleft_glutamate_mm: c.glutamate_mm[i],
-            nmda_open_fraction: c.nmda_open_fraction[i],
-            membrane_v_mv: c.spine_v_mv[i],
+            cleft: SynapticCleft { glutamate_mm: c.glutamate_mm[i] },
+            receptor: NmdaReceptor { open_fraction: c.nmda_open_fraction[i] },
+            membrane: PostsynapticMembrane { v_mv: c.spine_v_mv[i] },
         },
         traces: StdpTraces {
             x_pre: c.x_pre[i],
