@@ -818,3 +818,37 @@ fn many_errors_are_found_in_linear_time_and_reported_briefly() {
         start.elapsed()
     );
 }
+
+/// Two recorders of one name would write one CSV, two astrocyte groups of one name would make a
+/// parameter path ambiguous: both are refused at the second name (issue 12).
+#[test]
+fn recorder_and_astrocyte_names_are_unique() {
+    let scene = |body: &str| {
+        format!(
+            "Scene(name: \"dup\", dt_ms: 1.0, duration_ms: 10.0,\n    neurons: [NeuronGroup(name: \"n\", size: 4, model: Poisson(rate_hz: 1.0))],\n{body})\n"
+        )
+    };
+    let rec = scene(
+        "    recorders: [\n        Recorder(name: \"r\", target: Regions),\n        Recorder(name: \"r\", target: Astrocytes),\n    ],\n",
+    );
+    let e = edra::scene::SceneFile::parse("dup.ron", rec)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("dup.ron:5:") && e.contains("recorders[1].name"),
+        "{e}"
+    );
+    assert!(e.contains("the name `r` is used twice"), "{e}");
+    let astro = scene(
+        "    astrocytes: [\n        AstrocyteGroup(name: \"a\", covers: \"n\", neurons_per_astrocyte: 2),\n        AstrocyteGroup(name: \"a\", covers: \"n\", neurons_per_astrocyte: 2),\n    ],\n",
+    );
+    let e = edra::scene::SceneFile::parse("dup.ron", astro)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("astrocytes[1].name") && e.contains("used twice"),
+        "{e}"
+    );
+}

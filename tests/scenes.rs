@@ -97,6 +97,7 @@ fn show_prints_every_component() {
         );
     }
     let bad = edra(&["show", "scenes/single_synapse.ron", "--synapse", "7"]);
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("no synapse 7"));
+    // A command-line value that names nothing: exit 2, as any refused input.
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--synapse 7: no such synapse"));
 }

@@ -336,8 +336,12 @@ impl Fused {
                 let released = pre_b
                     && rng::uniform_f32(seed, i as u64, step, Purpose::Release) < nmda.p_release;
                 let mut nm = NmdaSpine {
-                    cleft: SynapticCleft { glutamate_mm: glu[j] },
-                    receptor: NmdaReceptor { open_fraction: open[j] },
+                    cleft: SynapticCleft {
+                        glutamate_mm: glu[j],
+                    },
+                    receptor: NmdaReceptor {
+                        open_fraction: open[j],
+                    },
                     membrane: PostsynapticMembrane { v_mv: v[j] },
                 };
                 let mut sp = SpineHeadCa {

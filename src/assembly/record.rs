@@ -253,12 +253,17 @@ pub fn plugin_registered(s: &mut Schedule) {
 
 /// Registers recording and the non-finite check in [`Stage::Record`](crate::engine::schedule::Stage::Record).
 pub fn plugin(s: &mut Schedule) {
-    use crate::stages::guard::{check_neurons_finite, check_synapses_finite};
+    use crate::stages::guard::{
+        check_neurons_finite, check_regions_finite, check_slow_state_finite, check_synapses_finite,
+        on_slow_check,
+    };
     s.add_systems(
         (
             sample_recorders,
             check_synapses_finite,
+            check_slow_state_finite.run_if(on_slow_check),
             check_neurons_finite,
+            check_regions_finite,
         )
             .chain()
             .in_set(crate::engine::schedule::Stage::Record),

@@ -174,10 +174,15 @@ impl Simulation {
     fn check_finite(&mut self) -> Result<()> {
         let flag = self.world.resource::<NonFinite>();
         let (syn, neu) = (flag.synapse(), flag.neuron());
-        if syn.is_none() && neu.is_none() {
+        let (reg, ast) = (flag.region(), flag.astrocyte());
+        if syn.is_none() && neu.is_none() && reg.is_none() && ast.is_none() {
             return Ok(());
         }
         let t_ms = (self.clock().step + 1) as f64 * self.clock().dt_ms;
+        // Regions and astrocytes feed synapses, which feed neurons: the most upstream is named.
+        if reg.is_some() || ast.is_some() {
+            return Err(self.region_or_astrocyte_error(reg, ast, t_ms));
+        }
         if let Some(id) = syn {
             let snap = self.synapse(id).unwrap_or_default();
             let (variable, _, _, value) = snap
@@ -205,6 +210,57 @@ impl Simulation {
             value: values[k].unwrap_or(f32::NAN),
             t_ms,
         })
+    }
+
+    /// The error of a non-finite dopamine region (`reg`) or else astrocyte (`ast`).
+    fn region_or_astrocyte_error(
+        &mut self,
+        reg: Option<u32>,
+        ast: Option<u32>,
+        t_ms: f64,
+    ) -> EdraError {
+        use crate::stages::homeostasis::{ASTROCYTE_VARIABLES, AstrocyteUnit};
+        use crate::stages::modulation::{
+            DopamineCleft, DopamineReceptor, ModulatoryCascade, REGION_VARIABLES, RegionId,
+        };
+        let first = |names: [&'static str; 3], vals: [f64; 3]| {
+            let k = vals.iter().position(|v| !v.is_finite()).unwrap_or(0);
+            (names[k], vals[k] as f32)
+        };
+        let (entity, (variable, value)) = if let Some(id) = reg {
+            let mut q = self.world.query::<(
+                &RegionId,
+                &DopamineCleft,
+                &DopamineReceptor,
+                &ModulatoryCascade,
+            )>();
+            let vals = q
+                .iter(&self.world)
+                .find(|r| r.0.0 == id)
+                .map_or([f64::NAN; 3], |(_, c, r, m)| {
+                    [c.dopamine_um as f64, r.occupancy as f64, m.pka as f64]
+                });
+            (
+                format!("dopamine region {id}"),
+                first(REGION_VARIABLES, vals),
+            )
+        } else {
+            let id = ast.expect("a region or an astrocyte");
+            let mut q = self.world.query::<&AstrocyteUnit>();
+            let vals = q
+                .iter(&self.world)
+                .find(|a| a.id == id)
+                .map_or([f64::NAN; 3], |a| {
+                    [a.activity_hz, a.error_integral_hz_s, a.scale]
+                });
+            (format!("astrocyte {id}"), first(ASTROCYTE_VARIABLES, vals))
+        };
+        EdraError::NonFinite {
+            entity,
+            variable,
+            value,
+            t_ms,
+        }
     }
 
     /// Every variable of synapse `id`, in cascade order. A lookup by id: for inspection, not

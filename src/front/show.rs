@@ -10,8 +10,8 @@ use std::fmt::Write;
 /// with registered stages' variables under their stage.
 pub fn synapse_report(sim: &mut Simulation, id: u32) -> Result<String> {
     let Some((pre, post, group, ad, dd)) = sim.synapse_links(id) else {
-        return Err(EdraError::other(format!(
-            "no synapse {id}: the scene has {} synapses (ids 0..{})",
+        return Err(EdraError::Argument(format!(
+            "--synapse {id}: no such synapse, the scene has {} synapses (ids 0..{})",
             sim.info().synapses,
             sim.info().synapses.saturating_sub(1)
         )));

@@ -366,6 +366,10 @@ impl Scene {
         let names = Names::of(self);
         unique(c, "neurons", self.neurons.iter().map(|n| &n.name));
         unique(c, "synapses", self.synapses.iter().map(|n| &n.name));
+        // Two recorders of one name would write one CSV; two astrocyte groups of one name
+        // would make `astrocytes.<name>.params.*` ambiguous.
+        repeated(c, "recorders", self.recorders.iter().map(|r| &r.name));
+        repeated(c, "astrocytes", self.astrocytes.iter().map(|a| &a.name));
         unique(
             c,
             "dopamine_regions",
@@ -685,6 +689,22 @@ fn unknown<'a>(
 /// Checks the names of the groups listed under `field`: each is a name (see
 /// [`crate::core::params::is_name`]) without `.`, which separates the parts of a parameter path, and
 /// none is used twice.
+/// Flags a name used twice in `field`.
+fn repeated<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in names.enumerate() {
+        match seen.get(n.as_str()) {
+            Some(first) => c.fail(
+                &format!("{field}[{i}].name"),
+                format!("the name `{n}` is used twice (first by {field}[{first}])"),
+            ),
+            None => {
+                seen.insert(n, i);
+            }
+        }
+    }
+}
+
 fn unique<'a>(c: &mut Checker, field: &str, names: impl Iterator<Item = &'a String>) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, n) in names.enumerate() {

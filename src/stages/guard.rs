@@ -7,14 +7,24 @@
 //! variable in cascade order. Event-driven pair-STDP synapses are checked where they change
 //! instead, when a spike reaches them and at the end of each epoch
 //! ([`event_stdp`](crate::stages::plasticity::event_stdp)).
+//!
+//! Every other state variable is checked too. Those that reach a checked variable only through
+//! a later event (STDP traces and eligibility, the NMDA spine, ρ, AMPA pools) are checked on the
+//! slow clock, so a report about them can come up to one slow step (10 ms) after the value went
+//! non-finite; dopamine regions and astrocytes, a few entities, are checked every step.
 
+use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
-use crate::stages::ca_influx::SpineHeadCa;
+use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
+use crate::stages::homeostasis::AstrocyteUnit;
+use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
 use crate::stages::plasticity::SynapticWeight;
 use crate::stages::plasticity::event_stdp::EventDriven;
+use crate::stages::plasticity::{CaRuleState, StdpTraces};
+use crate::stages::trafficking::AmpaPools;
 use bevy_ecs::prelude::*;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -23,6 +33,8 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 pub struct NonFinite {
     pub synapse: AtomicU32,
     pub neuron: AtomicU32,
+    pub region: AtomicU32,
+    pub astrocyte: AtomicU32,
 }
 
 impl Default for NonFinite {
@@ -30,6 +42,8 @@ impl Default for NonFinite {
         NonFinite {
             synapse: AtomicU32::new(u32::MAX),
             neuron: AtomicU32::new(u32::MAX),
+            region: AtomicU32::new(u32::MAX),
+            astrocyte: AtomicU32::new(u32::MAX),
         }
     }
 }
@@ -40,6 +54,12 @@ impl NonFinite {
     }
     pub fn neuron(&self) -> Option<u32> {
         Some(self.neuron.load(Relaxed)).filter(|&i| i != u32::MAX)
+    }
+    pub fn region(&self) -> Option<u32> {
+        Some(self.region.load(Relaxed)).filter(|&i| i != u32::MAX)
+    }
+    pub fn astrocyte(&self) -> Option<u32> {
+        Some(self.astrocyte.load(Relaxed)).filter(|&i| i != u32::MAX)
     }
 }
 
@@ -112,6 +132,85 @@ fn flag_first<S>(ns: &[Neuron], st: &[S], bad: impl Fn(&S) -> bool, flag: &NonFi
     if st.iter().fold(false, |any, s| any | bad(s)) {
         let n = ns.iter().zip(st).find(|(_, s)| bad(s)).map(|(n, _)| n.id);
         flag.neuron.fetch_min(n.unwrap_or(u32::MAX), Relaxed);
+    }
+}
+
+/// Flags the smallest synapse id of `syn` whose state `bad` rejects.
+fn flag_synapses<S>(syn: &[Synapse], st: &[S], bad: impl Fn(&S) -> bool, flag: &NonFinite) {
+    if st.iter().fold(false, |any, s| any | bad(s)) {
+        let id = syn
+            .iter()
+            .zip(st)
+            .filter(|(_, s)| bad(s))
+            .map(|(s, _)| s.id)
+            .min();
+        flag.synapse.fetch_min(id.unwrap_or(u32::MAX), Relaxed);
+    }
+}
+
+/// The state the slow check reads (clock-driven synapses only: event-driven ones are checked
+/// where they change).
+type Slow<'w, 's, C> = Query<'w, 's, (&'static Synapse, &'static C), Without<EventDriven>>;
+
+/// System (Record, slow clock): flags the smallest synapse id with a non-finite STDP trace,
+/// eligibility, NMDA spine variable, ρ or AMPA pool.
+pub fn check_slow_state_finite(
+    traces: Slow<StdpTraces>,
+    nmda: Slow<NmdaSpine>,
+    rho: Slow<CaRuleState>,
+    pools: Slow<AmpaPools>,
+    flag: Res<NonFinite>,
+) {
+    let t = |s: &StdpTraces| nonfinite(s.x_pre) | nonfinite(s.y_post) | nonfinite(s.eligibility_mv);
+    for (syn, st) in traces.contiguous_iter().expect("dense") {
+        flag_synapses(syn, st, t, &flag);
+    }
+    let n = |s: &NmdaSpine| {
+        nonfinite(s.cleft.glutamate_mm)
+            | nonfinite(s.receptor.open_fraction)
+            | nonfinite(s.membrane.v_mv)
+    };
+    for (syn, st) in nmda.contiguous_iter().expect("dense") {
+        flag_synapses(syn, st, n, &flag);
+    }
+    for (syn, st) in rho.contiguous_iter().expect("dense") {
+        flag_synapses(syn, st, |s: &CaRuleState| !s.rho.is_finite(), &flag);
+    }
+    let p = |s: &AmpaPools| nonfinite(s.psd) | nonfinite(s.total);
+    for (syn, st) in pools.contiguous_iter().expect("dense") {
+        flag_synapses(syn, st, p, &flag);
+    }
+}
+
+/// Whether the slow check runs on this step.
+pub fn on_slow_check(clock: Res<Clock>) -> bool {
+    clock.is_slow_step()
+}
+
+/// System (Record): flags the smallest dopamine region and astrocyte id with a non-finite
+/// value (a few entities, every step).
+pub fn check_regions_finite(
+    regions: Query<(
+        &RegionId,
+        &DopamineCleft,
+        &DopamineReceptor,
+        &ModulatoryCascade,
+    )>,
+    astros: Query<&AstrocyteUnit>,
+    flag: Res<NonFinite>,
+) {
+    for (id, c, r, m) in &regions {
+        if nonfinite(c.dopamine_um) | nonfinite(r.occupancy) | nonfinite(m.pka) {
+            flag.region.fetch_min(id.0, Relaxed);
+        }
+    }
+    for a in &astros {
+        let bad = [a.activity_hz, a.error_integral_hz_s, a.scale]
+            .iter()
+            .any(|v| !v.is_finite());
+        if bad {
+            flag.astrocyte.fetch_min(a.id, Relaxed);
+        }
     }
 }
 

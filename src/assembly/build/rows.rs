@@ -165,9 +165,15 @@ pub(super) fn row_from_state(st: &State, group: u16, i: u32) -> Row {
             sensitivity: c.ca_sensitivity[i],
         },
         nmda: NmdaSpine {
-            cleft: SynapticCleft { glutamate_mm: c.glutamate_mm[i] },
-            receptor: NmdaReceptor { open_fraction: c.nmda_open_fraction[i] },
-            membrane: PostsynapticMembrane { v_mv: c.spine_v_mv[i] },
+            cleft: SynapticCleft {
+                glutamate_mm: c.glutamate_mm[i],
+            },
+            receptor: NmdaReceptor {
+                open_fraction: c.nmda_open_fraction[i],
+            },
+            membrane: PostsynapticMembrane {
+                v_mv: c.spine_v_mv[i],
+            },
         },
         traces: StdpTraces {
             x_pre: c.x_pre[i],
