@@ -46,6 +46,9 @@ enum Command {
         /// so that a run that is killed can be continued from it. Default: none.
         #[arg(long, value_parser = interval_ms)]
         checkpoint_every_ms: Option<f64>,
+        /// Run even if the scene needs more memory than the machine has available.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a scene; print entity counts and the memory it will need.
     Check { scene: PathBuf },
@@ -118,7 +121,16 @@ fn main() -> ExitCode {
             seed,
             duration_ms,
             checkpoint_every_ms,
-        } => run(&scene, out, threads, seed, duration_ms, checkpoint_every_ms),
+            force,
+        } => run(
+            &scene,
+            out,
+            threads,
+            seed,
+            duration_ms,
+            checkpoint_every_ms,
+            force,
+        ),
         Command::Check { scene } => check(&scene),
         Command::Show {
             scene,
@@ -140,6 +152,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Refuses, before anything is built, a scene that cannot run here: ids beyond 32 bits, or more
+/// memory than the machine has available (unless `force`). Exit 2, with the figures.
+fn fits(sf: &SceneFile, force: bool) -> edra::Result<()> {
+    let e = edra::build::estimate(&sf.scene);
+    match edra::build::refusal(&e, edra::build::available_memory(), force) {
+        Some(why) => Err(EdraError::Argument(format!("{}: {why}", sf.file))),
+        None => Ok(()),
     }
 }
 
@@ -168,6 +190,7 @@ fn load(path: &Path, seed: Option<u64>, duration_ms: Option<f64>) -> edra::Resul
     Ok(sf)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     path: &Path,
     out: Option<PathBuf>,
@@ -175,9 +198,11 @@ fn run(
     seed: Option<u64>,
     duration_ms: Option<f64>,
     checkpoint_every_ms: Option<f64>,
+    force: bool,
 ) -> edra::Result<()> {
     let threads = init_threads(threads);
     let sf = load(path, seed, duration_ms)?;
+    fits(&sf, force)?;
     let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
     let mut sim = Simulation::new(sf)?;
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
@@ -342,6 +367,11 @@ impl Progress {
 fn check(path: &Path) -> edra::Result<()> {
     let sf = SceneFile::load(path)?;
     let e = edra::build::estimate(&sf.scene);
+    // A scene beyond 32-bit ids can run nowhere: refused. One beyond this machine's memory is
+    // valid, and said so.
+    if let Some(why) = edra::build::refusal(&e, None, true) {
+        return Err(EdraError::Argument(format!("{}: {why}", sf.file)));
+    }
     to_stdout(|out| {
         writeln!(out, "{}: valid", sf.file)?;
         writeln!(out, "  replicas      {}", e.replicas)?;
@@ -360,11 +390,17 @@ fn check(path: &Path) -> edra::Result<()> {
         writeln!(out, "  steps         {}", e.steps)?;
         writeln!(
             out,
-            "  memory        {:.1} MiB ({:.0} bytes per synapse; recorders {:.1} MiB)",
+            "  memory        {:.1} MiB ({:.0} bytes per synapse; recorders {:.1} MiB; spike \
+             history {:.1} MiB)",
             e.bytes / 1048576.0,
             e.bytes_per_synapse,
-            e.recorder_bytes / 1048576.0
-        )
+            e.recorder_bytes / 1048576.0,
+            e.spike_history_bytes / 1048576.0
+        )?;
+        if let Some(why) = edra::build::refusal(&e, edra::build::available_memory(), false) {
+            writeln!(out, "  cannot run here: {why}")?;
+        }
+        Ok(())
     })
 }
 
@@ -376,6 +412,7 @@ fn show(
 ) -> edra::Result<()> {
     init_threads(threads);
     let sf = load(path, None, duration_ms)?;
+    fits(&sf, false)?;
     let mut sim = Simulation::new(sf)?;
     let report = edra::front::show::synapse_report(&mut sim, id)?;
     to_stdout(|out| out.write_all(report.as_bytes()))

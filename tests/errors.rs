@@ -852,3 +852,96 @@ fn recorder_and_astrocyte_names_are_unique() {
         "{e}"
     );
 }
+
+/// The memory guard (issue 12, reproducer 6): a scene beyond 32-bit ids, or needing more memory
+/// than the machine has, is refused before anything is built, exit 2, with the figures; a
+/// scene beyond the machine's memory runs with --force (not tried here); beyond 32-bit ids it
+/// does not run at all. Each refusal is immediate.
+#[test]
+fn scenes_that_cannot_fit_are_refused_before_the_build() {
+    let dir = scratch("memory-guard");
+    let head = "Scene(name: \"big\", dt_ms: 1.0, duration_ms: 10.0,\n";
+    let group = |n: u64| {
+        format!(
+            "    neurons: [NeuronGroup(name: \"n\", size: {n}, model: Poisson(rate_hz: 1.0))],\n"
+        )
+    };
+    let all_to_all = "    synapses: [SynapseGroup(name: \"s\", pre: \"n\", post: \"n\", connectivity: AllToAll, ca: Off, rule: Static)],\n";
+    let values: Vec<String> = (0..10_000).map(|i| format!("{}", i as f64 * 0.1)).collect();
+    let sweep = format!(
+        "    sweep: [(path: \"neurons.n.model.rate_hz\", values: [{v}]), (path: \"neurons.n.model.rate_hz\", values: [{v}])],\n",
+        v = values.join(", ")
+    );
+    let recorder = "    recorders: [Recorder(name: \"r\", target: Synapses(group: \"s\", indices: [0]), every_steps: 1)],\n";
+    let cases = [
+        (
+            "ids_neurons.ron",
+            format!(
+                "{head}    neurons: [{}],\n)\n",
+                ["a", "b", "c", "d", "e"]
+                    .map(|n| format!(
+                        "NeuronGroup(name: \"{n}\", size: 1000000000, model: Poisson(rate_hz: 1.0))"
+                    ))
+                    .join(", ")
+            ),
+            "32-bit id",
+        ),
+        (
+            "ids_synapses.ron",
+            format!("{head}{}{all_to_all})\n", group(1_000_000)),
+            "32-bit id",
+        ),
+        (
+            "memory.ron",
+            format!("{head}{}{all_to_all})\n", group(60_000)),
+            "GiB available",
+        ),
+        (
+            "sweep.ron",
+            format!("{head}{}{sweep})\n", group(10)),
+            "GiB available",
+        ),
+        (
+            "recorder.ron",
+            format!(
+                "Scene(name: \"big\", dt_ms: 0.001, duration_ms: 3600000.0,\n{}{}{recorder})\n",
+                group(2),
+                all_to_all.replace("AllToAll", "OneToOne")
+            )
+            .replace("indices: [0]", "indices: [0, 1]"),
+            "recorders",
+        ),
+    ];
+    for (name, text, needle) in &cases {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let out_dir = dir.join(format!("out-{name}"));
+        let start = std::time::Instant::now();
+        let out = edra(&[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(needle) && err.contains(name), "{name}: {err}");
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "{name} took {:?}",
+            start.elapsed()
+        );
+        assert!(!out_dir.exists(), "{name}: an output folder was made");
+    }
+    // Beyond 32-bit ids even --force is refused, and `check` says so too.
+    let ids = dir.join("ids_neurons.ron");
+    let out = edra(&["run", ids.to_str().unwrap(), "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = edra(&["check", ids.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    // Beyond the machine's memory, `check` calls the scene valid and says it cannot run here.
+    let out = edra(&["check", dir.join("memory.ron").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("cannot run here"), "{text}");
+}

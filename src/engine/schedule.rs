@@ -21,21 +21,9 @@ pub type Plugin = fn(&mut Schedule);
 pub fn cascade_schedule(plugins: &[Plugin]) -> Schedule {
     let mut s = Schedule::default();
     s.set_executor(SingleThreadedExecutor::default());
-    s.configure_sets(
-        (
-            Stage::Input,
-            Stage::Neurons,
-            Stage::Delivery,
-            Stage::CaInflux,
-            Stage::Modulation,
-            Stage::Plasticity,
-            Stage::Trafficking,
-            Stage::Homeostasis,
-            Stage::Consolidation,
-            Stage::Record,
-        )
-            .chain(),
-    );
+    for pair in Stage::ALL.windows(2) {
+        s.configure_sets(pair[1].after(pair[0]));
+    }
     for st in Stage::ALL {
         match st.next() {
             Some(next) => s.configure_sets(Extends(st).after(st).before(next)),

@@ -16,7 +16,10 @@ pub struct Estimate {
     pub astrocytes: u64,
     pub steps: u64,
     pub bytes_per_synapse: f64,
+    /// Recorders' samples over the whole run.
     pub recorder_bytes: f64,
+    /// The spike-history ring: one bit per neuron per step of the longest delay.
+    pub spike_history_bytes: f64,
     pub bytes: f64,
 }
 /// Bytes a component costs per entity: its size plus two change ticks.
@@ -97,6 +100,64 @@ pub fn estimate(scene: &Scene) -> Estimate {
         0.0
     };
     let per_neuron = 64.0 + 8.0 * 2.0 + (2 * 8) as f64; // entity, state, input, history
-    e.bytes = syn_bytes + e.neurons as f64 * per_neuron + e.recorder_bytes;
+    e.spike_history_bytes = spike_history_bytes(scene, e.neurons);
+    e.bytes = syn_bytes + e.neurons as f64 * per_neuron + e.recorder_bytes + e.spike_history_bytes;
     e
+}
+
+/// Bytes of the spike-history ring ([`SpikeHistory::new`]): a row of one bit per neuron for
+/// each step of the longest delay (axonal plus the linear Ca model's, or dendritic), plus 3.
+fn spike_history_bytes(scene: &Scene, neurons: u64) -> f64 {
+    let dt = scene.dt_ms;
+    let steps = |d: &Dist| (d.max_in(0.0, 1000.0) / dt).round();
+    let longest = scene
+        .synapses
+        .iter()
+        .map(|g| {
+            let ca = match &g.ca {
+                CaModel::Linear(p) => (p.delay_ms / dt).round(),
+                _ => 0.0,
+            };
+            (steps(&g.axonal_delay_ms) + ca).max(steps(&g.dendritic_delay_ms))
+        })
+        .fold(0.0, f64::max);
+    (neurons as f64 / 64.0).ceil().max(1.0) * (longest + 3.0) * 8.0
+}
+
+/// The memory available to a new process now, bytes (`MemAvailable` of `/proc/meminfo`;
+/// `None` where there is no such file).
+pub fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+/// Why a scene with estimate `e` cannot run on this machine, if it cannot: more neurons or
+/// synapses than 32-bit ids can number (always refused), or more memory than is available
+/// (`available`, bytes) unless `force`.
+pub fn refusal(e: &Estimate, available: Option<f64>, force: bool) -> Option<String> {
+    const IDS: f64 = u32::MAX as f64;
+    if e.neurons as f64 > IDS || e.synapses > IDS {
+        return Some(format!(
+            "{} neurons and {:.0} synapses (with {} sweep replicas): edra numbers each with a \
+             32-bit id, at most 2^32 − 1 = {IDS}",
+            e.neurons, e.synapses, e.replicas
+        ));
+    }
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    match available {
+        Some(a) if !force && e.bytes > a => Some(format!(
+            "the scene needs about {:.1} GiB ({:.0} synapses at {:.0} bytes each, recorders \
+             {:.1} GiB, spike history {:.1} GiB) and this machine has {:.1} GiB available; \
+             run with --force to try anyway",
+            gib(e.bytes),
+            e.synapses,
+            e.bytes_per_synapse,
+            gib(e.recorder_bytes),
+            gib(e.spike_history_bytes),
+            gib(a)
+        )),
+        _ => None,
+    }
 }

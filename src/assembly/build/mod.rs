@@ -54,7 +54,7 @@ pub mod rows;
 pub mod spawn;
 
 use connectivity::*;
-pub use estimate::{Estimate, bytes_per_synapse, estimate};
+pub use estimate::{Estimate, available_memory, bytes_per_synapse, estimate, refusal};
 pub use replicas::expand;
 use replicas::*;
 use resources::*;
