@@ -9,7 +9,7 @@
 //!
 //! Everything edra needs is declared here: the parameters (one line each, with unit, default
 //! and range), the component, its variable, the system and its place in the cascade. Registered
-//! with one line (`Stages::none().with(camkii())`), the stage is then in scenes (per synapse
+//! with one line (`edra::stages::registered().with(camkii())`), the stage is then in scenes (per synapse
 //! group: `stages: {"camkii": (tau_ms: 2000.0)}`), recorders, `synapses.csv`, `edra show`, the
 //! report page and checkpoints, like the built-in stages. `tests/custom_stage.rs` checks each.
 //!
@@ -101,9 +101,10 @@ pub fn camkii() -> ComponentStage<Camkii, CamkiiParams> {
     }
 }
 
-/// The registered stages of this example: the built-in cascade plus CaMKII.
+/// The registered stages of this example: the built-in ones plus CaMKII (the one registration
+/// line).
 pub fn stages() -> Stages {
-    Stages::none().with(camkii())
+    edra::stages::registered().with(camkii())
 }
 
 /// The example's scene: the single synapse of `scenes/single_synapse.ron` with CaMKII.

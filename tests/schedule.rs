@@ -7,7 +7,7 @@ use edra::Simulation;
 #[test]
 fn schedule_has_no_ambiguities() {
     let mut sim = Simulation::load("scenes/population.ron".as_ref()).unwrap();
-    let mut schedule = edra::sim::step_schedule(&edra::core::registry::Stages::none());
+    let mut schedule = edra::sim::step_schedule(&edra::stages::registered());
     schedule.set_build_settings(ScheduleBuildSettings {
         ambiguity_detection: LogLevel::Error,
         ..Default::default()

@@ -75,7 +75,7 @@ pub fn step_schedule(registered: &Stages) -> Schedule {
 impl Simulation {
     /// Loads and builds a scene (or a checkpoint) from a file.
     pub fn load(path: &Path) -> Result<Self> {
-        Self::load_with(path, Stages::none())
+        Self::load_with(path, crate::stages::registered())
     }
 
     /// Loads a scene (or a checkpoint) with stages registered on top of the built-in cascade
@@ -86,7 +86,7 @@ impl Simulation {
 
     /// Builds a scene already read.
     pub fn new(scene: SceneFile) -> Result<Self> {
-        Self::new_with(scene, Stages::none())
+        Self::new_with(scene, crate::stages::registered())
     }
 
     /// Builds a scene already read, with stages registered on top of the built-in cascade; the

@@ -164,7 +164,7 @@ pub struct SceneFile {
 impl SceneFile {
     /// Reads, parses and validates a scene file: a regular file of at most [`MAX_SCENE_BYTES`].
     pub fn load(path: &Path) -> Result<Self> {
-        Self::load_with(path, &Stages::none())
+        Self::load_with(path, &crate::stages::registered())
     }
 
     /// [`SceneFile::load`] with stages registered on top of the built-in cascade.
@@ -177,7 +177,7 @@ impl SceneFile {
     /// Parses and validates scene text (a leading byte-order mark is ignored); `file` names it
     /// in errors.
     pub fn parse(file: &str, src: String) -> Result<Self> {
-        Self::parse_with(file, src, &Stages::none())
+        Self::parse_with(file, src, &crate::stages::registered())
     }
 
     /// [`SceneFile::parse`] with stages registered on top of the built-in cascade.
@@ -341,7 +341,7 @@ pub fn parse_ron<T: serde::de::DeserializeOwned>(file: &str, src: &str) -> Resul
 
 impl Validate for Scene {
     fn validate(&self, c: &mut Checker) {
-        self.check_with(c, &Stages::none())
+        self.check_with(c, &crate::stages::registered())
     }
 }
 

@@ -32,6 +32,14 @@ pub const BUILT_IN: [Plugin; 9] = [
     consolidation::plugin,
 ];
 
+/// The built-in stages declared as [`SynapseStage`](crate::core::registry::SynapseStage)s:
+/// what every scene, run and checkpoint knows without being told. A new built-in stage written
+/// that way (its own module, like `examples/custom_stage.rs`) is one `.with(...)` here. A
+/// user's program adds its own on top: `edra::stages::registered().with(camkii())`.
+pub fn registered() -> crate::core::registry::Stages {
+    crate::core::registry::Stages::none()
+}
+
 /// Every built-in synapse variable, in the order of outputs' columns: stage by stage, the
 /// weight's after the rules' (it is read by all later stages).
 pub fn synapse_variables() -> Vec<crate::core::registry::Variable> {

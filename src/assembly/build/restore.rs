@@ -331,17 +331,18 @@ pub(super) fn check_state(
             ));
         }
     }
-    if let Some(e) = &st.event_epoch {
-        if e.start_step > st.step || e.prefix.iter().flatten().any(|v| !v.is_finite()) {
-            return Err(at(
-                sf,
-                "state.event_epoch".into(),
-                format!(
-                    "starts at step {} after the checkpoint's step {}",
-                    e.start_step, st.step
-                ),
-            ));
-        }
+    if let Some(e) = &st.event_epoch
+        && (e.start_step > st.step || e.prefix.iter().flatten().any(|v| !v.is_finite()))
+    {
+        return Err(at(
+            sf,
+            "state.event_epoch".into(),
+            format!(
+                "an epoch starting at step {} (the checkpoint is at step {}) or with a \
+                 non-finite dopamine sum",
+                e.start_step, st.step
+            ),
+        ));
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ pub struct Run {
 impl Run {
     /// Reads `dir/checkpoint.ron`, `dir/summary.ron` (optional) and the recorder CSVs.
     pub fn load(dir: &Path) -> Result<Run> {
-        Self::load_with(dir, &Stages::none())
+        Self::load_with(dir, &crate::stages::registered())
     }
 
     /// [`Run::load`] of a run with stages registered on top of the built-in cascade.
@@ -175,7 +175,7 @@ pub fn render(run: &mut Run) -> String {
 
 /// Writes `dir/report.html` and returns its path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
-    write_report_with(dir, &Stages::none())
+    write_report_with(dir, &crate::stages::registered())
 }
 
 /// [`write_report`] of a run with stages registered on top of the built-in cascade.
