@@ -60,7 +60,13 @@ pub(super) fn connect(
                 if p <= 0.0 {
                     return out;
                 }
-                let log_q = (1.0 - p).ln();
+                // ln(1 − p); below 2^-53, 1 − p rounds to 1 and its log to 0, so ln_1p then
+                // (a p that small used to make every gap −∞ and the loop endless).
+                let log_q = if 1.0 - p == 1.0 {
+                    (-p).ln_1p()
+                } else {
+                    (1.0 - p).ln()
+                };
                 let (mut i, mut k) = (-1i64, 0u64);
                 loop {
                     let u = rng::uniform_f64(seed, stream(j), k, Purpose::Connectivity);
@@ -70,7 +76,8 @@ pub(super) fn connect(
                     } else {
                         ((1.0 - u).ln() / log_q).floor() as i64
                     };
-                    i += gap + 1;
+                    // Gaps of a tiny p can reach i64::MAX: saturate, they end the row.
+                    i = i.saturating_add(gap).saturating_add(1);
                     if i >= n_pre as i64 {
                         break;
                     }

@@ -366,7 +366,7 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
 
 #[cfg(test)]
 mod tests {
-    use super::connectivity::choose;
+    use super::connectivity::{choose, connect};
     use super::*;
 
     #[test]
@@ -375,6 +375,19 @@ mod tests {
             let c = choose(7, 1, n, k);
             assert_eq!(c.len() as u64, k.min(n), "n {n}, k {k}");
             assert!(c.windows(2).all(|w| w[0] < w[1]) && c.iter().all(|&v| v < n));
+        }
+    }
+
+    /// A connection probability so small that 1 − p rounds to 1 ends (it looped forever, found
+    /// by the fuzz campaign), and gives the synapses its expectation allows: none here.
+    #[test]
+    fn a_vanishing_probability_connects_nothing_and_ends() {
+        for p in ["1e-300", "1e-17", "5e-324"] {
+            let g: SynapseGroup = ron::from_str(&format!(
+                "SynapseGroup(name: \"s\", pre: \"a\", post: \"b\", connectivity: FixedProbability({p}))"
+            ))
+            .unwrap();
+            assert!(connect(&g, 1000, 1000, 1, 0).is_empty(), "p = {p}");
         }
     }
 
