@@ -29,13 +29,13 @@ edra::params! {
     /// CaMKII activation by spine Ca2+ (Graupner & Brunel 2007).
     pub struct CamkiiParams {
         /// Largest activation rate k.
-        k_rate_per_ms: f64 = 0.05, "1/ms", 0.0..=10.0;
+        k_rate_per_ms: f64 = 0.05, "1/ms", [0.0, 10.0];
         /// Ca2+ of half-maximal activation K.
-        k_half_um: f64 = 0.7, "µM", 0.01..=100.0;
+        k_half_um: f64 = 0.7, "µM", [0.01, 100.0];
         /// Hill coefficient n.
-        hill: f64 = 4.0, "", 1.0..=8.0;
+        hill: f64 = 4.0, "", [1.0, 8.0];
         /// Time constant of dephosphorylation τ.
-        tau_ms: f64 = 2000.0, "ms", 1.0..=1e7;
+        tau_ms: f64 = 2000.0, "ms", [1.0, 1e7];
     }
 }
 

@@ -67,7 +67,8 @@ pub trait Params:
     fn get(&self, name: &str) -> Option<f64>;
 }
 
-/// Declares a parameter block: each field once, with its default, unit, valid range and doc.
+/// Declares a parameter block: each field once, with its default, unit, valid range
+/// `[min, max]` and doc.
 /// Generates the struct (read from RON with defaults for missing fields, unknown fields
 /// refused), `Default`, [`Validate`] (range checks naming the field and unit) and [`Params`]
 /// (the field table, set and get by name).
@@ -77,7 +78,7 @@ pub trait Params:
 ///     /// Leak of a kinase.
 ///     pub struct KinaseParams {
 ///         /// Decay time constant.
-///         tau_ms: f64 = 2000.0, "ms", 1.0..=1e7;
+///         tau_ms: f64 = 2000.0, "ms", [1.0, 1e7];
 ///     }
 /// }
 /// let p = KinaseParams::default();
@@ -90,7 +91,7 @@ macro_rules! params {
         pub struct $name:ident {
             $(
                 $(#[doc = $doc:literal])*
-                $field:ident : f64 = $default:expr, $unit:literal, $min:literal ..= $max:literal;
+                $field:ident : f64 = $default:expr, $unit:literal, [$min:expr, $max:expr];
             )*
         }
     ) => {
@@ -412,9 +413,9 @@ mod tests {
         /// A test block.
         pub struct TestParams {
             /// A time constant.
-            tau_ms: f64 = 20.0, "ms", 0.1..=1000.0;
+            tau_ms: f64 = 20.0, "ms", [0.1, 1000.0];
             /// A gain.
-            gain: f64 = 1.0, "", 0.0..=10.0;
+            gain: f64 = 1.0, "", [0.0, 10.0];
         }
     }
 

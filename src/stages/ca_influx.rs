@@ -122,135 +122,51 @@ impl Validate for CaModel {
     }
 }
 
-/// Parameters of the linear calcium model (Graupner & Brunel 2012). Defaults: their "DP" set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LinearCaParams {
-    /// Decay time constant of Ca, ms. Default 20.
-    pub tau_ca_ms: f64,
-    /// Jump on a presynaptic spike, normalised units. Default 1.0.
-    pub c_pre: f64,
-    /// Jump on a postsynaptic spike, normalised units. Default 2.0.
-    pub c_post: f64,
-    /// Delay D of the presynaptic Ca transient after the spike arrives, ms. Default 13.7.
-    pub delay_ms: f64,
-}
-
-impl Default for LinearCaParams {
-    fn default() -> Self {
-        LinearCaParams {
-            tau_ca_ms: 20.0,
-            c_pre: 1.0,
-            c_post: 2.0,
-            delay_ms: 13.7,
-        }
+crate::params! {
+    /// Parameters of the linear calcium model (Graupner & Brunel 2012). Defaults: their "DP" set.
+    pub struct LinearCaParams {
+        /// Decay time constant of Ca.
+        tau_ca_ms: f64 = 20.0, "ms", [0.1, 1e4];
+        /// Jump on a presynaptic spike, normalised units.
+        c_pre: f64 = 1.0, "", [0.0, 100.0];
+        /// Jump on a postsynaptic spike, normalised units.
+        c_post: f64 = 2.0, "", [0.0, 100.0];
+        /// Delay D of the presynaptic Ca transient after the spike arrives.
+        delay_ms: f64 = 13.7, "ms", [0.0, 1000.0];
     }
 }
 
-impl Validate for LinearCaParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_ca_ms", self.tau_ca_ms, 0.1, 1e4, "ms");
-        c.range("c_pre", self.c_pre, 0.0, 100.0, "");
-        c.range("c_post", self.c_post, 0.0, 100.0, "");
-        c.range("delay_ms", self.delay_ms, 0.0, 1000.0, "ms");
-    }
-}
-
-/// Parameters of the NMDA calcium model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NmdaCaParams {
-    /// Probability that a presynaptic spike releases a vesicle. Default 0.5.
-    pub release_probability: f64,
-    /// Cleft glutamate added by one release, mM. Default 1.0.
-    pub glutamate_per_release_mm: f64,
-    /// Clearance time constant of cleft glutamate, ms. Default 1.0.
-    pub tau_glutamate_ms: f64,
-    /// Binding/opening rate of NMDA receptors, per mM per ms. Default 0.5.
-    pub nmda_on_per_mm_ms: f64,
-    /// Deactivation time constant of NMDA receptors, ms. Default 80.
-    pub tau_nmda_ms: f64,
-    /// Extracellular Mg2+, mM. Default 1.0.
-    pub mg_mm: f64,
-    /// Resting potential of the spine, mV. Default −70.
-    pub v_rest_mv: f64,
-    /// Depolarisation of the spine by a back-propagating action potential, mV. Default 70.
-    pub bap_amplitude_mv: f64,
-    /// Decay time constant of the back-propagating depolarisation, ms. Default 5.
-    pub tau_bap_ms: f64,
-    /// NMDA Ca conductance scale: µM of Ca per ms per mV of driving force at full opening. Default 0.003.
-    pub g_nmda_um_per_ms_mv: f64,
-    /// Reversal potential of Ca2+, mV. Default 130.
-    pub e_ca_mv: f64,
-    /// Ca2+ entering through voltage-gated channels on a back-propagating AP, µM. Default 0.1.
-    pub vgcc_jump_um: f64,
-    /// Resting Ca2+, µM. Default 0.05.
-    pub ca_rest_um: f64,
-    /// Ca2+ clearance time constant, ms. Default 20.
-    pub tau_ca_ms: f64,
-}
-
-impl Default for NmdaCaParams {
-    fn default() -> Self {
-        NmdaCaParams {
-            release_probability: 0.5,
-            glutamate_per_release_mm: 1.0,
-            tau_glutamate_ms: 1.0,
-            nmda_on_per_mm_ms: 0.5,
-            tau_nmda_ms: 80.0,
-            mg_mm: 1.0,
-            v_rest_mv: -70.0,
-            bap_amplitude_mv: 70.0,
-            tau_bap_ms: 5.0,
-            g_nmda_um_per_ms_mv: 0.003,
-            e_ca_mv: 130.0,
-            vgcc_jump_um: 0.1,
-            ca_rest_um: 0.05,
-            tau_ca_ms: 20.0,
-        }
-    }
-}
-
-impl Validate for NmdaCaParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range(
-            "release_probability",
-            self.release_probability,
-            0.0,
-            1.0,
-            "",
-        );
-        c.range(
-            "glutamate_per_release_mm",
-            self.glutamate_per_release_mm,
-            0.0,
-            100.0,
-            "mM",
-        );
-        c.range("tau_glutamate_ms", self.tau_glutamate_ms, 0.01, 1e3, "ms");
-        c.range(
-            "nmda_on_per_mm_ms",
-            self.nmda_on_per_mm_ms,
-            0.0,
-            1e3,
-            "1/(mM ms)",
-        );
-        c.range("tau_nmda_ms", self.tau_nmda_ms, 0.1, 1e4, "ms");
-        c.range("mg_mm", self.mg_mm, 0.0, 100.0, "mM");
-        c.range("v_rest_mv", self.v_rest_mv, -120.0, 0.0, "mV");
-        c.range("bap_amplitude_mv", self.bap_amplitude_mv, 0.0, 200.0, "mV");
-        c.range("tau_bap_ms", self.tau_bap_ms, 0.1, 1e3, "ms");
-        c.range(
-            "g_nmda_um_per_ms_mv",
-            self.g_nmda_um_per_ms_mv,
-            0.0,
-            1.0,
-            "µM/(ms mV)",
-        );
-        c.range("e_ca_mv", self.e_ca_mv, 0.0, 300.0, "mV");
-        c.range("vgcc_jump_um", self.vgcc_jump_um, 0.0, 100.0, "µM");
-        c.range("ca_rest_um", self.ca_rest_um, 0.0, 10.0, "µM");
-        c.range("tau_ca_ms", self.tau_ca_ms, 0.1, 1e4, "ms");
+crate::params! {
+    /// Parameters of the NMDA calcium model.
+    pub struct NmdaCaParams {
+        /// Probability that a presynaptic spike releases a vesicle.
+        release_probability: f64 = 0.5, "", [0.0, 1.0];
+        /// Cleft glutamate added by one release.
+        glutamate_per_release_mm: f64 = 1.0, "mM", [0.0, 100.0];
+        /// Clearance time constant of cleft glutamate.
+        tau_glutamate_ms: f64 = 1.0, "ms", [0.01, 1e3];
+        /// Binding/opening rate of NMDA receptors.
+        nmda_on_per_mm_ms: f64 = 0.5, "1/(mM ms)", [0.0, 1e3];
+        /// Deactivation time constant of NMDA receptors.
+        tau_nmda_ms: f64 = 80.0, "ms", [0.1, 1e4];
+        /// Extracellular Mg2+.
+        mg_mm: f64 = 1.0, "mM", [0.0, 100.0];
+        /// Resting potential of the spine.
+        v_rest_mv: f64 = -70.0, "mV", [-120.0, 0.0];
+        /// Depolarisation of the spine by a back-propagating action potential.
+        bap_amplitude_mv: f64 = 70.0, "mV", [0.0, 200.0];
+        /// Decay time constant of the back-propagating depolarisation.
+        tau_bap_ms: f64 = 5.0, "ms", [0.1, 1e3];
+        /// NMDA Ca conductance scale: µM of Ca per ms per mV of driving force at full opening.
+        g_nmda_um_per_ms_mv: f64 = 0.003, "µM/(ms mV)", [0.0, 1.0];
+        /// Reversal potential of Ca2+.
+        e_ca_mv: f64 = 130.0, "mV", [0.0, 300.0];
+        /// Ca2+ entering through voltage-gated channels on a back-propagating AP.
+        vgcc_jump_um: f64 = 0.1, "µM", [0.0, 100.0];
+        /// Resting Ca2+.
+        ca_rest_um: f64 = 0.05, "µM", [0.0, 10.0];
+        /// Ca2+ clearance time constant.
+        tau_ca_ms: f64 = 20.0, "ms", [0.1, 1e4];
     }
 }
 

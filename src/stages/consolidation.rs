@@ -20,7 +20,7 @@
 //! adds, so it is the same whatever the thread count.
 
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
+
 use crate::core::synapse::{Synapse, batching, group_runs};
 use crate::stages::groups::SynapseGroups;
 use crate::stages::plasticity::SynapticWeight;
@@ -55,71 +55,31 @@ pub struct ConsolidationProteinPool {
     pub protein: f64,
 }
 
-/// Consolidation parameters of a synapse group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ConsolidationParams {
-    /// Baseline early weight h0, mV. Default 4.20075 (Luboeinski & Tetzlaff 2021).
-    pub h0_mv: f64,
-    /// Tag threshold θ_tag as a fraction of h0. Default 0.2.
-    pub theta_tag_rel: f64,
-    /// Time constant of the late weight τ_z, s. Default 3600.
-    pub tau_z_s: f64,
-    /// Late weight that capture drives a potentiated synapse towards, z_max. Default 1.
-    pub z_max: f64,
-    /// Late weight that capture drives a depressed synapse towards, z_min. Default −0.5.
-    pub z_min: f64,
-}
-
-impl Default for ConsolidationParams {
-    fn default() -> Self {
-        ConsolidationParams {
-            h0_mv: 4.20075,
-            theta_tag_rel: 0.2,
-            tau_z_s: 3600.0,
-            z_max: 1.0,
-            z_min: -0.5,
-        }
+crate::params! {
+    /// Consolidation parameters of a synapse group.
+    pub struct ConsolidationParams {
+        /// Baseline early weight h0 (Luboeinski & Tetzlaff 2021).
+        h0_mv: f64 = 4.20075, "mV", [0.0, 1e3];
+        /// Tag threshold θ_tag as a fraction of h0.
+        theta_tag_rel: f64 = 0.2, "", [0.0, 100.0];
+        /// Time constant of the late weight τ_z.
+        tau_z_s: f64 = 3600.0, "s", [1e-3, 1e8];
+        /// Late weight that capture drives a potentiated synapse towards, z_max.
+        z_max: f64 = 1.0, "", [1e-3, 100.0];
+        /// Late weight that capture drives a depressed synapse towards, z_min.
+        z_min: f64 = -0.5, "", [-100.0, 0.0];
     }
 }
 
-impl Validate for ConsolidationParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("h0_mv", self.h0_mv, 0.0, 1e3, "mV");
-        c.range("theta_tag_rel", self.theta_tag_rel, 0.0, 100.0, "");
-        c.range("tau_z_s", self.tau_z_s, 1e-3, 1e8, "s");
-        c.range("z_max", self.z_max, 1e-3, 100.0, "");
-        c.range("z_min", self.z_min, -100.0, 0.0, "");
-    }
-}
-
-/// Protein-synthesis parameters of a neuron group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ProteinPoolParams {
-    /// Time constant τ_p, s. Default 3600.
-    pub tau_p_s: f64,
-    /// Synthesis amplitude α. Default 1.0.
-    pub alpha: f64,
-    /// Threshold θ_pro on Σ|h − h0| of the neuron's synapses, mV. Default 2.100375 (0.5·h0).
-    pub theta_pro_mv: f64,
-}
-
-impl Default for ProteinPoolParams {
-    fn default() -> Self {
-        ProteinPoolParams {
-            tau_p_s: 3600.0,
-            alpha: 1.0,
-            theta_pro_mv: 0.5 * 4.20075,
-        }
-    }
-}
-
-impl Validate for ProteinPoolParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_p_s", self.tau_p_s, 1e-3, 1e8, "s");
-        c.range("alpha", self.alpha, 0.0, 1e3, "");
-        c.range("theta_pro_mv", self.theta_pro_mv, 0.0, 1e6, "mV");
+crate::params! {
+    /// Protein-synthesis parameters of a neuron group.
+    pub struct ProteinPoolParams {
+        /// Time constant τ_p.
+        tau_p_s: f64 = 3600.0, "s", [1e-3, 1e8];
+        /// Synthesis amplitude α.
+        alpha: f64 = 1.0, "", [0.0, 1e3];
+        /// Threshold θ_pro on Σ|h − h0| of the neuron's synapses (0.5·h0 by default).
+        theta_pro_mv: f64 = 0.5 * 4.20075, "mV", [0.0, 1e6];
     }
 }
 

@@ -14,7 +14,7 @@
 //! | M | M = DA + DA_tonic (third factor of gated rules) | Izhikevich 2007 |
 
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
+
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -52,51 +52,21 @@ pub struct ModulatoryCascade {
     pub pka: f32,
 }
 
-/// Parameters of a dopamine region.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DopamineParams {
-    /// Uptake time constant of dopamine, ms. Default 200 (Izhikevich 2007).
-    pub tau_dopamine_ms: f64,
-    /// Tonic dopamine added to the third factor of gated rules, µM. Default 0.002 (Izhikevich 2007).
-    pub tonic_um: f64,
-    /// Receptor binding rate, per µM per ms. Default 0.01.
-    pub k_on_per_um_ms: f64,
-    /// Receptor unbinding rate, per ms. Default 0.002.
-    pub k_off_per_ms: f64,
-    /// Time constant of the PKA cascade, ms. Default 2000.
-    pub tau_pka_ms: f64,
-    /// Gain of PKA on NMDA Ca sensitivity (s = 1 + alpha·PKA). Default 1.0.
-    pub alpha_pka: f64,
-}
-
-impl Default for DopamineParams {
-    fn default() -> Self {
-        DopamineParams {
-            tau_dopamine_ms: 200.0,
-            tonic_um: 0.002,
-            k_on_per_um_ms: 0.01,
-            k_off_per_ms: 0.002,
-            tau_pka_ms: 2000.0,
-            alpha_pka: 1.0,
-        }
-    }
-}
-
-impl Validate for DopamineParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_dopamine_ms", self.tau_dopamine_ms, 1.0, 1e6, "ms");
-        c.range("tonic_um", self.tonic_um, 0.0, 100.0, "µM");
-        c.range(
-            "k_on_per_um_ms",
-            self.k_on_per_um_ms,
-            0.0,
-            100.0,
-            "1/(µM ms)",
-        );
-        c.range("k_off_per_ms", self.k_off_per_ms, 0.0, 100.0, "1/ms");
-        c.range("tau_pka_ms", self.tau_pka_ms, 1.0, 1e7, "ms");
-        c.range("alpha_pka", self.alpha_pka, 0.0, 100.0, "");
+crate::params! {
+    /// Parameters of a dopamine region.
+    pub struct DopamineParams {
+        /// Uptake time constant of dopamine (Izhikevich 2007).
+        tau_dopamine_ms: f64 = 200.0, "ms", [1.0, 1e6];
+        /// Tonic dopamine added to the third factor of gated rules (Izhikevich 2007).
+        tonic_um: f64 = 0.002, "µM", [0.0, 100.0];
+        /// Receptor binding rate.
+        k_on_per_um_ms: f64 = 0.01, "1/(µM ms)", [0.0, 100.0];
+        /// Receptor unbinding rate.
+        k_off_per_ms: f64 = 0.002, "1/ms", [0.0, 100.0];
+        /// Time constant of the PKA cascade.
+        tau_pka_ms: f64 = 2000.0, "ms", [1.0, 1e7];
+        /// Gain of PKA on NMDA Ca sensitivity (s = 1 + alpha·PKA).
+        alpha_pka: f64 = 1.0, "", [0.0, 100.0];
     }
 }
 

@@ -128,35 +128,13 @@ impl Validate for StdpParams {
     }
 }
 
-/// Dopamine gating of a group's STDP (Izhikevich 2007).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DopamineGating {
-    /// Eligibility trace time constant τ_c, ms. Default 1000.
-    pub tau_eligibility_ms: f64,
-    /// λ in dh/dt = λ·c·M, per µM per ms. Default 1.0.
-    pub rate_per_um_ms: f64,
-}
-
-impl Default for DopamineGating {
-    fn default() -> Self {
-        DopamineGating {
-            tau_eligibility_ms: 1000.0,
-            rate_per_um_ms: 1.0,
-        }
-    }
-}
-
-impl Validate for DopamineGating {
-    fn validate(&self, c: &mut Checker) {
-        c.range(
-            "tau_eligibility_ms",
-            self.tau_eligibility_ms,
-            1.0,
-            1e7,
-            "ms",
-        );
-        c.range("rate_per_um_ms", self.rate_per_um_ms, 0.0, 1e3, "1/(µM ms)");
+crate::params! {
+    /// Dopamine gating of a group's STDP (Izhikevich 2007).
+    pub struct DopamineGating {
+        /// Eligibility trace time constant τ_c.
+        tau_eligibility_ms: f64 = 1000.0, "ms", [1.0, 1e7];
+        /// λ in dh/dt = λ·c·M.
+        rate_per_um_ms: f64 = 1.0, "1/(µM ms)", [0.0, 1e3];
     }
 }
 
