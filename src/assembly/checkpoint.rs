@@ -10,7 +10,7 @@ use crate::scene::Scene;
 use crate::scene::state::{NeuronColumns, RegionState, State, SynapseColumns};
 use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
-use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
+use crate::stages::modulation::RegionData;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron, PoissonCalendar, SpikeCursor};
 use crate::stages::plasticity::event_stdp::EventStdp;
 use crate::stages::timeline::Timeline;
@@ -158,17 +158,13 @@ fn neuron_columns(world: &mut World, n: usize) -> NeuronColumns {
 
 fn regions(world: &mut World, n: usize) -> Vec<RegionState> {
     let mut out = vec![RegionState::default(); n];
-    let mut q = world.query::<(
-        &RegionId,
-        &DopamineCleft,
-        &DopamineReceptor,
-        &ModulatoryCascade,
-    )>();
-    for (id, c, r, m) in q.iter(world) {
-        out[id.0 as usize] = RegionState {
-            dopamine_um: c.dopamine_um,
-            occupancy: r.occupancy,
-            pka: m.pka,
+    let mut q = world.query::<RegionData>();
+    for g in q.iter(world) {
+        let [dopamine_um, occupancy, pka] = g.values();
+        out[g.id.0 as usize] = RegionState {
+            dopamine_um,
+            occupancy,
+            pka,
         };
     }
     out

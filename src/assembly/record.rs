@@ -12,7 +12,7 @@ use crate::stages::SYNAPSE_VARIABLE_COUNT;
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::homeostasis::AstrocyteUnit;
-use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
+use crate::stages::modulation::RegionData;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
 use crate::stages::plasticity::event_stdp::{CaughtUp, EventDriven, EventView};
 use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
@@ -158,12 +158,7 @@ pub fn sample_recorders(
     mut recs: ResMut<Recorders>,
     synapses: RecordedSynapses,
     neurons: RecordedNeurons,
-    regions: Query<(
-        &RegionId,
-        &DopamineCleft,
-        &DopamineReceptor,
-        &ModulatoryCascade,
-    )>,
+    regions: Query<RegionData>,
     astros: Query<&AstrocyteUnit>,
     clock: Res<Clock>,
     view: EventView,
@@ -188,9 +183,8 @@ pub fn sample_recorders(
                 }
             }
             RecordKind::Regions => {
-                for (id, c, rec, casc) in &regions {
-                    let v = [Some(c.dopamine_um), Some(rec.occupancy), Some(casc.pka)];
-                    r.push(t, id.0, &v);
+                for g in &regions {
+                    r.push(t, g.id.0, &g.values().map(Some));
                 }
             }
             RecordKind::Astrocytes => {
@@ -253,15 +247,15 @@ pub fn plugin_registered(s: &mut Schedule) {
 
 /// Registers recording and the non-finite check in [`Stage::Record`](crate::engine::schedule::Stage::Record).
 pub fn plugin(s: &mut Schedule) {
+    use crate::core::clock::on_slow_step;
     use crate::stages::guard::{
         check_neurons_finite, check_regions_finite, check_slow_state_finite, check_synapses_finite,
-        on_slow_check,
     };
     s.add_systems(
         (
             sample_recorders,
             check_synapses_finite,
-            check_slow_state_finite.run_if(on_slow_check),
+            check_slow_state_finite.run_if(on_slow_step),
             check_neurons_finite,
             check_regions_finite,
         )

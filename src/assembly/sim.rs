@@ -220,26 +220,17 @@ impl Simulation {
         t_ms: f64,
     ) -> EdraError {
         use crate::stages::homeostasis::{ASTROCYTE_VARIABLES, AstrocyteUnit};
-        use crate::stages::modulation::{
-            DopamineCleft, DopamineReceptor, ModulatoryCascade, REGION_VARIABLES, RegionId,
-        };
+        use crate::stages::modulation::{REGION_VARIABLES, RegionData};
         let first = |names: [&'static str; 3], vals: [f64; 3]| {
             let k = vals.iter().position(|v| !v.is_finite()).unwrap_or(0);
             (names[k], vals[k] as f32)
         };
         let (entity, (variable, value)) = if let Some(id) = reg {
-            let mut q = self.world.query::<(
-                &RegionId,
-                &DopamineCleft,
-                &DopamineReceptor,
-                &ModulatoryCascade,
-            )>();
+            let mut q = self.world.query::<RegionData>();
             let vals = q
                 .iter(&self.world)
-                .find(|r| r.0.0 == id)
-                .map_or([f64::NAN; 3], |(_, c, r, m)| {
-                    [c.dopamine_um as f64, r.occupancy as f64, m.pka as f64]
-                });
+                .find(|r| r.id.0 == id)
+                .map_or([f64::NAN; 3], |r| r.values().map(f64::from));
             (
                 format!("dopamine region {id}"),
                 first(REGION_VARIABLES, vals),

@@ -385,9 +385,9 @@ impl Registered {
 
     /// Every variable's value on `entity`, in [`Stages::variables`] order, into `out`.
     pub fn read(&self, world: &World, entity: Entity, out: &mut Vec<Option<f32>>) {
-        for (s, id) in self.stages.0.iter().zip(&self.ids) {
+        for ((s, id), n) in self.stages.0.iter().zip(&self.ids).zip(&self.counts) {
             let start = out.len();
-            out.resize(start + s.variables().len(), None);
+            out.resize(start + n, None);
             s.read(world, *id, entity, &mut out[start..]);
         }
     }

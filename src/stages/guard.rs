@@ -13,13 +13,12 @@
 //! slow clock, so a report about them can come up to one slow step (10 ms) after the value went
 //! non-finite; dopamine regions and astrocytes, a few entities, are checked every step.
 
-use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::homeostasis::AstrocyteUnit;
-use crate::stages::modulation::{DopamineCleft, DopamineReceptor, ModulatoryCascade, RegionId};
+use crate::stages::modulation::RegionData;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
 use crate::stages::plasticity::SynapticWeight;
 use crate::stages::plasticity::event_stdp::EventDriven;
@@ -119,32 +118,31 @@ pub fn check_neurons_finite(
 ) {
     let lif_bad = |s: &LifState| nonfinite(s.v_mv);
     for (ns, st) in lif.contiguous_iter().expect("neuron queries are dense") {
-        flag_first(ns, st, lif_bad, &flag);
+        flag_smallest(ns, |n| n.id, st, lif_bad, &flag.neuron);
     }
     let izh_bad = |s: &IzhikevichState| nonfinite(s.v_mv) | nonfinite(s.u);
     for (ns, st) in izh.contiguous_iter().expect("neuron queries are dense") {
-        flag_first(ns, st, izh_bad, &flag);
+        flag_smallest(ns, |n| n.id, st, izh_bad, &flag.neuron);
     }
 }
 
-/// Flags the first neuron of `ns` whose state `bad` rejects, if any.
-fn flag_first<S>(ns: &[Neuron], st: &[S], bad: impl Fn(&S) -> bool, flag: &NonFinite) {
+/// Lowers `flag` to the smallest id of `items` (read with `id`) whose state in `st` `bad`
+/// rejects: a branch-free pass first, the search only for a slice that has one.
+fn flag_smallest<I, S>(
+    items: &[I],
+    id: impl Fn(&I) -> u32,
+    st: &[S],
+    bad: impl Fn(&S) -> bool,
+    flag: &AtomicU32,
+) {
     if st.iter().fold(false, |any, s| any | bad(s)) {
-        let n = ns.iter().zip(st).find(|(_, s)| bad(s)).map(|(n, _)| n.id);
-        flag.neuron.fetch_min(n.unwrap_or(u32::MAX), Relaxed);
-    }
-}
-
-/// Flags the smallest synapse id of `syn` whose state `bad` rejects.
-fn flag_synapses<S>(syn: &[Synapse], st: &[S], bad: impl Fn(&S) -> bool, flag: &NonFinite) {
-    if st.iter().fold(false, |any, s| any | bad(s)) {
-        let id = syn
+        let first = items
             .iter()
             .zip(st)
             .filter(|(_, s)| bad(s))
-            .map(|(s, _)| s.id)
+            .map(|(i, _)| id(i))
             .min();
-        flag.synapse.fetch_min(id.unwrap_or(u32::MAX), Relaxed);
+        flag.fetch_min(first.unwrap_or(u32::MAX), Relaxed);
     }
 }
 
@@ -152,56 +150,55 @@ fn flag_synapses<S>(syn: &[Synapse], st: &[S], bad: impl Fn(&S) -> bool, flag: &
 /// where they change).
 type Slow<'w, 's, C> = Query<'w, 's, (&'static Synapse, &'static C), Without<EventDriven>>;
 
+/// Flags the smallest synapse id of `q` whose component `bad` rejects, over its tables in
+/// parallel like the stages.
+fn flag_synapses<C: Component>(
+    q: &mut Slow<C>,
+    bad: impl Fn(&C) -> bool + Send + Sync + Copy,
+    flag: &NonFinite,
+) {
+    for_each_table(q, |(syn, st)| {
+        flag_smallest(syn, |s| s.id, st, bad, &flag.synapse)
+    });
+}
+
 /// System (Record, slow clock): flags the smallest synapse id with a non-finite STDP trace,
 /// eligibility, NMDA spine variable, ρ or AMPA pool.
 pub fn check_slow_state_finite(
-    traces: Slow<StdpTraces>,
-    nmda: Slow<NmdaSpine>,
-    rho: Slow<CaRuleState>,
-    pools: Slow<AmpaPools>,
+    mut traces: Slow<StdpTraces>,
+    mut nmda: Slow<NmdaSpine>,
+    mut rho: Slow<CaRuleState>,
+    mut pools: Slow<AmpaPools>,
     flag: Res<NonFinite>,
 ) {
-    let t = |s: &StdpTraces| nonfinite(s.x_pre) | nonfinite(s.y_post) | nonfinite(s.eligibility_mv);
-    for (syn, st) in traces.contiguous_iter().expect("dense") {
-        flag_synapses(syn, st, t, &flag);
-    }
-    let n = |s: &NmdaSpine| {
-        nonfinite(s.cleft.glutamate_mm)
-            | nonfinite(s.receptor.open_fraction)
-            | nonfinite(s.membrane.v_mv)
-    };
-    for (syn, st) in nmda.contiguous_iter().expect("dense") {
-        flag_synapses(syn, st, n, &flag);
-    }
-    for (syn, st) in rho.contiguous_iter().expect("dense") {
-        flag_synapses(syn, st, |s: &CaRuleState| !s.rho.is_finite(), &flag);
-    }
-    let p = |s: &AmpaPools| nonfinite(s.psd) | nonfinite(s.total);
-    for (syn, st) in pools.contiguous_iter().expect("dense") {
-        flag_synapses(syn, st, p, &flag);
-    }
-}
-
-/// Whether the slow check runs on this step.
-pub fn on_slow_check(clock: Res<Clock>) -> bool {
-    clock.is_slow_step()
+    flag_synapses(
+        &mut traces,
+        |s| nonfinite(s.x_pre) | nonfinite(s.y_post) | nonfinite(s.eligibility_mv),
+        &flag,
+    );
+    flag_synapses(
+        &mut nmda,
+        |s| {
+            nonfinite(s.cleft.glutamate_mm)
+                | nonfinite(s.receptor.open_fraction)
+                | nonfinite(s.membrane.v_mv)
+        },
+        &flag,
+    );
+    flag_synapses(&mut rho, |s| !s.rho.is_finite(), &flag);
+    flag_synapses(&mut pools, |s| nonfinite(s.psd) | nonfinite(s.total), &flag);
 }
 
 /// System (Record): flags the smallest dopamine region and astrocyte id with a non-finite
 /// value (a few entities, every step).
 pub fn check_regions_finite(
-    regions: Query<(
-        &RegionId,
-        &DopamineCleft,
-        &DopamineReceptor,
-        &ModulatoryCascade,
-    )>,
+    regions: Query<RegionData>,
     astros: Query<&AstrocyteUnit>,
     flag: Res<NonFinite>,
 ) {
-    for (id, c, r, m) in &regions {
-        if nonfinite(c.dopamine_um) | nonfinite(r.occupancy) | nonfinite(m.pka) {
-            flag.region.fetch_min(id.0, Relaxed);
+    for g in &regions {
+        if g.values().iter().any(|&v| nonfinite(v)) {
+            flag.region.fetch_min(g.id.0, Relaxed);
         }
     }
     for a in &astros {

@@ -55,4 +55,9 @@ pub fn synapse_variables() -> Vec<crate::core::registry::Variable> {
 }
 
 /// How many built-in synapse variables there are.
-pub const SYNAPSE_VARIABLE_COUNT: usize = 16;
+pub const SYNAPSE_VARIABLE_COUNT: usize = ca_influx::VARIABLES.len()
+    + modulation::VARIABLES.len()
+    + plasticity::VARIABLES.len()
+    + crate::core::weight::VARIABLES.len()
+    + trafficking::VARIABLES.len()
+    + consolidation::VARIABLES.len();

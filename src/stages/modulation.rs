@@ -117,6 +117,15 @@ pub fn sensitivity(p: &DopamineParams, cascade: &ModulatoryCascade) -> f32 {
 }
 
 impl RegionLevels {
+    /// The dense index of region `name` of sweep replica `replica` (names are checked with the
+    /// scene).
+    pub fn index(&self, replica: u32, name: &str) -> u32 {
+        self.names
+            .iter()
+            .position(|(n, r)| *r == replica && n == name)
+            .expect("names are checked with the scene") as u32
+    }
+
     /// Publishes region `r`'s levels from its state.
     pub fn publish(&mut self, r: usize, cleft: &DopamineCleft, cascade: &ModulatoryCascade) {
         let p = &self.params[r];
@@ -156,6 +165,26 @@ pub fn update_dopamine(
 /// Registers the dopamine cascade in [`Stage::Modulation`](crate::engine::schedule::Stage::Modulation).
 pub fn plugin(s: &mut Schedule) {
     s.add_systems(update_dopamine.in_set(crate::engine::schedule::Stage::Modulation));
+}
+
+/// Read access to a dopamine region's state.
+#[derive(bevy_ecs::query::QueryData)]
+pub struct RegionData {
+    pub id: &'static RegionId,
+    pub cleft: &'static DopamineCleft,
+    pub receptor: &'static DopamineReceptor,
+    pub cascade: &'static ModulatoryCascade,
+}
+
+impl RegionDataItem<'_, '_> {
+    /// The values of [`REGION_VARIABLES`], in that order.
+    pub fn values(&self) -> [f32; 3] {
+        [
+            self.cleft.dopamine_um,
+            self.receptor.occupancy,
+            self.cascade.pka,
+        ]
+    }
 }
 
 /// Dopamine region variables a recorder can sample.

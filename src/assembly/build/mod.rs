@@ -81,13 +81,7 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
 
     let neuron_groups = neuron_groups(&replicas);
     let n_neurons = neuron_groups.0.last().map_or(0, |g| g.first + g.spec.size) as usize;
-    let find_neurons = |r: u32, name: &str| {
-        neuron_groups
-            .0
-            .iter()
-            .find(|g| g.replica == r && g.spec.name == name)
-            .expect("names validated")
-    };
+    let find_neurons = |r: u32, name: &str| neuron_groups.find(r, name);
 
     let mut levels = RegionLevels::default();
     for (r, (_, sc)) in replicas.iter().enumerate() {
@@ -101,13 +95,7 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     levels.dopamine_um = vec![0.0; n_regions];
     levels.third_factor_um = vec![0.0; n_regions];
     levels.sensitivity = vec![1.0; n_regions];
-    let region_index = |r: u32, name: &str| {
-        levels
-            .names
-            .iter()
-            .position(|(n, rep)| *rep == r && n == name)
-            .expect("names validated") as u32
-    };
+    let region_index = |r: u32, name: &str| levels.index(r, name);
 
     // Synapse groups and their ids.
     let mut groups = SynapseGroups::default();

@@ -10,21 +10,9 @@ pub(super) fn timeline(
     dt: f64,
 ) -> Timeline {
     let steps = |ms: f64| (ms / dt).round().max(0.0) as u64;
-    let region = |r: u32, name: &str| {
-        levels
-            .names
-            .iter()
-            .position(|(n, rep)| *rep == r && n == name)
-            .expect("validated") as u32
-    };
-    let neuron = |r: u32, n: &crate::scene::timeline::NeuronRef| {
-        let g = neurons
-            .0
-            .iter()
-            .find(|g| g.replica == r && g.spec.name == n.group)
-            .expect("validated");
-        g.first + n.index
-    };
+    let region = |r: u32, name: &str| levels.index(r, name);
+    let neuron =
+        |r: u32, n: &crate::scene::timeline::NeuronRef| neurons.find(r, &n.group).first + n.index;
     let mut tl = Timeline::default();
     for (r, (_, sc)) in replicas.iter().enumerate() {
         let r = r as u32;

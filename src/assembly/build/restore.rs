@@ -28,6 +28,19 @@ fn count(sf: &SceneFile, part: &str, name: &str, len: usize, n: usize, what: &st
     ))
 }
 
+/// Value `i` of column `name` of `part`, as an error if it is outside `[lo, hi]` or not finite.
+#[allow(clippy::too_many_arguments)]
+fn value(sf: &SceneFile, part: &str, name: &str, i: usize, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if v.is_finite() && v >= lo && v <= hi {
+        return Ok(());
+    }
+    Err(at(
+        sf,
+        format!("state.{part}.{name}[{i}]"),
+        format!("{v} is outside the valid range [{lo}, {hi}]"),
+    ))
+}
+
 /// The first value of `values` outside `[lo, hi]` or not finite, as an error.
 fn range<T: Copy + Into<f64>>(
     sf: &SceneFile,
@@ -37,21 +50,10 @@ fn range<T: Copy + Into<f64>>(
     lo: f64,
     hi: f64,
 ) -> Result<()> {
-    let bad = values.iter().position(|v| {
-        let v: f64 = (*v).into();
-        !(v.is_finite() && v >= lo && v <= hi)
-    });
-    match bad {
-        None => Ok(()),
-        Some(i) => Err(at(
-            sf,
-            format!("state.{part}.{name}[{i}]"),
-            format!(
-                "{} is outside the valid range [{lo}, {hi}]",
-                Into::<f64>::into(values[i])
-            ),
-        )),
+    for (i, v) in values.iter().enumerate() {
+        value(sf, part, name, i, (*v).into(), lo, hi)?;
     }
+    Ok(())
 }
 
 /// Whether version `a` ("major.minor.patch") is later than `b`.
@@ -180,49 +182,34 @@ pub(super) fn check_state(
             .consolidation
             .as_ref()
             .map_or((-1.0, 1.0), |c| (c.z_min.min(-1.0), c.z_max.max(1.0)));
-        range(sf, "synapses", "z", &s.z[i..=i], z_lo, z_hi)
-            .map_err(|_| bad_value(sf, "z", i, s.z[i] as f64, z_lo, z_hi))?;
+        value(sf, "synapses", "z", i, s.z[i] as f64, z_lo, z_hi)?;
         let total = s.total_receptors[i] as f64;
-        if g.spec.trafficking.is_some() && total <= 0.0 {
-            return Err(bad_value(
+        if g.spec.trafficking.is_some() {
+            value(
                 sf,
+                "synapses",
                 "total_receptors",
                 i,
                 total,
                 f64::MIN_POSITIVE,
                 big,
-            ));
+            )?;
         }
-        range(
-            sf,
-            "synapses",
-            "psd_receptors",
-            &s.psd_receptors[i..=i],
-            0.0,
-            total,
-        )
-        .map_err(|_| {
-            bad_value(
-                sf,
-                "psd_receptors",
-                i,
-                s.psd_receptors[i] as f64,
-                0.0,
-                total,
-            )
-        })?;
+        let psd = s.psd_receptors[i] as f64;
+        value(sf, "synapses", "psd_receptors", i, psd, 0.0, total)?;
     }
     if !s.next_step.is_empty() {
         syn("next_step", s.next_step.len())?;
-        if let Some(i) = s.next_step.iter().position(|&k| k > st.step) {
-            return Err(bad_value(
+        for (i, &k) in s.next_step.iter().enumerate() {
+            value(
                 sf,
+                "synapses",
                 "next_step",
                 i,
-                s.next_step[i] as f64,
+                k as f64,
                 0.0,
                 st.step as f64,
-            ));
+            )?;
         }
     }
 
@@ -248,29 +235,10 @@ pub(super) fn check_state(
             NeuronModel::SpikeTimes { times_ms } => times_ms.len(),
             _ => 0,
         };
-        let ids = g.first as usize..(g.first + g.spec.size) as usize;
-        range(
-            sf,
-            "neurons",
-            "spike_cursor",
-            &nc.spike_cursor[ids.clone()],
-            0.0,
-            times as f64,
-        )
-        .map_err(|_| {
-            let i = ids
-                .clone()
-                .find(|&i| nc.spike_cursor[i] as usize > times)
-                .unwrap_or(0);
-            bad_value(
-                sf,
-                "spike_cursor",
-                i,
-                nc.spike_cursor[i] as f64,
-                0.0,
-                times as f64,
-            )
-        })?;
+        for i in g.first as usize..(g.first + g.spec.size) as usize {
+            let cursor = nc.spike_cursor[i] as f64;
+            value(sf, "neurons", "spike_cursor", i, cursor, 0.0, times as f64)?;
+        }
     }
 
     count(
@@ -287,13 +255,13 @@ pub(super) fn check_state(
             ("occupancy", r.occupancy, 1.0),
             ("pka", r.pka, big),
         ] {
-            range(sf, &format!("regions[{i}]"), name, &[v], 0.0, hi).map_err(|_| {
-                at(
+            if !(v.is_finite() && (0.0..=hi).contains(&(v as f64))) {
+                return Err(at(
                     sf,
                     format!("state.regions[{i}].{name}"),
                     format!("{v} is outside [0, {hi}]"),
-                )
-            })?;
+                ));
+            }
         }
     }
     count(
@@ -345,19 +313,6 @@ pub(super) fn check_state(
         ));
     }
     Ok(())
-}
-
-fn bad_value(sf: &SceneFile, name: &str, i: usize, v: f64, lo: f64, hi: f64) -> EdraError {
-    let part = if name == "spike_cursor" {
-        "neurons"
-    } else {
-        "synapses"
-    };
-    at(
-        sf,
-        format!("state.{part}.{name}[{i}]"),
-        format!("{v} is outside the valid range [{lo}, {hi}]"),
-    )
 }
 
 /// Checks that the checkpoint's synapses of group `gi` (`idx`, their indices in the checkpoint)

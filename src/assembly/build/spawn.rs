@@ -221,11 +221,7 @@ pub(super) fn spawn_astrocytes(
     let mut id = 0u32;
     for (r, (_, sc)) in replicas.iter().enumerate() {
         for a in &sc.astrocytes {
-            let g = neurons
-                .0
-                .iter()
-                .find(|g| g.replica == r as u32 && g.spec.name == a.covers)
-                .expect("names validated");
+            let g = neurons.find(r as u32, &a.covers);
             let params = scaling.params.len() as u32;
             scaling.names.push((a.name.clone(), r as u32));
             scaling.params.push(a.params.clone());

@@ -159,9 +159,7 @@ impl SynapseView {
 
     /// The variables in cascade-stage order (stable within a stage).
     pub fn by_stage(&self) -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..self.values.len()).collect();
-        idx.sort_by_key(|&i| self.values[i].1);
-        idx
+        crate::front::show::by_stage(&self.values)
     }
 }
 

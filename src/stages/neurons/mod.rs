@@ -54,6 +54,16 @@ pub struct NeuronGroupRt {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct NeuronGroups(pub Vec<NeuronGroupRt>);
 
+impl NeuronGroups {
+    /// The group `name` of sweep replica `replica` (names are checked with the scene).
+    pub fn find(&self, replica: u32, name: &str) -> &NeuronGroupRt {
+        self.0
+            .iter()
+            .find(|g| g.replica == replica && g.spec.name == name)
+            .expect("names are checked with the scene")
+    }
+}
+
 /// Registers the neuron models in [`Stage::Neurons`](crate::engine::schedule::Stage::Neurons).
 pub fn plugin(s: &mut Schedule) {
     use crate::engine::schedule::Stage;
