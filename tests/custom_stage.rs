@@ -175,3 +175,42 @@ fn the_schedule_with_the_stage_has_no_ambiguities() {
         .initialize(sim.world_mut())
         .expect("no ambiguous system pairs");
 }
+
+/// Sweeps and timed changes set the stage's parameters by path through its declaration: a sweep
+/// gives each replica its value, also of a field the scene left at its default, each checked
+/// against the declared range; a change during a run is refused, since the stage takes its
+/// parameters when the world is built.
+#[test]
+fn sweeps_set_its_parameters_and_a_change_during_a_run_is_refused() {
+    let sweep = |axis: &str| {
+        scene_text().replace(
+            "    timeline: [",
+            &format!("    sweep: [{axis}],\n    timeline: ["),
+        )
+    };
+    let src = sweep("(path: \"synapses.syn.stages.camkii.hill\", values: [2.0, 3.0])");
+    let sf = SceneFile::parse_with("camkii.ron", src, &stages()).unwrap();
+    let sim = Simulation::new_with(sf, stages()).unwrap();
+    let p = sim.world().resource::<GroupParams<CamkiiParams>>();
+    let hills: Vec<(f64, f64)> = p.0.iter().flatten().map(|p| (p.hill, p.tau_ms)).collect();
+    assert_eq!(hills, [(2.0, 2000.0), (3.0, 2000.0)]);
+
+    let src = sweep("(path: \"synapses.syn.stages.camkii.tau_ms\", values: [1000.0, -3.0])");
+    let e = SceneFile::parse_with("camkii.ron", src, &stages())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("sweep[0].values"), "{e}");
+    assert!(e.contains("[1, 10000000] ms"), "{e}");
+
+    let src = scene_text().replace(
+        "    timeline: [",
+        "    timeline: [\n        SetParam(at_ms: 100.0, path: \"synapses.syn.stages.camkii.tau_ms\", value: 500.0),",
+    );
+    let e = SceneFile::parse_with("camkii.ron", src, &stages())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("SetParam.path"), "{e}");
+    assert!(e.contains("cannot change during a run"), "{e}");
+}

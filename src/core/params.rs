@@ -1,6 +1,7 @@
 //! Parameter plumbing shared by every stage: distributions for per-synapse values, and range
 //! checks that name the field.
 
+use crate::core::param_path::{At, ParamValue, SetError, SetPath, set_in};
 use crate::core::rng::{self, Purpose};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,38 @@ pub enum Random {
     Uniform { min: f64, max: f64 },
     Normal { mean: f64, sd: f64 },
     LogNormal { mu: f64, sigma: f64 },
+}
+
+/// `init.h_mv` sets a constant; `init.h_mv.mean` a parameter of a distribution.
+impl SetPath for Dist {
+    fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
+        match self {
+            Dist::Const(c) => c.set_at(at.variant("Const"), value),
+            Dist::Random(r) => r.set_at(at.variant("Random"), value),
+        }
+    }
+}
+
+impl SetPath for Random {
+    fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
+        match self {
+            Random::Uniform { min, max } => set_in(
+                at.variant("Uniform"),
+                value,
+                &mut [("min", min), ("max", max)],
+            ),
+            Random::Normal { mean, sd } => set_in(
+                at.variant("Normal"),
+                value,
+                &mut [("mean", mean), ("sd", sd)],
+            ),
+            Random::LogNormal { mu, sigma } => set_in(
+                at.variant("LogNormal"),
+                value,
+                &mut [("mu", mu), ("sigma", sigma)],
+            ),
+        }
+    }
 }
 
 impl Default for Dist {
@@ -176,6 +209,40 @@ pub fn is_name(s: &str) -> bool {
 /// A parameter block that can check its own values.
 pub trait Validate {
     fn validate(&self, c: &mut Checker);
+}
+
+/// A number with a declared valid range: an `f64`, or an `Option<f64>` left out by default
+/// (checked when given). `edra::params!` checks its numbers through this.
+pub trait Ranged {
+    /// Records an error in `c` if the value is outside `[lo, hi]` or not finite.
+    fn check_range(&self, c: &mut Checker, field: &str, lo: f64, hi: f64, unit: &str);
+    /// The same check for a value being set at `at`.
+    fn within(&self, at: At<'_>, lo: f64, hi: f64, unit: &str) -> Result<(), SetError>;
+}
+
+impl Ranged for f64 {
+    fn check_range(&self, c: &mut Checker, field: &str, lo: f64, hi: f64, unit: &str) {
+        c.range(field, *self, lo, hi, unit);
+    }
+
+    fn within(&self, at: At<'_>, lo: f64, hi: f64, unit: &str) -> Result<(), SetError> {
+        match self.is_finite() && (lo..=hi).contains(self) {
+            true => Ok(()),
+            false => Err(at.outside(*self, lo, hi, unit)),
+        }
+    }
+}
+
+impl Ranged for Option<f64> {
+    fn check_range(&self, c: &mut Checker, field: &str, lo: f64, hi: f64, unit: &str) {
+        if let Some(v) = self {
+            v.check_range(c, field, lo, hi, unit);
+        }
+    }
+
+    fn within(&self, at: At<'_>, lo: f64, hi: f64, unit: &str) -> Result<(), SetError> {
+        self.map_or(Ok(()), |v| v.within(at, lo, hi, unit))
+    }
 }
 
 #[cfg(test)]

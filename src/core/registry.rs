@@ -18,6 +18,7 @@
 //!
 //! `examples/custom_stage.rs` (CaMKII) is the model to copy.
 
+use crate::core::param_path::SetPath;
 use crate::core::params::{Checker, Validate};
 use crate::core::stage::{Extends, Stage};
 use crate::core::synapse::Synapse;
@@ -48,30 +49,34 @@ pub struct Variable {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParamField {
     pub name: &'static str,
+    /// Unit, `""` for dimensionless or not a number.
     pub unit: &'static str,
-    pub default: f64,
-    pub min: f64,
-    pub max: f64,
+    /// The default as written in the declaration.
+    pub default: &'static str,
+    /// The valid range `[min, max]` of a number (`None` for booleans and choices).
+    pub range: Option<(f64, f64)>,
     pub doc: &'static str,
 }
 
-/// A parameter block of a stage: read from a scene, checked, set by name.
+/// A parameter block of a stage: read from a scene, checked, set by path.
 pub trait Params:
-    Clone + Default + Serialize + DeserializeOwned + Validate + Send + Sync + 'static
+    Clone + Default + Serialize + DeserializeOwned + Validate + SetPath + Send + Sync + 'static
 {
     /// The field table: name, unit, default, valid range, doc.
     const FIELDS: &'static [ParamField];
-    /// Sets field `name` to `value`, checked against its range.
-    fn set(&mut self, name: &str, value: f64) -> Result<(), String>;
-    /// The value of field `name`.
-    fn get(&self, name: &str) -> Option<f64>;
 }
 
-/// Declares a parameter block: each field once, with its default, unit, valid range
-/// `[min, max]` and doc.
+/// Declares a parameter block: each field once, with its type, default, and for a number its
+/// unit and valid range `[min, max]`; its doc comment is the field's doc line.
 /// Generates the struct (read from RON with defaults for missing fields, unknown fields
-/// refused), `Default`, [`Validate`] (range checks naming the field and unit) and [`Params`]
-/// (the field table, set and get by name).
+/// refused), `Default`, [`Validate`] (range checks naming the field and unit), [`SetPath`]
+/// (sweeps and timed changes set a field by name, checked against its range) and [`Params`]
+/// (the field table).
+///
+/// A field that is not a number (a `bool`, a choice) leaves out unit and range. `=> skip_if
+/// "path"` leaves a field out of the written scene when `path(&value)` is true (so that older
+/// checkpoints read the same). `check f;` after the block adds `f(&block, checker)` to the
+/// validation, for conditions between fields.
 ///
 /// ```
 /// edra::params! {
@@ -79,21 +84,35 @@ pub trait Params:
 ///     pub struct KinaseParams {
 ///         /// Decay time constant.
 ///         tau_ms: f64 = 2000.0, "ms", [1.0, 1e7];
+///         /// Whether the kinase is on.
+///         on: bool = true;
 ///     }
 /// }
 /// let p = KinaseParams::default();
-/// assert_eq!(p.tau_ms, 2000.0);
+/// assert_eq!((p.tau_ms, p.on), (2000.0, true));
 /// ```
 #[macro_export]
 macro_rules! params {
+    (@unit) => { "" };
+    (@unit $unit:literal) => { $unit };
+    (@range) => { None };
+    (@range $min:expr, $max:expr) => { Some(($min as f64, $max as f64)) };
+    (@doc $default:expr) => { concat!("Default ", stringify!($default), ".") };
+    (@doc $default:expr, $unit:literal, $min:expr, $max:expr) => {
+        concat!("Unit: ", $unit, ". Default ", stringify!($default), ", valid ",
+            stringify!($min), " to ", stringify!($max), ".")
+    };
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
                 $(#[doc = $doc:literal])*
-                $field:ident : f64 = $default:expr, $unit:literal, [$min:expr, $max:expr];
+                $field:ident : $ty:ty = $default:expr
+                    $(, $unit:literal, [$min:expr, $max:expr])?
+                    $(=> skip_if $skip:literal)?;
             )*
         }
+        $(check $extra:path;)?
     ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -101,9 +120,9 @@ macro_rules! params {
         pub struct $name {
             $(
                 $(#[doc = $doc])*
-                #[doc = concat!("Unit: ", $unit, ". Default ", stringify!($default), ", valid ",
-                    stringify!($min), " to ", stringify!($max), ".")]
-                pub $field: f64,
+                #[doc = $crate::params!(@doc $default $(, $unit, $min, $max)?)]
+                $(#[serde(skip_serializing_if = $skip)])?
+                pub $field: $ty,
             )*
         }
 
@@ -115,7 +134,35 @@ macro_rules! params {
 
         impl $crate::core::params::Validate for $name {
             fn validate(&self, c: &mut $crate::core::params::Checker) {
-                $(c.range(stringify!($field), self.$field, $min, $max, $unit);)*
+                $($(
+                    $crate::core::params::Ranged::check_range(
+                        &self.$field, c, stringify!($field), $min, $max, $unit);
+                )?)*
+                $($extra(self, c);)?
+            }
+        }
+
+        impl $crate::core::param_path::SetPath for $name {
+            fn set_at(
+                &mut self,
+                at: $crate::core::param_path::At<'_>,
+                value: &$crate::core::param_path::ParamValue,
+            ) -> Result<(), $crate::core::param_path::SetError> {
+                let Some((seg, after)) = at.next() else {
+                    return Err(at.not_a_value());
+                };
+                match seg {
+                    $(stringify!($field) => {
+                        let mut v = self.$field.clone();
+                        $crate::core::param_path::SetPath::set_at(&mut v, after, value)?;
+                        $(if after.checked() {
+                            $crate::core::params::Ranged::within(&v, after, $min, $max, $unit)?;
+                        })?
+                        self.$field = v;
+                        Ok(())
+                    })*
+                    _ => Err(at.no_such(&[$(stringify!($field)),*])),
+                }
             }
         }
 
@@ -123,39 +170,12 @@ macro_rules! params {
             const FIELDS: &'static [$crate::core::registry::ParamField] = &[
                 $($crate::core::registry::ParamField {
                     name: stringify!($field),
-                    unit: $unit,
-                    default: $default,
-                    min: $min,
-                    max: $max,
+                    unit: $crate::params!(@unit $($unit)?),
+                    default: stringify!($default),
+                    range: $crate::params!(@range $($min, $max)?),
                     doc: concat!($($doc),*),
                 },)*
             ];
-
-            fn set(&mut self, name: &str, value: f64) -> Result<(), String> {
-                match name {
-                    $(stringify!($field) => {
-                        if !(value.is_finite() && ($min..=$max).contains(&value)) {
-                            return Err(format!(
-                                "{value} {} is outside the valid range [{}, {}] {} of `{}`",
-                                $unit, $min, $max, $unit, name
-                            ));
-                        }
-                        self.$field = value;
-                        Ok(())
-                    })*
-                    _ => Err(format!(
-                        "no parameter `{name}` (there are: {})",
-                        [$(stringify!($field)),*].join(", ")
-                    )),
-                }
-            }
-
-            fn get(&self, name: &str) -> Option<f64> {
-                match name {
-                    $(stringify!($field) => Some(self.$field),)*
-                    _ => None,
-                }
-            }
         }
     };
 }
@@ -408,6 +428,7 @@ pub fn set_of(stage: &dyn SynapseStage) -> Extends {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::param_path::SetError;
 
     crate::params! {
         /// A test block.
@@ -416,33 +437,66 @@ mod tests {
             tau_ms: f64 = 20.0, "ms", [0.1, 1000.0];
             /// A gain.
             gain: f64 = 1.0, "", [0.0, 10.0];
+            /// A switch.
+            on: bool = true;
+        }
+        check gain_below_tau;
+    }
+
+    fn gain_below_tau(p: &TestParams, c: &mut Checker) {
+        if p.gain > p.tau_ms {
+            c.fail("gain", "must not exceed tau_ms");
         }
     }
 
     #[test]
     fn one_declaration_gives_defaults_ranges_and_the_field_table() {
+        use crate::core::param_path::{ParamValue, set_field};
         let p = TestParams::default();
-        assert_eq!((p.tau_ms, p.gain), (20.0, 1.0));
+        assert_eq!((p.tau_ms, p.gain, p.on), (20.0, 1.0, true));
         let mut q: TestParams = ron::from_str("(gain: 2.5)").unwrap();
         assert_eq!((q.tau_ms, q.gain), (20.0, 2.5));
         assert!(ron::from_str::<TestParams>("(gian: 2.5)").is_err());
         assert_eq!(TestParams::FIELDS[0].name, "tau_ms");
         assert_eq!(TestParams::FIELDS[0].unit, "ms");
+        assert_eq!(TestParams::FIELDS[0].range, Some((0.1, 1000.0)));
         assert_eq!(TestParams::FIELDS[0].doc.trim(), "A time constant.");
-        q.set("tau_ms", 5.0).unwrap();
-        assert_eq!(q.get("tau_ms"), Some(5.0));
-        assert!(
-            q.set("tau_ms", -1.0)
-                .unwrap_err()
-                .contains("[0.1, 1000] ms")
+        assert_eq!(
+            (TestParams::FIELDS[2].default, TestParams::FIELDS[2].range),
+            ("true", None)
         );
-        assert!(q.set("nope", 1.0).unwrap_err().contains("tau_ms, gain"));
+        set_field(&mut q, "tau_ms", &5.0.into()).unwrap();
+        set_field(&mut q, "on", &ParamValue::Bool(false)).unwrap();
+        assert_eq!((q.tau_ms, q.on), (5.0, false));
+        let e = set_field(&mut q, "tau_ms", &(-1.0).into()).unwrap_err();
+        assert!(e.to_string().contains("[0.1, 1000] ms"), "{e}");
+        assert_eq!(q.tau_ms, 5.0, "a refused value leaves the field as it was");
+        assert!(matches!(
+            set_field(&mut q, "on", &1.0.into()),
+            Err(SetError::Value(_))
+        ));
+        let e = set_field(&mut q, "nope", &1.0.into()).unwrap_err();
+        assert!(matches!(e, SetError::Path(_)) && e.to_string().contains("tau_ms, gain, on"));
         let mut c = Checker::default();
         TestParams {
             tau_ms: 0.0,
             gain: 1.0,
+            on: true,
         }
         .validate(&mut c);
         assert_eq!(c.errors[0].0, "tau_ms");
+        let mut c = Checker::default();
+        TestParams {
+            gain: 30.0,
+            ..TestParams::default()
+        }
+        .validate(&mut c);
+        assert_eq!(
+            c.errors.len(),
+            2,
+            "the range and the extra check: {:?}",
+            c.errors
+        );
+        assert_eq!(c.errors[1].0, "gain");
     }
 }

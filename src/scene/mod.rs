@@ -115,6 +115,14 @@ pub struct AstrocyteGroup {
     pub params: AstrocyteParams,
 }
 
+crate::settable!(DopamineRegion { name, params });
+crate::settable!(AstrocyteGroup {
+    name,
+    covers,
+    neurons_per_astrocyte,
+    params
+});
+
 /// What a recorder samples.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RecordTarget {
@@ -416,9 +424,16 @@ impl Scene {
                 for v in &a.values {
                     let mut probe = self.clone();
                     probe.sweep.clear();
-                    if let Err(msg) = paths::apply(&mut probe, &a.path, &(*v).into()) {
-                        c.fail("path", msg);
-                        break;
+                    match paths::apply(&mut probe, &a.path, &(*v).into()) {
+                        Err(paths::SetError::Path(m)) => {
+                            c.fail("path", m);
+                            break;
+                        }
+                        Err(paths::SetError::Value(m)) => {
+                            c.fail("values", format!("`{}` = {v}: {m}", a.path));
+                            break;
+                        }
+                        Ok(()) => {}
                     }
                     let mut inner = Checker::default();
                     probe.check_with(&mut inner, registered);

@@ -4,7 +4,7 @@
 //! against the scene. [`crate::stages::timeline`] runs them.
 
 use super::{AstrocyteGroup, DopamineRegion, Names, NeuronGroup, Scene, SynapseGroup};
-use crate::core::param_path::{self as paths, ParamValue};
+use crate::core::param_path::{self as paths, At, ParamValue};
 use crate::core::params::Checker;
 use crate::stages::ca_influx::CaModel;
 use crate::stages::plasticity::Rule;
@@ -156,19 +156,28 @@ impl Group {
     }
 
     /// Sets `field` (as [`change_target`] gives it) the way [`apply_change`] does.
-    fn set(&mut self, field: &str, value: &ParamValue) -> Result<(), paths::SetError> {
+    fn set(
+        &mut self,
+        field: &str,
+        value: &ParamValue,
+        checked: bool,
+    ) -> Result<(), paths::SetError> {
+        let at = match checked {
+            true => At::new(field),
+            false => At::unchecked(field),
+        };
         match self {
-            Group::Synapses(g) => paths::set_field(g, field, value),
-            Group::Neurons(g) => paths::set_field(g, field, value),
-            Group::Region(g) => paths::set_field(&mut g.params, field, value),
-            Group::Astrocytes(g) => paths::set_field(&mut g.params, field, value),
+            Group::Synapses(g) => paths::set_path(&mut **g, at, value),
+            Group::Neurons(g) => paths::set_path(g, at, value),
+            Group::Region(g) => paths::set_path(&mut g.params, at, value),
+            Group::Astrocytes(g) => paths::set_path(&mut g.params, at, value),
         }
     }
 
     /// Sets `field` (a path inside the group, as in sweeps) the way a sweep does.
     fn sweep(&mut self, field: &str, value: &ParamValue) -> Result<(), paths::SetError> {
         match self {
-            Group::Synapses(g) => paths::set_field(g, field, value),
+            Group::Synapses(g) => paths::set_field(&mut **g, field, value),
             Group::Neurons(g) => paths::set_field(g, field, value),
             Group::Region(g) => paths::set_field(g, field, value),
             Group::Astrocytes(g) => paths::set_field(g, field, value),
@@ -258,6 +267,11 @@ impl Group {
                         "gating",
                         "the group is event-driven, and its decay tables are computed from its \
                          gating when the world is built",
+                    ),
+                    changed(
+                        a.stages == b.stages,
+                        "stages",
+                        "registered stages take their parameters when the world is built",
                     ),
                     changed(
                         receptors(a) == receptors(b),
@@ -371,7 +385,18 @@ pub(crate) fn validate_changes(c: &mut Checker, scene: &Scene, names: &Names) {
             });
             let mut after = before.clone();
             let param = format!("{kind}.{group}.{}", scene_field(kind, field));
-            if let Err(e) = after.set(field, value) {
+            let set = after.set(field, value, true);
+            // A parameter the run cannot change is refused as such, whatever its value.
+            let fixed = match &set {
+                Ok(()) => before.fixed(&after),
+                Err(paths::SetError::Value(_)) => {
+                    let mut probe = before.clone();
+                    let unchecked = probe.set(field, value, false);
+                    unchecked.ok().and_then(|()| before.fixed(&probe))
+                }
+                Err(paths::SetError::Path(_)) => None,
+            };
+            if let (None, Err(e)) = (fixed, set) {
                 let (f, m) = match e {
                     paths::SetError::Path(m) => ("path", m),
                     paths::SetError::Value(m) => ("value", m),
@@ -380,7 +405,7 @@ pub(crate) fn validate_changes(c: &mut Checker, scene: &Scene, names: &Names) {
                 refused[i] = true;
                 continue;
             }
-            if let Some((f, why)) = before.fixed(&after) {
+            if let Some((f, why)) = fixed {
                 let f = format!("{kind}.{group}.{f}");
                 let msg = if param == f || param.starts_with(&format!("{f}.")) {
                     format!("`{param}` cannot change during a run: {why}")

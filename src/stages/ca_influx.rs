@@ -10,6 +10,7 @@
 //! In the linear model `c` is in the model's normalised units (C_pre = 1), stored in `ca_um`.
 
 use crate::core::clock::Clock;
+use crate::core::param_path::{At, ParamValue, SetError, SetPath};
 use crate::core::params::{Checker, Validate};
 use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Synapse, batching, group_runs};
@@ -104,6 +105,17 @@ pub enum CaModel {
     /// Spine Ca2+ is not simulated (`ca_um` stays 0): for groups whose rule does not read it
     /// (pair STDP, static synapses), as in models without calcium such as Izhikevich 2007.
     Off,
+}
+
+/// `ca.delay_ms` sets a field of the group's calcium model.
+impl SetPath for CaModel {
+    fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
+        match self {
+            CaModel::Linear(p) => p.set_at(at.variant("Linear"), value),
+            CaModel::Nmda(p) => p.set_at(at.variant("Nmda"), value),
+            CaModel::Off => Err(at.no_such(&[])),
+        }
+    }
 }
 
 impl Default for CaModel {

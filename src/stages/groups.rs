@@ -1,6 +1,7 @@
 //! Synapse groups: their description (the scene's `synapses` entries, read by every stage) and
 //! the per-group runtime tables the stages take their parameters from.
 
+use crate::core::param_path::{At, ParamValue, SetError, SetPath};
 use crate::core::params::Dist;
 use crate::stages::ca_influx::CaModel;
 use crate::stages::consolidation::ConsolidationParams;
@@ -100,6 +101,39 @@ pub struct SynapseGroup {
 fn default_axonal() -> Dist {
     Dist::Const(1.0)
 }
+
+/// `connectivity.FixedProbability` (or `connectivity`) sets p or k of the group's connectivity.
+impl SetPath for Connectivity {
+    fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
+        match self {
+            Connectivity::FixedProbability(p) => p.set_at(at.variant("FixedProbability"), value),
+            Connectivity::FixedInDegree(k) => k.set_at(at.variant("FixedInDegree"), value),
+            Connectivity::FixedOutDegree(k) => k.set_at(at.variant("FixedOutDegree"), value),
+            Connectivity::OneToOne | Connectivity::AllToAll => Err(at.no_such(&[])),
+        }
+    }
+}
+
+crate::settable!(SynapseInit { h_mv, z, rho });
+
+crate::settable!(SynapseGroup {
+    name,
+    pre,
+    post,
+    connectivity,
+    allow_autapses,
+    axonal_delay_ms,
+    dendritic_delay_ms,
+    inhibitory,
+    ca,
+    rule,
+    region,
+    gating,
+    trafficking,
+    consolidation,
+    init,
+    stages,
+});
 
 /// A synapse group as it runs: its scene description (parameters may change during the run
 /// through the timeline), its replica in a sweep, and what its names resolved to.

@@ -14,7 +14,6 @@
 //! integration done per astrocyte domain, and is documented as edra's own.
 
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
 use crate::engine::spikes::SpikeHistory;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -40,49 +39,19 @@ pub struct AstrocyteUnit {
     pub spikes_in_window: u32,
 }
 
-/// Parameters of an astrocyte group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AstrocyteParams {
-    /// Integration time constant of activity, s. Default 100.
-    pub tau_activity_s: f64,
-    /// Target rate of the domain, Hz. Default 5.
-    pub goal_hz: f64,
-    /// Proportional gain β, 1/(s·Hz). Default 4e-5.
-    pub beta_per_s_hz: f64,
-    /// Integral gain γ, 1/(s²·Hz). Default 1e-7.
-    pub gamma_per_s2_hz: f64,
-    /// Initial activity, Hz (by default the goal, so a run starts at rest). Default: goal_hz.
-    pub initial_activity_hz: Option<f64>,
-}
-
-impl Default for AstrocyteParams {
-    fn default() -> Self {
-        AstrocyteParams {
-            tau_activity_s: 100.0,
-            goal_hz: 5.0,
-            beta_per_s_hz: 4e-5,
-            gamma_per_s2_hz: 1e-7,
-            initial_activity_hz: None,
-        }
-    }
-}
-
-impl Validate for AstrocyteParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_activity_s", self.tau_activity_s, 1e-3, 1e7, "s");
-        c.range("goal_hz", self.goal_hz, 0.0, 1e3, "Hz");
-        c.range("beta_per_s_hz", self.beta_per_s_hz, 0.0, 1.0, "1/(s Hz)");
-        c.range(
-            "gamma_per_s2_hz",
-            self.gamma_per_s2_hz,
-            0.0,
-            1.0,
-            "1/(s² Hz)",
-        );
-        if let Some(a) = self.initial_activity_hz {
-            c.range("initial_activity_hz", a, 0.0, 1e3, "Hz");
-        }
+crate::params! {
+    /// Parameters of an astrocyte group.
+    pub struct AstrocyteParams {
+        /// Integration time constant of activity.
+        tau_activity_s: f64 = 100.0, "s", [1e-3, 1e7];
+        /// Target rate of the domain.
+        goal_hz: f64 = 5.0, "Hz", [0.0, 1e3];
+        /// Proportional gain β.
+        beta_per_s_hz: f64 = 4e-5, "1/(s Hz)", [0.0, 1.0];
+        /// Integral gain γ.
+        gamma_per_s2_hz: f64 = 1e-7, "1/(s² Hz)", [0.0, 1.0];
+        /// Initial activity (by default the goal, so a run starts at rest).
+        initial_activity_hz: Option<f64> = None, "Hz", [0.0, 1e3];
     }
 }
 

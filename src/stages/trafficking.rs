@@ -19,7 +19,6 @@
 //! over minutes, so it is held between trafficking steps.
 
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
@@ -63,67 +62,27 @@ impl AmpaPools {
     }
 }
 
-/// Parameters of AMPA trafficking.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AmpaTraffickingParams {
-    /// Exocytosis rate, per minute. Default 1/6.
-    pub k_exo_per_min: f64,
-    /// Endocytosis rate, per minute. Default 0.1 (PSD half-life ≈ 7 min with exocytosis blocked).
-    pub k_endo_per_min: f64,
-    /// PSD slots per mV of total weight. Default 250.
-    pub slots_per_mv: f64,
-    /// Efficacy per PSD receptor, mV. Default 0.01.
-    pub mv_per_receptor: f64,
-    /// Receptors per synapse at the start (E + P). Default 200.
-    pub total_receptors: f64,
-    /// Receptor synthesis into the endosome, per minute. Default 0.
-    pub synthesis_per_min: f64,
-    /// Receptor degradation, fraction of the total per minute. Default 0.
-    pub degradation_per_min: f64,
-    /// Blocks exocytosis (experiment). Default false.
-    pub exocytosis_blocked: bool,
-    /// Blocks endocytosis (experiment). Default false.
-    pub endocytosis_blocked: bool,
-}
-
-impl Default for AmpaTraffickingParams {
-    fn default() -> Self {
-        AmpaTraffickingParams {
-            k_exo_per_min: 1.0 / 6.0,
-            k_endo_per_min: 0.1,
-            slots_per_mv: 250.0,
-            mv_per_receptor: 0.01,
-            total_receptors: 200.0,
-            synthesis_per_min: 0.0,
-            degradation_per_min: 0.0,
-            exocytosis_blocked: false,
-            endocytosis_blocked: false,
-        }
-    }
-}
-
-impl Validate for AmpaTraffickingParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("k_exo_per_min", self.k_exo_per_min, 0.0, 1e4, "1/min");
-        c.range("k_endo_per_min", self.k_endo_per_min, 0.0, 1e4, "1/min");
-        c.range("slots_per_mv", self.slots_per_mv, 0.0, 1e7, "1/mV");
-        c.range("mv_per_receptor", self.mv_per_receptor, 0.0, 1e3, "mV");
-        c.range("total_receptors", self.total_receptors, 0.0, 1e7, "");
-        c.range(
-            "synthesis_per_min",
-            self.synthesis_per_min,
-            0.0,
-            1e6,
-            "1/min",
-        );
-        c.range(
-            "degradation_per_min",
-            self.degradation_per_min,
-            0.0,
-            1e3,
-            "1/min",
-        );
+crate::params! {
+    /// Parameters of AMPA trafficking.
+    pub struct AmpaTraffickingParams {
+        /// Exocytosis rate.
+        k_exo_per_min: f64 = 1.0 / 6.0, "1/min", [0.0, 1e4];
+        /// Endocytosis rate (PSD half-life ≈ 7 min with exocytosis blocked).
+        k_endo_per_min: f64 = 0.1, "1/min", [0.0, 1e4];
+        /// PSD slots per mV of total weight.
+        slots_per_mv: f64 = 250.0, "1/mV", [0.0, 1e7];
+        /// Efficacy per PSD receptor.
+        mv_per_receptor: f64 = 0.01, "mV", [0.0, 1e3];
+        /// Receptors per synapse at the start (E + P).
+        total_receptors: f64 = 200.0, "", [0.0, 1e7];
+        /// Receptor synthesis into the endosome.
+        synthesis_per_min: f64 = 0.0, "1/min", [0.0, 1e6];
+        /// Receptor degradation, fraction of the total.
+        degradation_per_min: f64 = 0.0, "1/min", [0.0, 1e3];
+        /// Blocks exocytosis (experiment).
+        exocytosis_blocked: bool = false;
+        /// Blocks endocytosis (experiment).
+        endocytosis_blocked: bool = false;
     }
 }
 

@@ -41,6 +41,13 @@ pub struct NeuronGroup {
     pub protein_pool: ProteinPoolParams,
 }
 
+crate::settable!(NeuronGroup {
+    name,
+    size,
+    model,
+    protein_pool
+});
+
 /// A neuron group as it runs: its scene description (parameters may change during the run) and
 /// its id range.
 #[derive(Clone, Debug)]

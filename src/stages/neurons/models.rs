@@ -2,6 +2,7 @@
 
 use super::{Neuron, NeuronGroups};
 use crate::core::clock::Clock;
+use crate::core::param_path::{At, ParamValue, SetError, SetPath, set_in};
 use crate::core::params::{Checker, Validate};
 use crate::core::rng::{self, Purpose};
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
@@ -164,6 +165,57 @@ pub struct RandomKick {
     pub rate_hz: f64,
     pub amplitude: f64,
 }
+
+/// `model.rate_hz` sets a field of the group's model (`model.Poisson.rate_hz` also names it).
+impl SetPath for NeuronModel {
+    fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
+        match self {
+            NeuronModel::Poisson { rate_hz } => {
+                set_in(at.variant("Poisson"), value, &mut [("rate_hz", rate_hz)])
+            }
+            NeuronModel::Regular { rate_hz, phase_ms } => set_in(
+                at.variant("Regular"),
+                value,
+                &mut [("rate_hz", rate_hz), ("phase_ms", phase_ms)],
+            ),
+            NeuronModel::SpikeTimes { times_ms } => set_in(
+                at.variant("SpikeTimes"),
+                value,
+                &mut [("times_ms", times_ms)],
+            ),
+            NeuronModel::Pairing(p) => p.set_at(at.variant("Pairing"), value),
+            NeuronModel::Lif(p) => p.set_at(at.variant("Lif"), value),
+            NeuronModel::Izhikevich(p) => p.set_at(at.variant("Izhikevich"), value),
+        }
+    }
+}
+
+crate::settable!(PairingProtocol {
+    delta_t_ms,
+    pairs,
+    frequency_hz,
+    start_ms
+});
+crate::settable!(LifParams {
+    tau_m_ms,
+    e_l_mv,
+    v_th_mv,
+    v_reset_mv,
+    refractory_ms,
+    drive_mv,
+    kick
+});
+crate::settable!(IzhikevichParams {
+    a,
+    b,
+    c_mv,
+    d,
+    i_ext,
+    kick,
+    noise
+});
+crate::settable!(UniformNoise { min, max });
+crate::settable!(RandomKick { rate_hz, amplitude });
 
 impl NeuronModel {
     pub fn validate(&self, c: &mut Checker, size: u32, dt_ms: f64) {

@@ -11,7 +11,6 @@
 
 use super::SynapticWeight;
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::groups::SynapseGroups;
@@ -25,60 +24,29 @@ pub struct CaRuleState {
     pub rho: f64,
 }
 
-/// Parameters of the calcium rule. Defaults: the "DP" set of Graupner & Brunel 2012.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CalciumRuleParams {
-    /// Time constant τ, ms. Default 150 000 (150 s).
-    pub tau_ms: f64,
-    /// Unstable fixed point ρ*. Default 0.5.
-    pub rho_star: f64,
-    /// Depression threshold θd (units of c). Default 1.0.
-    pub theta_d: f64,
-    /// Potentiation threshold θp (units of c). Default 1.3.
-    pub theta_p: f64,
-    /// Depression rate γd. Default 200.
-    pub gamma_d: f64,
-    /// Potentiation rate γp. Default 321.808.
-    pub gamma_p: f64,
-    /// Noise amplitude σ. Default 2.8284.
-    pub sigma: f64,
-    /// Whether the noise term is on. Default true.
-    pub noise: bool,
-    /// Early weight at ρ = 0, mV. Default 1.0.
-    pub h_down_mv: f64,
-    /// Early weight at ρ = 1, mV. Default 5.0 (b = w1/w0 = 5).
-    pub h_up_mv: f64,
-}
-
-impl Default for CalciumRuleParams {
-    fn default() -> Self {
-        CalciumRuleParams {
-            tau_ms: 150_000.0,
-            rho_star: 0.5,
-            theta_d: 1.0,
-            theta_p: 1.3,
-            gamma_d: 200.0,
-            gamma_p: 321.808,
-            sigma: 2.8284,
-            noise: true,
-            h_down_mv: 1.0,
-            h_up_mv: 5.0,
-        }
-    }
-}
-
-impl Validate for CalciumRuleParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_ms", self.tau_ms, 1.0, 1e9, "ms");
-        c.range("rho_star", self.rho_star, 0.0, 1.0, "");
-        c.range("theta_d", self.theta_d, 0.0, 1e3, "");
-        c.range("theta_p", self.theta_p, 0.0, 1e3, "");
-        c.range("gamma_d", self.gamma_d, 0.0, 1e5, "");
-        c.range("gamma_p", self.gamma_p, 0.0, 1e5, "");
-        c.range("sigma", self.sigma, 0.0, 1e3, "");
-        c.range("h_down_mv", self.h_down_mv, -1e3, 1e3, "mV");
-        c.range("h_up_mv", self.h_up_mv, -1e3, 1e3, "mV");
+crate::params! {
+    /// Parameters of the calcium rule. Defaults: the "DP" set of Graupner & Brunel 2012.
+    pub struct CalciumRuleParams {
+        /// Time constant τ (150 s).
+        tau_ms: f64 = 150_000.0, "ms", [1.0, 1e9];
+        /// Unstable fixed point ρ*.
+        rho_star: f64 = 0.5, "", [0.0, 1.0];
+        /// Depression threshold θd (units of c).
+        theta_d: f64 = 1.0, "", [0.0, 1e3];
+        /// Potentiation threshold θp (units of c).
+        theta_p: f64 = 1.3, "", [0.0, 1e3];
+        /// Depression rate γd.
+        gamma_d: f64 = 200.0, "", [0.0, 1e5];
+        /// Potentiation rate γp.
+        gamma_p: f64 = 321.808, "", [0.0, 1e5];
+        /// Noise amplitude σ.
+        sigma: f64 = 2.8284, "", [0.0, 1e3];
+        /// Whether the noise term is on.
+        noise: bool = true;
+        /// Early weight at ρ = 0.
+        h_down_mv: f64 = 1.0, "mV", [-1e3, 1e3];
+        /// Early weight at ρ = 1 (b = w1/w0 = 5).
+        h_up_mv: f64 = 5.0, "mV", [-1e3, 1e3];
     }
 }
 

@@ -22,7 +22,6 @@
 
 use super::SynapticWeight;
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::groups::SynapseGroups;
@@ -37,60 +36,29 @@ pub struct EarlyCalciumRule {
     pub h_residual_mv: f32,
 }
 
-/// Parameters of the rule. Defaults: Luboeinski & Tetzlaff 2021 (MODEL.md step 6).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EarlyCalciumParams {
-    /// Time constant τh, s. Default 688.4.
-    pub tau_h_s: f64,
-    /// Relaxation factor r of h towards h0. Default 0.1.
-    pub relaxation: f64,
-    /// Baseline h0, mV. Default 4.20075.
-    pub h0_mv: f64,
-    /// Upper weight h_top that potentiation drives h towards, mV. Default 10.
-    pub h_top_mv: f64,
-    /// Potentiation threshold θp (units of c). Default 3.0.
-    pub theta_p: f64,
-    /// Depression threshold θd (units of c). Default 1.2.
-    pub theta_d: f64,
-    /// Potentiation rate γp. Default 1645.6.
-    pub gamma_p: f64,
-    /// Depression rate γd. Default 313.1.
-    pub gamma_d: f64,
-    /// Noise amplitude σ, mV. Default 2.90436.
-    pub sigma_mv: f64,
-    /// Whether the noise term is on. Default true.
-    pub noise: bool,
-}
-
-impl Default for EarlyCalciumParams {
-    fn default() -> Self {
-        EarlyCalciumParams {
-            tau_h_s: 688.4,
-            relaxation: 0.1,
-            h0_mv: 4.20075,
-            h_top_mv: 10.0,
-            theta_p: 3.0,
-            theta_d: 1.2,
-            gamma_p: 1645.6,
-            gamma_d: 313.1,
-            sigma_mv: 2.90436,
-            noise: true,
-        }
-    }
-}
-
-impl Validate for EarlyCalciumParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_h_s", self.tau_h_s, 1e-3, 1e8, "s");
-        c.range("relaxation", self.relaxation, 0.0, 1e3, "");
-        c.range("h0_mv", self.h0_mv, 0.0, 1e3, "mV");
-        c.range("h_top_mv", self.h_top_mv, 0.0, 1e3, "mV");
-        c.range("theta_p", self.theta_p, 0.0, 1e3, "");
-        c.range("theta_d", self.theta_d, 0.0, 1e3, "");
-        c.range("gamma_p", self.gamma_p, 0.0, 1e6, "");
-        c.range("gamma_d", self.gamma_d, 0.0, 1e6, "");
-        c.range("sigma_mv", self.sigma_mv, 0.0, 1e3, "mV");
+crate::params! {
+    /// Parameters of the rule. Defaults: Luboeinski & Tetzlaff 2021 (MODEL.md step 6).
+    pub struct EarlyCalciumParams {
+        /// Time constant τh.
+        tau_h_s: f64 = 688.4, "s", [1e-3, 1e8];
+        /// Relaxation factor r of h towards h0.
+        relaxation: f64 = 0.1, "", [0.0, 1e3];
+        /// Baseline h0.
+        h0_mv: f64 = 4.20075, "mV", [0.0, 1e3];
+        /// Upper weight h_top that potentiation drives h towards.
+        h_top_mv: f64 = 10.0, "mV", [0.0, 1e3];
+        /// Potentiation threshold θp (units of c).
+        theta_p: f64 = 3.0, "", [0.0, 1e3];
+        /// Depression threshold θd (units of c).
+        theta_d: f64 = 1.2, "", [0.0, 1e3];
+        /// Potentiation rate γp.
+        gamma_p: f64 = 1645.6, "", [0.0, 1e6];
+        /// Depression rate γd.
+        gamma_d: f64 = 313.1, "", [0.0, 1e6];
+        /// Noise amplitude σ.
+        sigma_mv: f64 = 2.90436, "mV", [0.0, 1e3];
+        /// Whether the noise term is on.
+        noise: bool = true;
     }
 }
 

@@ -11,6 +11,7 @@ pub mod event_arrivals;
 pub mod event_stdp;
 pub mod pair_stdp;
 
+use crate::core::param_path::{At, ParamValue, SetError, SetPath};
 use crate::core::rng::{self, Purpose};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,18 @@ pub enum Rule {
 impl Default for Rule {
     fn default() -> Self {
         Rule::PairStdp(StdpParams::default())
+    }
+}
+
+/// `rule.a_plus` sets a field of the group's rule (`rule.PairStdp.a_plus` also names it).
+impl SetPath for Rule {
+    fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
+        match self {
+            Rule::PairStdp(p) => p.set_at(at.variant("PairStdp"), value),
+            Rule::CalciumRule(p) => p.set_at(at.variant("CalciumRule"), value),
+            Rule::EarlyCalcium(p) => p.set_at(at.variant("EarlyCalcium"), value),
+            Rule::Static => Err(at.no_such(&[])),
+        }
     }
 }
 

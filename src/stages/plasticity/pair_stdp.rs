@@ -22,7 +22,8 @@
 use super::SynapticWeight;
 use super::event_stdp::EventDriven;
 use crate::core::clock::Clock;
-use crate::core::params::{Checker, Validate};
+use crate::core::param_path::{At, ParamValue, SetError, SetPath};
+use crate::core::params::Checker;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
@@ -41,38 +42,44 @@ pub struct StdpTraces {
     pub eligibility_mv: f32,
 }
 
-/// Parameters of pair STDP.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StdpParams {
-    /// Presynaptic trace time constant τ+, ms. Default 16.8 (Bi & Poo 1998).
-    pub tau_plus_ms: f64,
-    /// Postsynaptic trace time constant τ−, ms. Default 33.7 (Bi & Poo 1998).
-    pub tau_minus_ms: f64,
-    /// Potentiation amplitude A+, in units of `weight_unit_mv`. Default 0.01.
-    pub a_plus: f64,
-    /// Depression amplitude A−, in units of `weight_unit_mv`. Default 0.0105.
-    pub a_minus: f64,
-    /// Weight change per unit of amplitude, mV. Default 1.0.
-    pub weight_unit_mv: f64,
-    /// Depression proportional to h (Δ = −A−·y·h) instead of additive. Default false.
-    pub multiplicative_depression: bool,
-    /// Lower bound of h, mV. Default 0.
-    pub h_min_mv: f64,
-    /// Upper bound of h, mV. Default 10.
-    pub h_max_mv: f64,
-    /// Integrate each synapse when a spike reaches it instead of on every step, with exact
-    /// decays in between ([`event_stdp`](super::event_stdp)): the same values to float
-    /// rounding, at a cost that grows with spikes rather than with synapses and steps. Needs
-    /// `ca: Off` and no trafficking or consolidation (nothing else may read the weight on every
-    /// step). Default false (and then left out of the checkpoint's copy of the scene).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub event_driven: bool,
-    /// Which pairing sees the other spike when a pre and a post spike reach the synapse on the
-    /// same step (see the table in [this module](self)). Default `Neither`, as NEST (and then
-    /// left out of the checkpoint's copy of the scene).
-    #[serde(skip_serializing_if = "SameStep::is_default")]
-    pub same_step: SameStep,
+crate::params! {
+    /// Parameters of pair STDP (Bi & Poo 1998 time constants; Song, Miller & Abbott 2000 form).
+    pub struct StdpParams {
+        /// Presynaptic trace time constant τ+ (Bi & Poo 1998).
+        tau_plus_ms: f64 = 16.8, "ms", [0.1, 1e4];
+        /// Postsynaptic trace time constant τ− (Bi & Poo 1998).
+        tau_minus_ms: f64 = 33.7, "ms", [0.1, 1e4];
+        /// Potentiation amplitude A+, in units of `weight_unit_mv`.
+        a_plus: f64 = 0.01, "", [0.0, 100.0];
+        /// Depression amplitude A−, in units of `weight_unit_mv`.
+        a_minus: f64 = 0.0105, "", [0.0, 100.0];
+        /// Weight change per unit of amplitude.
+        weight_unit_mv: f64 = 1.0, "mV", [0.0, 1e3];
+        /// Depression proportional to h (Δ = −A−·y·h) instead of additive.
+        multiplicative_depression: bool = false;
+        /// Lower bound of h.
+        h_min_mv: f64 = 0.0, "mV", [-1e3, 1e3];
+        /// Upper bound of h (at least `h_min_mv`).
+        h_max_mv: f64 = 10.0, "mV", [-1e3, 1e3];
+        /// Integrate each synapse when a spike reaches it instead of on every step, with exact
+        /// decays in between ([`event_stdp`](super::event_stdp)): the same values to float
+        /// rounding, at a cost that grows with spikes rather than with synapses and steps. Needs
+        /// `ca: Off` and no trafficking or consolidation (nothing else may read the weight on
+        /// every step). Left out of the checkpoint's copy of the scene when false.
+        event_driven: bool = false => skip_if "std::ops::Not::not";
+        /// Which pairing sees the other spike when a pre and a post spike reach the synapse on
+        /// the same step (see the table in [this module](self)). `Neither` as NEST; left out
+        /// of the checkpoint's copy of the scene when `Neither`.
+        same_step: SameStep = SameStep::Neither => skip_if "SameStep::is_default";
+    }
+    check bounds_in_order;
+}
+
+/// `h_max_mv` ≥ `h_min_mv`.
+fn bounds_in_order(p: &StdpParams, c: &mut Checker) {
+    if p.h_max_mv < p.h_min_mv {
+        c.range("h_max_mv", p.h_max_mv, p.h_min_mv, 1e3, "mV");
+    }
 }
 
 /// The same-step convention of pair STDP: which update of a zero-lag pre/post pair is taken
@@ -99,32 +106,14 @@ impl SameStep {
     }
 }
 
-impl Default for StdpParams {
-    fn default() -> Self {
-        StdpParams {
-            tau_plus_ms: 16.8,
-            tau_minus_ms: 33.7,
-            a_plus: 0.01,
-            a_minus: 0.0105,
-            weight_unit_mv: 1.0,
-            multiplicative_depression: false,
-            h_min_mv: 0.0,
-            h_max_mv: 10.0,
-            event_driven: false,
-            same_step: SameStep::Neither,
-        }
-    }
-}
-
-impl Validate for StdpParams {
-    fn validate(&self, c: &mut Checker) {
-        c.range("tau_plus_ms", self.tau_plus_ms, 0.1, 1e4, "ms");
-        c.range("tau_minus_ms", self.tau_minus_ms, 0.1, 1e4, "ms");
-        c.range("a_plus", self.a_plus, 0.0, 100.0, "");
-        c.range("a_minus", self.a_minus, 0.0, 100.0, "");
-        c.range("weight_unit_mv", self.weight_unit_mv, 0.0, 1e3, "mV");
-        c.range("h_min_mv", self.h_min_mv, -1e3, 1e3, "mV");
-        c.range("h_max_mv", self.h_max_mv, self.h_min_mv, 1e3, "mV");
+/// The convention is a choice made in the scene, not a number a sweep or a change can set.
+impl SetPath for SameStep {
+    fn set_at(&mut self, at: At<'_>, _: &ParamValue) -> Result<(), SetError> {
+        Err(SetError::Path(format!(
+            "`{}` is a choice (Neither, PreFirst, PostFirst), not a number or a boolean that \
+             can be set",
+            at.path()
+        )))
     }
 }
 
