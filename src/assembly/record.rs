@@ -147,6 +147,21 @@ impl RecorderRt {
 #[derive(Resource, Clone, Debug, Default)]
 pub struct Recorders(pub Vec<RecorderRt>);
 
+impl Recorders {
+    /// The ids recorded by recorders of `kind`, ascending, each once.
+    pub fn ids(&self, kind: RecordKind) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .0
+            .iter()
+            .filter(|r| r.kind == kind)
+            .flat_map(|r| r.ids.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
 /// Query of recorded synapses.
 type RecordedSynapses<'w, 's> = Query<'w, 's, SynapseData, With<Recorded>>;
 /// Query of recorded neurons.

@@ -34,16 +34,18 @@ pub fn variable_names(kind: RecordKind, registered: &Stages) -> Vec<&'static str
 /// File names `edra run` writes itself; a recorder may not take them.
 pub const RESERVED_NAMES: [&str; 4] = ["synapses", "spikes", "summary", "checkpoint"];
 
+/// What a recorder target records.
+pub fn kind_of(t: &RecordTarget) -> RecordKind {
+    match t {
+        RecordTarget::Synapses { .. } => RecordKind::Synapses,
+        RecordTarget::Neurons { .. } => RecordKind::Neurons,
+        RecordTarget::Regions => RecordKind::Regions,
+        RecordTarget::Astrocytes => RecordKind::Astrocytes,
+    }
+}
+
 fn variables_of(t: &RecordTarget, registered: &Stages) -> Vec<&'static str> {
-    variable_names(
-        match t {
-            RecordTarget::Synapses { .. } => RecordKind::Synapses,
-            RecordTarget::Neurons { .. } => RecordKind::Neurons,
-            RecordTarget::Regions => RecordKind::Regions,
-            RecordTarget::Astrocytes => RecordKind::Astrocytes,
-        },
-        registered,
-    )
+    variable_names(kind_of(t), registered)
 }
 
 /// Checks a recorder's names against the scene.

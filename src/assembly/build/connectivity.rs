@@ -110,3 +110,52 @@ pub(super) fn connect(
         }
     }
 }
+
+/// Each group's synapses, as (pre, post) pairs from the seed or as rows of the checkpoint;
+/// sets the groups' id ranges and returns the sources with the number of synapses.
+pub(super) fn synapse_sources(
+    sf: &SceneFile,
+    groups: &mut SynapseGroups,
+    neurons: &NeuronGroups,
+) -> Result<(Vec<RowSource>, u32)> {
+    let scene = &sf.scene;
+    let mut next_id = 0u32;
+    let mut sources = Vec::with_capacity(groups.0.len());
+    for (gi, g) in groups.0.iter_mut().enumerate() {
+        let pre = neurons.find(g.replica, &g.spec.pre);
+        let post = neurons.find(g.replica, &g.spec.post);
+        let mut source = match &scene.state {
+            Some(st) => {
+                let idx: Vec<u32> = (0..st.synapses.group.len() as u32)
+                    .into_par_iter()
+                    .filter(|&i| st.synapses.group[i as usize] == gi as u16)
+                    .collect();
+                let (pre, post) = ((pre.first, pre.spec.size), (post.first, post.spec.size));
+                restore::check_rows(sf, st, g, gi, &idx, next_id, pre, post)?;
+                RowSource::State(idx)
+            }
+            None => {
+                let (n_pre, n_post) = (pre.spec.size, post.spec.size);
+                let pairs = connect(&g.spec, n_pre, n_post, scene.seed, gi as u64);
+                if pairs.len() as u64 + next_id as u64 > u32::MAX as u64 {
+                    return Err(EdraError::other("more than 2^32 synapses"));
+                }
+                check_delays(g, next_id, pairs.len(), scene).map_err(|(field, m)| {
+                    let group = gi % scene.synapses.len();
+                    sf.error_at(&format!("synapses[{group}].{field}"), m)
+                })?;
+                RowSource::Fresh {
+                    pairs,
+                    pre_first: pre.first,
+                    post_first: post.first,
+                }
+            }
+        };
+        source.reverse();
+        g.first_id = next_id;
+        g.count = source.len() as u32;
+        next_id += g.count;
+        sources.push(source);
+    }
+    Ok((sources, next_id))
+}

@@ -85,12 +85,13 @@ pub fn estimate(scene: &Scene) -> Estimate {
             RecordTarget::Regions => e.regions as f64,
             RecordTarget::Astrocytes => e.astrocytes as f64,
         };
+        // No variables named: all of the target's built-in ones.
+        let all = || variable_names(kind_of(&r.target), &Stages::none()).len();
         let cols = 2.0
-            + if r.variables.is_empty() {
-                16.0
-            } else {
-                r.variables.len() as f64
-            };
+            + match r.variables.len() {
+                0 => all(),
+                n => n,
+            } as f64;
         e.recorder_bytes +=
             reps as f64 * entities * cols * 8.0 * (e.steps / r.every_steps as u64 + 1) as f64;
     }
@@ -159,5 +160,29 @@ pub fn refusal(e: &Estimate, available: Option<f64>, force: bool) -> Option<Stri
             gib(a)
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::neurons::NEURON_VARIABLES;
+
+    /// A recorder that names no variables records all of its target's: the estimate counts
+    /// those (it counted 16, the synapse count, for every kind).
+    #[test]
+    fn a_recorder_without_variables_is_counted_with_its_targets_variables() {
+        let src = "Scene(name: \"e\", dt_ms: 1.0, duration_ms: 99.0,
+            neurons: [NeuronGroup(name: \"n\", size: 4, model: Poisson(rate_hz: 1.0))],
+            recorders: [Recorder(name: \"r\", target: Neurons(group: \"n\", indices: [0, 1, 2]),
+                every_steps: 10)])";
+        let scene: Scene = ron::from_str(src).unwrap();
+        let cols = 2 + NEURON_VARIABLES.len();
+        let samples = 99 / 10 + 1;
+        assert_ne!(NEURON_VARIABLES.len(), 16);
+        assert_eq!(
+            estimate(&scene).recorder_bytes,
+            (3 * cols * 8 * samples) as f64
+        );
     }
 }

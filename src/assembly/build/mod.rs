@@ -19,7 +19,7 @@ use crate::core::registry::{Registered, Stages};
 use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Recorded, Synapse};
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
-use crate::scene::recorders::{RecordKind, variable_names};
+use crate::scene::recorders::{RecordKind, kind_of, variable_names};
 use crate::scene::state::State;
 use crate::scene::{Connectivity, RecordTarget, Scene, SceneFile, SynapseGroup, expected_synapses};
 use crate::stages::SYNAPSE_VARIABLE_COUNT;
@@ -72,231 +72,49 @@ pub struct BuildInfo {
     pub max_delay_steps: u64,
 }
 /// Builds the world of a scene file, with the stages `registered` on top of the built-in
-/// cascade.
+/// cascade: the phases of the module doc, in order.
 pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     let scene = &sf.scene;
-    let replicas = expand(scene).map_err(|m| sf.error_at("sweep", m))?;
     let state = scene.state.as_ref();
-    let mut world = World::new();
-
+    // 1. Replicas, groups and their ids; a checkpoint is checked against them.
+    let replicas = expand(scene).map_err(|m| sf.error_at("sweep", m))?;
     let neuron_groups = neuron_groups(&replicas);
     let n_neurons = neuron_groups.0.last().map_or(0, |g| g.first + g.spec.size) as usize;
-    let find_neurons = |r: u32, name: &str| neuron_groups.find(r, name);
-
-    let mut levels = RegionLevels::default();
-    for (r, (_, sc)) in replicas.iter().enumerate() {
-        for reg in &sc.dopamine_regions {
-            levels.names.push((reg.name.clone(), r as u32));
-            levels.params.push(reg.params.clone());
-        }
-    }
-    let n_regions = levels.params.len();
-    levels.pending_release_um = vec![0.0; n_regions];
-    levels.dopamine_um = vec![0.0; n_regions];
-    levels.third_factor_um = vec![0.0; n_regions];
-    levels.sensitivity = vec![1.0; n_regions];
-    let region_index = |r: u32, name: &str| levels.index(r, name);
-
-    // Synapse groups and their ids.
-    let mut groups = SynapseGroups::default();
-    let mut next_id = 0u32;
-    for (r, (_, sc)) in replicas.iter().enumerate() {
-        for spec in &sc.synapses {
-            groups.0.push(SynapseGroupRt {
-                spec: spec.clone(),
-                replica: r as u32,
-                region: spec.region.as_ref().map(|n| region_index(r as u32, n)),
-                sign: if spec.inhibitory { -1.0 } else { 1.0 },
-                delivers_input: !matches!(
-                    find_neurons(r as u32, &spec.post).spec.model,
-                    NeuronModel::Poisson { .. }
-                ),
-                first_id: 0,
-                count: 0,
-            });
-        }
-    }
-    if groups.0.len() > u16::MAX as usize {
-        return Err(EdraError::other(
-            "more than 65535 synapse groups (with sweep replicas)",
-        ));
-    }
-
-    let astrocytes: u64 = replicas
-        .iter()
-        .flat_map(|(_, sc)| {
-            sc.astrocytes.iter().map(|a| {
-                let size = sc
-                    .neurons
-                    .iter()
-                    .find(|g| g.name == a.covers)
-                    .map_or(0, |g| g.size);
-                size.div_ceil(a.neurons_per_astrocyte.max(1)) as u64
-            })
-        })
-        .sum();
+    let mut levels = region_levels(&replicas);
+    let mut groups = synapse_groups(&replicas, &neuron_groups, &levels)?;
+    let n_astrocytes = astrocyte_count(&replicas);
     if let Some(st) = state {
+        let n_regions = levels.params.len();
+        let n_astro = n_astrocytes as usize;
         restore::check_state(
             sf,
             st,
             n_neurons,
             n_regions,
-            astrocytes as usize,
+            n_astro,
             &groups,
             &neuron_groups,
         )?;
     }
+    // 2. Connectivity (or the checkpoint's synapses) of every group.
+    let (sources, n_synapses) = synapse_sources(sf, &mut groups, &neuron_groups)?;
+    let mut recorders = recorders(sf, &neuron_groups, &groups, levels.params.len(), registered)?;
 
-    // Connectivity (or the checkpoint's synapses) of every group, and their ids.
-    let dt = scene.dt_ms;
-    let mut sources: Vec<RowSource> = Vec::with_capacity(groups.0.len());
-    for (gi, g) in groups.0.iter_mut().enumerate() {
-        let pre = find_neurons(g.replica, &g.spec.pre);
-        let post = find_neurons(g.replica, &g.spec.post);
-        let source = match state {
-            Some(st) => {
-                let idx: Vec<u32> = (0..st.synapses.group.len() as u32)
-                    .into_par_iter()
-                    .filter(|&i| st.synapses.group[i as usize] == gi as u16)
-                    .collect();
-                let (pre, post) = ((pre.first, pre.spec.size), (post.first, post.spec.size));
-                restore::check_rows(sf, st, g, gi, &idx, next_id, pre, post)?;
-                RowSource::State(idx)
-            }
-            None => {
-                let pairs = connect(
-                    &g.spec,
-                    pre.spec.size,
-                    post.spec.size,
-                    scene.seed,
-                    gi as u64,
-                );
-                if pairs.len() as u64 + next_id as u64 > u32::MAX as u64 {
-                    return Err(EdraError::other("more than 2^32 synapses"));
-                }
-                check_delays(g, next_id, pairs.len(), scene).map_err(|(field, m)| {
-                    sf.error_at(
-                        &format!("synapses[{}].{field}", gi % scene.synapses.len()),
-                        m,
-                    )
-                })?;
-                RowSource::Fresh {
-                    pairs,
-                    pre_first: pre.first,
-                    post_first: post.first,
-                }
-            }
-        };
-        let mut source = source;
-        source.reverse();
-        g.first_id = next_id;
-        g.count = source.len() as u32;
-        next_id += g.count;
-        sources.push(source);
-    }
-
-    let mut recorders = recorders(sf, &neuron_groups, &groups, n_regions, registered)?;
-    let recorded_ids = |kind: RecordKind| {
-        let mut ids: Vec<u32> = recorders
-            .0
-            .iter()
-            .filter(|r| r.kind == kind)
-            .flat_map(|r| r.ids.iter().copied())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    };
-    let recorded_synapses = recorded_ids(RecordKind::Synapses);
-    let recorded_neurons = recorded_ids(RecordKind::Neurons);
-
-    let entities = n_neurons as u64 + next_id as u64 + n_regions as u64 + astrocytes;
+    // 3–4. Rows and entities.
+    let mut world = World::new();
+    let entities = n_neurons as u64 + n_synapses as u64 + levels.params.len() as u64 + n_astrocytes;
     let spare = reserve_entities(&mut world, entities);
-    spawn_neurons(&mut world, &neuron_groups, state, &recorded_neurons);
+    spawn_neurons(
+        &mut world,
+        &neuron_groups,
+        state,
+        &recorders.ids(RecordKind::Neurons),
+    );
     spawn_regions(&mut world, &mut levels, state);
     let (scaling, n_astro) =
         spawn_astrocytes(&mut world, &replicas, &neuron_groups, n_neurons, state);
-
-    let mut max_delay = 0u64;
-    for (gi, (g, source)) in groups.0.iter().zip(sources).enumerate() {
-        let ca_delay = match &g.spec.ca {
-            CaModel::Linear(p) => (p.delay_ms / dt).round() as u64,
-            CaModel::Nmda(_) | CaModel::Off => 0,
-        };
-        let h0 = g.h0_mv() as f32;
-        // Sources are reversed: row k is at `count − 1 − k`, which `RowSource::keep` keeps.
-        let last = g.count as usize - 1;
-        let row = |source: &RowSource, k: usize| match source {
-            RowSource::Fresh {
-                pairs,
-                pre_first,
-                post_first,
-            } => {
-                let (i, j) = pairs[last - k];
-                let syn = (pre_first + i, post_first + j, g.first_id + k as u32);
-                fresh_row(g, gi as u16, syn, h0, scene)
-            }
-            RowSource::State(idx) => {
-                let i = idx[last - k];
-                row_from_state(state.expect("state rows"), gi as u16, i)
-            }
-        };
-        let rows = Rows::new(source, &row);
-        let (axonal, dendritic) = spawn_synapses(&mut world, g, rows, &recorded_synapses);
-        max_delay = max_delay.max(axonal + ca_delay).max(dendritic);
-    }
-
-    let params_of_neuron: Vec<u32> = neuron_groups
-        .0
-        .iter()
-        .enumerate()
-        .flat_map(|(i, g)| std::iter::repeat_n(i as u32, g.spec.size as usize))
-        .collect();
-    let pool_params = neuron_groups
-        .0
-        .iter()
-        .map(|g| g.spec.protein_pool.clone())
-        .collect();
-    let mut proteins = ProteinLevels::new(params_of_neuron, pool_params);
-    if let Some(st) = state {
-        proteins.per_neuron.copy_from_slice(&st.neurons.protein);
-    }
-
-    let mut timeline = timeline(&replicas, &neuron_groups, &levels, dt);
-    let mut spikes = SpikeHistory::new(n_neurons, max_delay as usize);
-    let mut input = NeuronInput::new(n_neurons);
-    let step = state.map_or(0, |s| s.step);
-    if let Some(st) = state {
-        let bad =
-            |what: &str| EdraError::other(format!("checkpoint: {what} does not match the scene"));
-        if !spikes.import(step, &st.spike_history) {
-            return Err(bad("spike_history"));
-        }
-        if !input.import(&st.neuron_input) {
-            return Err(bad("neuron_input"));
-        }
-        if st.rule_last_pre.len() != timeline.rules.len() {
-            return Err(bad("rule_last_pre"));
-        }
-        for (r, last) in timeline.rules.iter_mut().zip(&st.rule_last_pre) {
-            r.last_pre_step = *last;
-        }
-        timeline.pending = st.pending_rewards.clone();
-        timeline.seek(step);
-    }
-
-    let info = BuildInfo {
-        neurons: n_neurons as u64,
-        synapses: next_id as u64,
-        regions: n_regions as u64,
-        astrocytes: n_astro,
-        replicas: replicas.len() as u64,
-        max_delay_steps: max_delay,
-    };
-    let replicas_res = Replicas {
-        paths: scene.sweep.iter().map(|a| a.path.clone()).collect(),
-        values: replicas.iter().map(|(v, _)| v.clone()).collect(),
-    };
+    let recorded = recorders.ids(RecordKind::Synapses);
+    let max_delay = spawn_all_synapses(&mut world, &groups, sources, scene, &recorded);
     // The resources (and whatever is spawned later) take the spare low entity ids.
     let spare: Vec<Entity> = spare
         .into_iter()
@@ -305,6 +123,28 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     world.entity_allocator_mut().free_many(&spare);
     spawn_registered(&mut world, registered, &groups, state)?;
     find_recorded_entities(&mut world, &mut recorders);
+
+    // 5. Resources: what is in flight, the timeline, the tables the stages read.
+    let dt = scene.dt_ms;
+    let mut timeline = timeline(&replicas, &neuron_groups, &levels, dt);
+    let mut spikes = SpikeHistory::new(n_neurons, max_delay as usize);
+    let mut input = NeuronInput::new(n_neurons);
+    let step = state.map_or(0, |s| s.step);
+    if let Some(st) = state {
+        restore::in_flight(st, &mut spikes, &mut input, &mut timeline)?;
+    }
+    let info = BuildInfo {
+        neurons: n_neurons as u64,
+        synapses: n_synapses as u64,
+        regions: levels.params.len() as u64,
+        astrocytes: n_astro,
+        replicas: replicas.len() as u64,
+        max_delay_steps: max_delay,
+    };
+    let replicas = Replicas {
+        paths: scene.sweep.iter().map(|a| a.path.clone()).collect(),
+        values: replicas.iter().map(|(v, _)| v.clone()).collect(),
+    };
     world.insert_resource(Clock {
         step,
         dt_ms: dt,
@@ -317,30 +157,17 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     world.insert_resource(EventStdp::new(&groups, dt, step, event_epoch));
     world.insert_resource(levels);
     world.insert_resource(scaling);
-    world.insert_resource(proteins);
+    world.insert_resource(protein_levels(&neuron_groups, state));
     world.insert_resource(groups);
     world.insert_resource(neuron_groups);
     world.insert_resource(recorders);
-    world.insert_resource(replicas_res);
+    world.insert_resource(replicas);
     world.insert_resource(NonFinite::default());
     world.insert_resource(info);
     // Parameter changes that took effect before a checkpoint are applied again.
     let past: Vec<ParamChange> = timeline.changes[..timeline.change_cursor].to_vec();
     world.insert_resource(timeline);
-    world.resource_scope(|world, mut syn: Mut<SynapseGroups>| {
-        world.resource_scope(|world, mut neu: Mut<NeuronGroups>| {
-            world.resource_scope(|world, mut lev: Mut<RegionLevels>| {
-                let mut ast = world.resource_mut::<AstrocyteScaling>();
-                for c in &past {
-                    crate::stages::timeline::apply_change(
-                        c, &mut syn, &mut neu, &mut lev, &mut ast,
-                    )
-                    .map_err(EdraError::Other)?;
-                }
-                Ok::<(), EdraError>(())
-            })
-        })
-    })?;
+    apply_past_changes(&mut world, &past)?;
     // Poisson sources draw their next spikes at the rates in force now.
     let saved = state.map(|s| &s.neurons.poisson_next_step[..]);
     let calendar = PoissonCalendar::new(

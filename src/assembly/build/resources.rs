@@ -152,3 +152,41 @@ pub(super) fn recorders(
     }
     Ok(out)
 }
+
+/// Each neuron's protein pool with its group's parameters (the checkpoint's levels on resume).
+pub(super) fn protein_levels(neurons: &NeuronGroups, state: Option<&State>) -> ProteinLevels {
+    let params_of_neuron: Vec<u32> = neurons
+        .0
+        .iter()
+        .enumerate()
+        .flat_map(|(i, g)| std::iter::repeat_n(i as u32, g.spec.size as usize))
+        .collect();
+    let pool_params = neurons
+        .0
+        .iter()
+        .map(|g| g.spec.protein_pool.clone())
+        .collect();
+    let mut proteins = ProteinLevels::new(params_of_neuron, pool_params);
+    if let Some(st) = state {
+        proteins.per_neuron.copy_from_slice(&st.neurons.protein);
+    }
+    proteins
+}
+
+/// Applies parameter changes of the timeline again (those a checkpoint's run had made).
+pub(super) fn apply_past_changes(world: &mut World, past: &[ParamChange]) -> Result<()> {
+    world.resource_scope(|world, mut syn: Mut<SynapseGroups>| {
+        world.resource_scope(|world, mut neu: Mut<NeuronGroups>| {
+            world.resource_scope(|world, mut lev: Mut<RegionLevels>| {
+                let mut ast = world.resource_mut::<AstrocyteScaling>();
+                for c in past {
+                    crate::stages::timeline::apply_change(
+                        c, &mut syn, &mut neu, &mut lev, &mut ast,
+                    )
+                    .map_err(EdraError::Other)?;
+                }
+                Ok(())
+            })
+        })
+    })
+}

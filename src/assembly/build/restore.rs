@@ -389,3 +389,29 @@ pub(super) fn check_rows(
         }
     }
 }
+
+/// Restores what was in flight at the checkpoint: spikes on their way, pending neuron input,
+/// the reward rules' memory and the rewards they scheduled.
+pub(super) fn in_flight(
+    st: &State,
+    spikes: &mut SpikeHistory,
+    input: &mut NeuronInput,
+    timeline: &mut Timeline,
+) -> Result<()> {
+    let bad = |what: &str| EdraError::other(format!("checkpoint: {what} does not match the scene"));
+    if !spikes.import(st.step, &st.spike_history) {
+        return Err(bad("spike_history"));
+    }
+    if !input.import(&st.neuron_input) {
+        return Err(bad("neuron_input"));
+    }
+    if st.rule_last_pre.len() != timeline.rules.len() {
+        return Err(bad("rule_last_pre"));
+    }
+    for (r, last) in timeline.rules.iter_mut().zip(&st.rule_last_pre) {
+        r.last_pre_step = *last;
+    }
+    timeline.pending = st.pending_rewards.clone();
+    timeline.seek(st.step);
+    Ok(())
+}

@@ -331,3 +331,44 @@ pub(super) fn find_recorded_entities(world: &mut World, recorders: &mut Recorder
             .collect();
     }
 }
+
+/// Spawns every group's synapses from its source (fresh rows or the checkpoint's); returns the
+/// longest delay in steps a spike must be kept for (axonal plus a linear-Ca delay, or dendritic).
+pub(super) fn spawn_all_synapses(
+    world: &mut World,
+    groups: &SynapseGroups,
+    sources: Vec<RowSource>,
+    scene: &Scene,
+    recorded: &[u32],
+) -> u64 {
+    let state = scene.state.as_ref();
+    let mut max_delay = 0u64;
+    for (gi, (g, source)) in groups.0.iter().zip(sources).enumerate() {
+        let ca_delay = match &g.spec.ca {
+            CaModel::Linear(p) => (p.delay_ms / scene.dt_ms).round() as u64,
+            CaModel::Nmda(_) | CaModel::Off => 0,
+        };
+        let h0 = g.h0_mv() as f32;
+        // Sources are reversed: row k is at `count − 1 − k`, which `RowSource::keep` keeps.
+        let last = g.count as usize - 1;
+        let row = |source: &RowSource, k: usize| match source {
+            RowSource::Fresh {
+                pairs,
+                pre_first,
+                post_first,
+            } => {
+                let (i, j) = pairs[last - k];
+                let syn = (pre_first + i, post_first + j, g.first_id + k as u32);
+                fresh_row(g, gi as u16, syn, h0, scene)
+            }
+            RowSource::State(idx) => {
+                let i = idx[last - k];
+                row_from_state(state.expect("state rows"), gi as u16, i)
+            }
+        };
+        let rows = Rows::new(source, &row);
+        let (axonal, dendritic) = spawn_synapses(world, g, rows, recorded);
+        max_delay = max_delay.max(axonal + ca_delay).max(dendritic);
+    }
+    max_delay
+}
