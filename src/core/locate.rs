@@ -2,10 +2,9 @@
 //!
 //! serde reports parse errors with a position but a value that parses and is out of range, or a
 //! name that refers to nothing, is found only after parsing. This walker follows the path through
-//! the text so those errors carry a line and column too. It is also how sweeps and timed
-//! parameter changes set one field of a group: the group is written to RON, the field's value is
-//! replaced, and the text is read back, so every parameter is reachable by its path without a
-//! hand-written setter. Enum variants, `Some(..)` and newtype wrappers are transparent in paths.
+//! the text so those errors carry a line and column too. Enum variants, `Some(..)` and newtype
+//! wrappers are transparent in paths. (Sweeps and timed changes set a field by the same paths
+//! through the typed blocks, [`super::param_path`].)
 
 use crate::core::error::Position;
 use std::ops::Range;

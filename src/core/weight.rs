@@ -52,6 +52,15 @@ pub struct SynapticWeight {
     pub efficacy_mv: f32,
 }
 
+/// What the postsynaptic neuron receives per arriving spike from a synapse without AMPA
+/// trafficking: efficacy = sign·w·S, with S the astrocyte scaling of the postsynaptic neuron
+/// (1 without astrocytes; van Rossum et al. 2000 form of multiplicative scaling) and sign −1 for
+/// inhibitory groups. With trafficking, w is replaced by the PSD receptors' efficacy (stage 4).
+#[inline(always)]
+pub fn direct_efficacy_mv(sign: f32, w_mv: f32, scale: f32) -> f32 {
+    sign * w_mv * scale
+}
+
 /// Marks a synapse of an event-driven pair-STDP group. Its traces and weight are those at the
 /// end of step `next_step − 1`; the steps from `next_step` on are taken when a spike reaches it
 /// or at the end of the epoch.

@@ -20,6 +20,7 @@
 
 use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::core::weight::direct_efficacy_mv;
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::plasticity::{StdpTraces, SynapticWeight};
@@ -212,7 +213,8 @@ pub fn direct_efficacy(
             }
             let sign = groups.0[g].sign;
             for i in r {
-                w[i].efficacy_mv = sign * w[i].w_mv * per_neuron[syn[i].post as usize];
+                w[i].efficacy_mv =
+                    direct_efficacy_mv(sign, w[i].w_mv, per_neuron[syn[i].post as usize]);
             }
         }
     });

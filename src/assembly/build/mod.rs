@@ -18,6 +18,7 @@ use crate::core::params::Dist;
 use crate::core::registry::{Registered, Stages};
 use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Recorded, Synapse};
+use crate::core::weight::direct_efficacy_mv;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::scene::recorders::{RecordKind, kind_of, variable_names};
 use crate::scene::state::State;

@@ -99,9 +99,9 @@ pub(super) fn fresh_row(
             total: p.total_receptors as f32,
         });
     let efficacy = match &s.trafficking {
-        Some(p) => pools.psd * p.mv_per_receptor as f32,
-        None => w,
-    } * g.sign;
+        Some(p) => pools.psd * p.mv_per_receptor as f32 * g.sign,
+        None => direct_efficacy_mv(g.sign, w, 1.0),
+    };
     let (ca, v) = match &s.ca {
         CaModel::Linear(_) | CaModel::Off => (0.0, 0.0),
         CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),

@@ -31,6 +31,7 @@ use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
 use crate::core::clock::Clock;
 use crate::core::prefetch::prefetch;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::core::weight::direct_efficacy_mv;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::delivery::DeliveryIndex;
 use crate::stages::groups::SynapseGroups;
@@ -240,7 +241,7 @@ impl EventGroup {
     /// of the postsynaptic neuron (1 without astrocytes, [`scale`]).
     #[inline(always)]
     fn efficacy(&self, w: &SynapticWeight, per_neuron: &[f32], syn: &Synapse) -> f32 {
-        self.sign * w.w_mv * scale(per_neuron, syn)
+        direct_efficacy_mv(self.sign, w.w_mv, scale(per_neuron, syn))
     }
 
     /// The constants of group `g`, with decay tables for gaps of up to `n` steps (an epoch).

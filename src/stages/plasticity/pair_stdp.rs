@@ -25,6 +25,7 @@ use crate::core::clock::Clock;
 use crate::core::param_path::{At, ParamValue, SetError, SetPath};
 use crate::core::params::Checker;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::core::weight::direct_efficacy_mv;
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::modulation::RegionLevels;
@@ -245,7 +246,7 @@ struct DirectEfficacy<'a> {
 impl EfficacyOut for DirectEfficacy<'_> {
     #[inline(always)]
     fn set(self, s: &Synapse, w: &mut SynapticWeight) {
-        w.efficacy_mv = self.sign * w.w_mv * self.per_neuron[s.post as usize];
+        w.efficacy_mv = direct_efficacy_mv(self.sign, w.w_mv, self.per_neuron[s.post as usize]);
     }
 }
 
@@ -259,7 +260,7 @@ struct UnscaledEfficacy {
 impl EfficacyOut for UnscaledEfficacy {
     #[inline(always)]
     fn set(self, _: &Synapse, w: &mut SynapticWeight) {
-        w.efficacy_mv = self.sign * w.w_mv;
+        w.efficacy_mv = direct_efficacy_mv(self.sign, w.w_mv, 1.0);
     }
 }
 
