@@ -13,6 +13,7 @@
 //! jobs. The HTTP side is axum on a one-thread tokio runtime. Unknown ids and bad parameters
 //! answer 404 or 400 with a message; other methods on a known path 405 with `Allow`.
 
+mod guard;
 mod live;
 mod sim_thread;
 
@@ -23,14 +24,16 @@ use crate::core::error::{EdraError, Result};
 use crate::front::web::html;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use guard::{Guard, MAX_BODY_BYTES};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Default advance: one plasticity cycle, ms.
 pub const DEFAULT_ADVANCE_MS: f64 = 1000.0;
@@ -277,8 +280,8 @@ async fn explain_405(req: Request, next: Next) -> Response {
     out
 }
 
-/// The routes, for the simulation on `sim`.
-pub fn router(sim: SimThread) -> Router {
+/// The routes, for the simulation on `sim`, every request checked by `guard`.
+pub fn router(sim: SimThread, guard: Arc<Guard>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/synapse", get(search))
@@ -288,13 +291,16 @@ pub fn router(sim: SimThread) -> Router {
         .route("/api/advance", post(advance))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(explain_405))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .with_state(sim)
 }
 
 /// Serves `path` (a scene or a run folder) on `127.0.0.1:port` until the process ends;
 /// `on_ready` gets the address actually bound (port 0 picks a free one).
 pub fn serve(path: &Path, port: u16, on_ready: impl FnOnce(std::net::SocketAddr)) -> Result<()> {
-    let sim = SimThread::start(path)?;
+    let token = guard::session_token();
+    let sim = SimThread::start(path, token.clone())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -307,7 +313,7 @@ pub fn serve(path: &Path, port: u16, on_ready: impl FnOnce(std::net::SocketAddr)
             .local_addr()
             .map_err(|e| EdraError::other(format!("the server has no address: {e}")))?;
         on_ready(addr);
-        axum::serve(listener, router(sim))
+        axum::serve(listener, router(sim, Guard::new(token, addr.port())))
             .await
             .map_err(|e| EdraError::other(format!("serving on {addr}: {e}")))
     })
@@ -337,32 +343,51 @@ mod tests {
     use super::*;
     use axum::body::Body;
 
-    /// The router over single_synapse, and a way to send it one request.
+    /// The router over single_synapse on (pretend) port 8000, and a way to send it requests.
     struct Client {
         app: Router,
         rt: tokio::runtime::Runtime,
+        token: String,
     }
 
     impl Client {
         fn new() -> Client {
-            let sim =
-                SimThread::start(Path::new("scenes/single_synapse.ron")).expect("scene loads");
+            let token = guard::session_token();
+            let sim = SimThread::start(Path::new("scenes/single_synapse.ron"), token.clone())
+                .expect("scene loads");
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
             Client {
-                app: router(sim),
+                app: router(sim, Guard::new(token.clone(), 8000)),
                 rt,
+                token,
             }
         }
+        /// A request as the page sends it: our Host and the session token.
         fn send(&self, method: &str, uri: &str) -> (u16, axum::http::HeaderMap, String) {
-            let req = axum::http::Request::builder()
-                .method(method)
-                .uri(uri)
-                .header(header::HOST, "127.0.0.1:8000")
-                .body(Body::empty())
-                .expect("request");
+            self.send_with(method, uri, &[])
+        }
+        /// A request with `headers` instead of the page's (an empty value leaves one out).
+        fn send_with(
+            &self,
+            method: &str,
+            uri: &str,
+            headers: &[(&str, &str)],
+        ) -> (u16, axum::http::HeaderMap, String) {
+            let mut req = axum::http::Request::builder().method(method).uri(uri);
+            let page = [("host", "127.0.0.1:8000"), ("x-edra-token", &self.token)];
+            for (k, v) in page
+                .iter()
+                .filter(|(k, _)| headers.iter().all(|h| h.0 != *k))
+            {
+                req = req.header(*k, *v);
+            }
+            for (k, v) in headers.iter().filter(|h| !h.1.is_empty()) {
+                req = req.header(*k, *v);
+            }
+            let req = req.body(Body::empty()).expect("request");
             self.rt.block_on(answer(self.app.clone(), req))
         }
         fn json(&self, uri: &str) -> serde_json::Value {
@@ -455,5 +480,44 @@ mod tests {
         let (_, _, page) = c.send("GET", "/synapse/0");
         assert!(page.contains("before advance") && page.contains("class=\"changed\""));
         assert!(page.contains("Advanced from t = 0 ms to t = 3000 ms"));
+    }
+
+    #[test]
+    fn post_needs_the_token_and_our_origin_every_request_our_host() {
+        let c = Client::new();
+        let (_, _, page) = c.send("GET", "/synapse/0");
+        assert!(page.contains(&format!(
+            "<meta name=\"edra-token\" content=\"{}\">",
+            c.token
+        )));
+        let advance = "/api/advance?ms=1";
+        for (headers, status) in [
+            (vec![("x-edra-token", "")], 403),
+            (vec![("x-edra-token", "0123")], 403),
+            (vec![("origin", "http://evil.example")], 403),
+            (vec![("origin", "http://127.0.0.1:8001")], 403),
+            (vec![("origin", "null")], 403),
+            (vec![("host", "evil.example:8000")], 421),
+            (vec![("host", "")], 421),
+            (vec![("content-length", "99999999999")], 413),
+            (vec![("content-length", "4097")], 413),
+            (
+                vec![
+                    ("origin", "http://localhost:8000"),
+                    ("host", "localhost:8000"),
+                ],
+                200,
+            ),
+            (vec![("origin", "http://127.0.0.1:8000")], 200),
+        ] {
+            let (s, _, body) = c.send_with("POST", advance, &headers);
+            assert_eq!(s, status, "{headers:?}: {body}");
+            assert!(!body.is_empty());
+        }
+        // The Host check covers reads and unknown paths too.
+        for path in ["/", "/api/summary", "/nope"] {
+            let (s, _, _) = c.send_with("GET", path, &[("host", "rebound.example")]);
+            assert_eq!(s, 421, "{path}");
+        }
     }
 }

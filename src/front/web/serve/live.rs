@@ -26,6 +26,8 @@ pub struct Live {
     previous: Option<(f64, Values)>,
     /// Initial population (weights before anything ran).
     initial_pop: Population,
+    /// The session token every page carries for its scripts' POSTs (see `guard`).
+    pub(super) token: String,
 }
 
 impl Live {
@@ -59,6 +61,7 @@ impl Live {
             sim,
             previous: None,
             initial_pop,
+            token: String::new(),
         })
     }
 
@@ -186,7 +189,7 @@ impl Live {
             }
             body.push_str("</p>");
         }
-        html::page(&format!("edra serve: {}", self.sim.scene().name), &body, "")
+        self.page(&format!("edra serve: {}", self.sim.scene().name), &body, "")
     }
 
     pub(super) fn synapse_page(&mut self, id: u32) -> Option<String> {
@@ -211,11 +214,13 @@ impl Live {
             html::values_table(&refs),
             html::trace_plots(now, &traces)
         );
-        Some(html::page(
-            &format!("edra serve: synapse {id}"),
-            &body,
-            ADVANCE_SCRIPT,
-        ))
+        Some(self.page(&format!("edra serve: synapse {id}"), &body, ADVANCE_SCRIPT))
+    }
+
+    /// A page carrying the session token (hex digits, nothing to escape).
+    fn page(&self, title: &str, body: &str, script: &str) -> String {
+        let head = format!("<meta name=\"edra-token\" content=\"{}\">", self.token);
+        html::page_with_head(title, &head, body, script)
     }
 }
 
@@ -224,11 +229,12 @@ impl Live {
 const ADVANCE_SCRIPT: &str = r#"
 const btn = document.getElementById('advance');
 const status = document.getElementById('status');
+const token = document.querySelector('meta[name="edra-token"]').content;
 btn.addEventListener('click', async () => {
   btn.disabled = true; status.textContent = 'running…';
   try {
     const ms = document.getElementById('ms').value;
-    const r = await fetch('/api/advance?ms=' + encodeURIComponent(ms), {method: 'POST'});
+    const r = await fetch('/api/advance?ms=' + encodeURIComponent(ms), {method: 'POST', headers: {'X-Edra-Token': token}});
     const j = await r.json();
     if (!r.ok) throw new Error(j.error);
     const page = await (await fetch(location.pathname)).text();

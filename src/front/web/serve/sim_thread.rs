@@ -16,15 +16,17 @@ pub struct SimThread {
 }
 
 impl SimThread {
-    /// Starts the thread and builds the simulation on it; returns once it is built.
-    pub fn start(path: &Path) -> Result<SimThread> {
+    /// Starts the thread and builds the simulation on it; returns once it is built. Its pages
+    /// carry `token`.
+    pub fn start(path: &Path, token: String) -> Result<SimThread> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
         let path = path.to_path_buf();
         std::thread::Builder::new()
             .name("edra-sim".into())
             .spawn(move || match Live::open(&path) {
-                Ok(live) => {
+                Ok(mut live) => {
+                    live.token = token;
                     let _ = ready_tx.send(Ok(()));
                     run(live, rx);
                 }
