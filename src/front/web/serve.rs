@@ -4,15 +4,27 @@
 //! |---|---|
 //! | `GET /` | summary, groups, weight histogram, search by synapse id |
 //! | `GET /synapse/ID` | one synapse: variables by stage (initial, before the last advance, now), traces |
-//! | `GET /synapse?id=ID` | redirects to `/synapse/ID` (the search form) |
-//! | `POST /api/advance?ms=N` | advances the simulation by N ms (default 1000, one plasticity cycle) |
+//! | `GET /synapse?id=ID` | redirects (303) to `/synapse/ID` (the search form) |
+//! | `POST /api/advance?ms=N` | starts advancing by N ms (default 1000, one plasticity cycle; at most [`MAX_ADVANCE_MS`]): 202 with `{from_ms, target_ms}`, 409 while an advance is under way |
+//! | `GET /api/progress` | the advance under way or the last one: `{running, from_ms, t_ms, target_ms, fraction, weights_changed, error, stopped}` |
+//! | `POST /api/stop` | stops the advance under way at its next chunk |
 //! | `GET /api/summary` | the population as JSON |
 //! | `GET /api/synapse/ID` | one synapse as JSON |
 //!
 //! The simulation lives on its own thread ([`SimThread`]); requests reach it over a channel as
-//! jobs. The HTTP side is axum on a one-thread tokio runtime. Unknown ids and bad parameters
-//! answer 404 or 400 with a message; other methods on a known path 405 with `Allow`.
+//! jobs. An advance runs there in chunks, between which the reads queued meanwhile are answered
+//! ([`advance`]). The HTTP side is axum on a one-thread tokio runtime whose handlers only wait
+//! for the simulation thread's answers.
+//!
+//! Requests are checked before any route ([`guard`]): every request must name this server as
+//! `Host` (127.0.0.1:PORT or localhost:PORT; else 421, against DNS rebinding), bodies are
+//! limited to 4 KiB (413), and a `POST` needs the session token that every served page carries
+//! (`<meta name="edra-token">`, sent back as `X-Edra-Token`) and, if it has an `Origin`, this
+//! server's (else 403). Another site's page cannot read our pages, so it cannot learn the
+//! token. Unknown ids and bad parameters answer 404 or 400 with a message quoting at most 100
+//! characters of the request; other methods on a known path 405 with `Allow`.
 
+mod advance;
 mod guard;
 mod live;
 mod sim_thread;
@@ -239,15 +251,36 @@ fn advance_ms(p: &HashMap<String, String>) -> std::result::Result<f64, Reply> {
     }
 }
 
+/// Starts an advance: 202 with `{from_ms, target_ms}`, or 409 while one is under way.
 async fn advance(State(sim): State<SimThread>, q: Params) -> Answer {
     let ms = advance_ms(&params(q, true)?)?;
-    let (t0, t1, changed) = sim
-        .call(move |l| l.advance(ms))
+    let (from_ms, target_ms) = sim
+        .call(move |l| l.start_advance(ms))
         .await
         .map_err(|e| Reply::internal(true, e))?
+        .map_err(|msg| Reply::error(409, true, msg))?;
+    Ok(Reply {
+        status: 202,
+        ..Reply::json(json!({ "from_ms": from_ms, "target_ms": target_ms }))
+    })
+}
+
+async fn progress(State(sim): State<SimThread>) -> Answer {
+    let j = sim
+        .call(|l| l.progress_json())
+        .await
+        .map_err(|e| Reply::internal(true, e))?;
+    Ok(Reply::json(j))
+}
+
+/// Stops the advance under way at its next chunk; answers with the progress.
+async fn stop(State(sim): State<SimThread>) -> Answer {
+    let (was_running, p) = sim
+        .call(|l| (l.stop(), l.progress_json()))
+        .await
         .map_err(|e| Reply::internal(true, e))?;
     Ok(Reply::json(
-        json!({ "from_ms": t0, "t_ms": t1, "weights_changed": changed }),
+        json!({ "stopped": was_running, "progress": p }),
     ))
 }
 
@@ -289,6 +322,8 @@ pub fn router(sim: SimThread, guard: Arc<Guard>) -> Router {
         .route("/api/summary", get(summary))
         .route("/api/synapse/{id}", get(synapse_json))
         .route("/api/advance", post(advance))
+        .route("/api/progress", get(progress))
+        .route("/api/stop", post(stop))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(explain_405))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -393,6 +428,17 @@ mod tests {
         fn json(&self, uri: &str) -> serde_json::Value {
             serde_json::from_str(&self.send("GET", uri).2).expect("JSON")
         }
+        /// Polls `/api/progress` until the advance under way has finished; its last answer.
+        fn finished(&self) -> serde_json::Value {
+            for _ in 0..6000 {
+                let p = self.json("/api/progress");
+                if p["running"] == false {
+                    return p;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("the advance did not finish in a minute");
+        }
     }
 
     #[test]
@@ -473,13 +519,51 @@ mod tests {
         let w0 = w(&c);
         // Rewards from 2 s on turn the eligibility into early LTP; `ms=30%30%30` is 3000.
         let (s, _, body) = c.send("POST", "/api/advance?ms=30%30%30");
-        assert_eq!(s, 200, "{body}");
+        assert_eq!(s, 202, "{body}");
         let j: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-        assert_eq!(j["t_ms"], 3000.0);
+        assert_eq!(
+            (j["from_ms"].as_f64(), j["target_ms"].as_f64()),
+            (Some(0.0), Some(3000.0))
+        );
+        let p = c.finished();
+        assert_eq!(p["t_ms"], 3000.0, "{p}");
+        assert_eq!(
+            (p["fraction"].as_f64(), p["weights_changed"].as_u64()),
+            (Some(1.0), Some(1))
+        );
+        assert!(p["error"].is_null(), "{p}");
         assert_ne!(w(&c), w0);
         let (_, _, page) = c.send("GET", "/synapse/0");
         assert!(page.contains("before advance") && page.contains("class=\"changed\""));
         assert!(page.contains("Advanced from t = 0 ms to t = 3000 ms"));
+    }
+
+    #[test]
+    fn a_long_advance_answers_reads_refuses_a_second_and_stops() {
+        let c = Client::new();
+        let (s, _, body) = c.send("POST", "/api/advance?ms=3600000");
+        assert_eq!(s, 202, "{body}");
+        let (s, _, body) = c.send("POST", "/api/advance?ms=10");
+        assert_eq!(s, 409, "{body}");
+        assert!(body.contains("under way"), "{body}");
+        for path in ["/", "/synapse/0", "/api/summary", "/api/synapse/0"] {
+            assert_eq!(c.send("GET", path).0, 200, "{path}");
+        }
+        let p = c.json("/api/progress");
+        assert_eq!(
+            (p["running"].as_bool(), p["target_ms"].as_f64()),
+            (Some(true), Some(3_600_000.0))
+        );
+        let (s, _, body) = c.send("POST", "/api/stop");
+        assert_eq!(s, 200, "{body}");
+        let p = c.json("/api/progress");
+        assert_eq!(
+            (p["running"].as_bool(), p["stopped"].as_bool()),
+            (Some(false), Some(true)),
+            "{p}"
+        );
+        assert!(p["t_ms"].as_f64().is_some_and(|t| t < 3_600_000.0), "{p}");
+        assert_eq!(c.send("POST", "/api/advance?ms=1").0, 202);
     }
 
     #[test]
@@ -490,7 +574,7 @@ mod tests {
             "<meta name=\"edra-token\" content=\"{}\">",
             c.token
         )));
-        let advance = "/api/advance?ms=1";
+        let stop = "/api/stop";
         for (headers, status) in [
             (vec![("x-edra-token", "")], 403),
             (vec![("x-edra-token", "0123")], 403),
@@ -510,7 +594,7 @@ mod tests {
             ),
             (vec![("origin", "http://127.0.0.1:8000")], 200),
         ] {
-            let (s, _, body) = c.send_with("POST", advance, &headers);
+            let (s, _, body) = c.send_with("POST", stop, &headers);
             assert_eq!(s, status, "{headers:?}: {body}");
             assert!(!body.is_empty());
         }

@@ -2,10 +2,11 @@
 //! and JSON, advanced on request.
 
 use super::DEFAULT_ADVANCE_MS;
+use super::advance::Run;
 use crate::assembly::record::Recorders;
 use crate::assembly::sim::Simulation;
 use crate::core::error::{EdraError, Result};
-use crate::front::web::data::{GroupView, Population, SynapseView, Trace, all_values, unit_of};
+use crate::front::web::data::{GroupView, Population, SynapseView, Trace, unit_of};
 use crate::front::web::html;
 use crate::front::web::report::{recorded_synapses, summary_section};
 use crate::scene::SceneFile;
@@ -14,7 +15,7 @@ use serde_json::json;
 use std::fmt::Write;
 use std::path::Path;
 
-type Values = Vec<[Option<f32>; SYNAPSE_VARIABLE_COUNT]>;
+pub(super) type Values = Vec<[Option<f32>; SYNAPSE_VARIABLE_COUNT]>;
 
 /// The state the simulation thread owns.
 pub struct Live {
@@ -22,8 +23,10 @@ pub struct Live {
     initial: Simulation,
     /// The simulation being advanced.
     pub(super) sim: Simulation,
-    /// Every synapse's values and the time just before the last advance.
-    previous: Option<(f64, Values)>,
+    /// Every synapse's values and the time when the last advance started.
+    pub(super) previous: Option<(f64, Values)>,
+    /// The advance under way, or the last one.
+    pub(super) run: Option<Run>,
     /// Initial population (weights before anything ran).
     initial_pop: Population,
     /// The session token every page carries for its scripts' POSTs (see `guard`).
@@ -60,6 +63,7 @@ impl Live {
             initial,
             sim,
             previous: None,
+            run: None,
             initial_pop,
             token: String::new(),
         })
@@ -92,25 +96,6 @@ impl Live {
         }
         out.push(("now".to_string(), now));
         Some(out)
-    }
-
-    /// Advances by `ms`; returns (t before, t after, synapses whose weight changed).
-    pub fn advance(&mut self, ms: f64) -> Result<(f64, f64, u64)> {
-        let before = all_values(&mut self.sim);
-        let t0 = self.sim.t_ms();
-        self.sim.run_until(t0 + ms, &mut |_| {})?;
-        let after = all_values(&mut self.sim);
-        let w = crate::stages::synapse_variables()
-            .iter()
-            .position(|v| v.name == "w_mv")
-            .unwrap_or(0);
-        let changed = before
-            .iter()
-            .zip(&after)
-            .filter(|(a, b)| a[w] != b[w])
-            .count() as u64;
-        self.previous = Some((t0, before));
-        Ok((t0, self.sim.t_ms(), changed))
     }
 
     pub(super) fn summary_json(&mut self) -> serde_json::Value {
@@ -197,18 +182,24 @@ impl Live {
         let traces = self.traces();
         let (_, now) = states.last()?;
         let refs: Vec<(&str, &SynapseView)> = states.iter().map(|(l, v)| (l.as_str(), v)).collect();
-        let changed = match &self.previous {
-            Some((t, _)) => format!(
+        let changed = match (&self.previous, &self.run) {
+            (Some(_), Some(r)) if r.running => format!(
+                "<p id=\"changes\">Advancing from t = {} ms to t = {} ms, now at t = {} ms; \
+                 highlighted rows changed.</p>",
+                r.from_ms, r.target_ms, now.t_ms
+            ),
+            (Some((t, _)), _) => format!(
                 "<p id=\"changes\">Advanced from t = {t} ms to t = {} ms; highlighted rows changed.</p>",
                 now.t_ms
             ),
-            None => "<p id=\"changes\" class=\"note\">Not advanced yet.</p>".to_string(),
+            (None, _) => "<p id=\"changes\" class=\"note\">Not advanced yet.</p>".to_string(),
         };
         let body = format!(
             "<p><a href=\"/\">← population</a></p>\
              <div class=\"advance\"><label>advance by <input id=\"ms\" type=\"number\" min=\"0\" \
              step=\"any\" value=\"{DEFAULT_ADVANCE_MS}\"> ms</label> \
-             <button id=\"advance\" type=\"button\">advance</button> <span id=\"status\"></span></div>\
+             <button id=\"advance\" type=\"button\">advance</button> \
+             <button id=\"stop\" type=\"button\" disabled>stop</button> <span id=\"status\"></span></div>\
              <div id=\"detail\">{}{changed}{}{}</div>",
             html::synapse_header(now),
             html::values_table(&refs),
@@ -224,27 +215,43 @@ impl Live {
     }
 }
 
-/// The advance button: POSTs to the API, then replaces the detail with the page's new one
-/// (no reload, so the page stays scriptable).
+/// The advance button: POSTs to the API, polls the progress every 200 ms into `#status`, then
+/// replaces the detail with the page's new one (no reload, so the page stays scriptable). The
+/// stop button stops the advance at its next chunk.
 const ADVANCE_SCRIPT: &str = r#"
 const btn = document.getElementById('advance');
+const stop = document.getElementById('stop');
 const status = document.getElementById('status');
 const token = document.querySelector('meta[name="edra-token"]').content;
+const post = url => fetch(url, {method: 'POST', headers: {'X-Edra-Token': token}});
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+stop.addEventListener('click', () => post('/api/stop'));
 btn.addEventListener('click', async () => {
-  btn.disabled = true; status.textContent = 'running…';
+  btn.disabled = true; status.textContent = 'starting…';
   try {
     const ms = document.getElementById('ms').value;
-    const r = await fetch('/api/advance?ms=' + encodeURIComponent(ms), {method: 'POST', headers: {'X-Edra-Token': token}});
+    const r = await post('/api/advance?ms=' + encodeURIComponent(ms));
     const j = await r.json();
     if (!r.ok) throw new Error(j.error);
+    stop.disabled = false;
+    let p;
+    for (;;) {
+      p = await (await fetch('/api/progress')).json();
+      if (!p.running) break;
+      status.textContent = 'running: t = ' + p.t_ms + ' ms of ' + p.target_ms + ' ms ('
+        + Math.floor(100 * p.fraction) + '%)';
+      await sleep(200);
+    }
     const page = await (await fetch(location.pathname)).text();
     const doc = new DOMParser().parseFromString(page, 'text/html');
     document.getElementById('detail').innerHTML = doc.getElementById('detail').innerHTML;
-    status.textContent = 'advanced to t = ' + j.t_ms + ' ms; ' + j.weights_changed + ' synapse weights changed';
+    if (p.error) throw new Error(p.error);
+    status.textContent = (p.stopped ? 'stopped at t = ' : 'advanced to t = ') + p.t_ms + ' ms; '
+      + p.weights_changed + ' synapse weights changed';
   } catch (e) {
     status.textContent = 'error: ' + e.message;
   } finally {
-    btn.disabled = false;
+    btn.disabled = false; stop.disabled = true;
   }
 });
 "#;

@@ -61,9 +61,41 @@ fn stopped() -> EdraError {
     EdraError::other("the simulation thread has stopped")
 }
 
-/// The thread's loop: answers jobs until every sender is gone.
+/// Most jobs answered between two chunks of an advance, so that a flood of requests cannot
+/// stall it.
+const JOBS_BETWEEN_CHUNKS: usize = 64;
+
+/// The thread's loop until every sender is gone: jobs as they come; while an advance is under
+/// way, a chunk of it whenever no job is waiting (or after [`JOBS_BETWEEN_CHUNKS`] jobs).
 fn run(mut live: Live, rx: mpsc::Receiver<Job>) {
-    for job in rx {
-        job(&mut live);
+    let mut answered = 0;
+    loop {
+        if live.running() && answered >= JOBS_BETWEEN_CHUNKS {
+            live.run_chunk();
+            answered = 0;
+            continue;
+        }
+        let job = if live.running() {
+            match rx.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => Some(job),
+                Err(_) => return,
+            }
+        };
+        match job {
+            Some(job) => {
+                job(&mut live);
+                answered += 1;
+            }
+            None => {
+                live.run_chunk();
+                answered = 0;
+            }
+        }
     }
 }
