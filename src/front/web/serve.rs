@@ -14,7 +14,8 @@
 //! The simulation lives on its own thread ([`SimThread`]); requests reach it over a channel as
 //! jobs. An advance runs there in chunks, between which the reads queued meanwhile are answered
 //! ([`advance`]). The HTTP side is axum on a one-thread tokio runtime whose handlers only wait
-//! for the simulation thread's answers.
+//! for the simulation thread's answers. The recorders keep only their most recent samples,
+//! within 64 MiB ([`traces`]); pages and `/api/summary` say how many.
 //!
 //! Requests are checked before any route ([`guard`]): every request must name this server as
 //! `Host` (127.0.0.1:PORT or localhost:PORT; else 421, against DNS rebinding), bodies are
@@ -28,6 +29,7 @@ mod advance;
 mod guard;
 mod live;
 mod sim_thread;
+mod traces;
 
 pub use live::Live;
 pub use sim_thread::SimThread;

@@ -1,5 +1,6 @@
 //! Advancing the live simulation in the background: an advance is started by a request and run
-//! by the simulation thread in chunks of at most [`CHUNK_STEPS`] steps and about
+//! by the simulation thread in chunks of at most [`CHUNK_STEPS`] steps (fewer where the
+//! recorders' samples of a chunk would not fit the trace budget, see `traces`) and about
 //! [`CHUNK_WALL`] of work, between which it answers the requests queued meanwhile. Its progress
 //! is read at `GET /api/progress`.
 
@@ -69,7 +70,7 @@ impl Live {
         let started = Instant::now();
         let mut steps = 0;
         while self.sim.clock().step < run.end_step
-            && steps < CHUNK_STEPS
+            && steps < self.bound.chunk_steps
             && started.elapsed() < CHUNK_WALL
         {
             if let Err(e) = self.sim.step() {
@@ -79,6 +80,7 @@ impl Live {
             steps += 1;
         }
         let done = run.error.is_some() || self.sim.clock().step >= run.end_step;
+        self.trim_traces();
         if done {
             self.finish(false);
         }

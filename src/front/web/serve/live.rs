@@ -3,6 +3,7 @@
 
 use super::DEFAULT_ADVANCE_MS;
 use super::advance::Run;
+use super::traces::{TRACE_BUDGET_BYTES, TraceBound};
 use crate::assembly::record::Recorders;
 use crate::assembly::sim::Simulation;
 use crate::core::error::{EdraError, Result};
@@ -29,6 +30,8 @@ pub struct Live {
     pub(super) run: Option<Run>,
     /// Initial population (weights before anything ran).
     initial_pop: Population,
+    /// How much of the recorders' samples is kept.
+    pub(super) bound: TraceBound,
     /// The session token every page carries for its scripts' POSTs (see `guard`).
     pub(super) token: String,
 }
@@ -59,14 +62,39 @@ impl Live {
         })?;
         let sim = Simulation::new(sf)?;
         let initial_pop = Population::of(&mut initial);
-        Ok(Live {
+        // The initial state is never advanced: its recorders need no room.
+        for r in &mut initial.world_mut().resource_mut::<Recorders>().0 {
+            r.rows = Vec::new();
+        }
+        let mut live = Live {
             initial,
             sim,
             previous: None,
             run: None,
             initial_pop,
+            bound: TraceBound {
+                keep_samples: 1,
+                chunk_steps: 1,
+            },
             token: String::new(),
-        })
+        };
+        live.bound_traces(TRACE_BUDGET_BYTES);
+        Ok(live)
+    }
+
+    /// Bounds the recorders' samples kept to `budget_bytes` ([`TraceBound`]).
+    pub(super) fn bound_traces(&mut self, budget_bytes: usize) {
+        let info = self.sim.info().clone();
+        let mut recs = self.sim.world_mut().resource_mut::<Recorders>();
+        self.bound = TraceBound::of(&recs.0, &info, budget_bytes);
+        self.bound.reserve(&mut recs.0, &info);
+    }
+
+    /// After a chunk of an advance: drops the samples beyond the bound.
+    pub(super) fn trim_traces(&mut self) {
+        let info = self.sim.info().clone();
+        let mut recs = self.sim.world_mut().resource_mut::<Recorders>();
+        self.bound.trim(&mut recs.0, &info);
     }
 
     fn traces(&self) -> Vec<Trace> {
@@ -117,6 +145,8 @@ impl Live {
             "neurons": pop.neurons, "synapses": pop.synapses, "regions": pop.regions,
             "astrocytes": pop.astrocytes, "replicas": pop.replicas, "groups": groups,
             "recorded_synapses": recorded_synapses(&self.sim),
+            "trace_samples_kept": self.bound.keep_samples,
+            "trace_budget_bytes": TRACE_BUDGET_BYTES,
         })
     }
 
@@ -204,6 +234,11 @@ impl Live {
             html::synapse_header(now),
             html::values_table(&refs),
             html::trace_plots(now, &traces)
+        ) + &format!(
+            "<p class=\"note\" id=\"kept\">Traces show each recorder's last {} samples \
+             (the live server keeps at most {} MiB of them).</p>",
+            self.bound.keep_samples,
+            TRACE_BUDGET_BYTES >> 20
         );
         Some(self.page(&format!("edra serve: synapse {id}"), &body, ADVANCE_SCRIPT))
     }
