@@ -13,11 +13,11 @@
 //!
 //! The simulation lives on its own thread ([`SimThread`]); requests reach it over a channel as
 //! jobs. An advance runs there in chunks, between which the reads queued meanwhile are answered
-//! ([`advance`]). The HTTP side is axum on a one-thread tokio runtime whose handlers only wait
+//! (`advance.rs`). The HTTP side is axum on a one-thread tokio runtime whose handlers only wait
 //! for the simulation thread's answers. The recorders keep only their most recent samples,
-//! within 64 MiB ([`traces`]); pages and `/api/summary` say how many.
+//! within 64 MiB (`traces.rs`); pages and `/api/summary` say how many.
 //!
-//! Requests are checked before any route ([`guard`]): every request must name this server as
+//! Requests are checked before any route (`guard.rs`): every request must name this server as
 //! `Host` (127.0.0.1:PORT or localhost:PORT; else 421, against DNS rebinding), bodies are
 //! limited to 4 KiB (413), and a `POST` needs the session token that every served page carries
 //! (`<meta name="edra-token">`, sent back as `X-Edra-Token`) and, if it has an `Origin`, this

@@ -159,3 +159,32 @@ impl Live {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::plasticity::StdpTraces;
+    use std::path::Path;
+
+    #[test]
+    fn a_non_finite_value_ends_the_advance_with_its_error() {
+        let mut live = Live::open(Path::new("scenes/single_synapse.ron")).expect("scene");
+        let world = live.sim.world_mut();
+        for mut t in world.query::<&mut StdpTraces>().iter_mut(world) {
+            t.eligibility_mv = f32::NAN;
+        }
+        live.start_advance(100.0).expect("starts");
+        while live.running() {
+            live.run_chunk();
+        }
+        let p = live.progress_json();
+        let error = p["error"].as_str().unwrap_or("");
+        assert!(error.contains("eligibility_mv"), "{p}");
+        assert!(p["t_ms"].as_f64().is_some_and(|t| t < 100.0), "{p}");
+        assert_eq!(p["running"], false);
+        assert!(
+            live.advance(1.0).is_err(),
+            "the next advance meets the same value"
+        );
+    }
+}
