@@ -25,9 +25,14 @@ section.synapse{margin-bottom:40px}
 
 /// A whole page: `title`, `body` HTML and an optional inline `script`.
 pub fn page(title: &str, body: &str, script: &str) -> String {
+    page_with_head(title, "", body, script)
+}
+
+/// A page as [`page`], with `head` (HTML) added to its `<head>`.
+pub fn page_with_head(title: &str, head: &str, body: &str, script: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"><style>{CSS}</style></head>\
+         <meta name=\"viewport\" content=\"width=device-width\">{head}<style>{CSS}</style></head>\
          <body><header><h1>{t}</h1></header><main>{body}</main><script>{script}</script>\
          </body></html>\n",
         t = escape(title)
