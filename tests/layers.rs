@@ -36,8 +36,8 @@ fn crate_paths(text: &str) -> Vec<(usize, String)> {
             let end = tail
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(tail.len());
-            // `crate::name!` is a macro exported at the crate root: edra's one, `params!`, is
-            // the core's (src/core/registry.rs).
+            // `crate::name!` is a macro exported at the crate root: edra's, `params!` and
+            // `settable!`, are the core's (src/core/registry.rs, src/core/param_path.rs).
             let name = if tail[end..].starts_with('!') {
                 "core".to_string()
             } else {

@@ -2,7 +2,7 @@
 //!
 //! Every block that holds parameters implements [`SetPath`]: a block declared with
 //! `edra::params!` sets its own fields by name and checks each against its declared range and
-//! unit; a group or a model lists its settable fields with [`settable!`](crate::settable) or
+//! unit; a group or a model lists its settable fields with [`settable!`](crate::settable!) or
 //! matches its variants by hand. The value never goes through scene text: a path walks the typed
 //! blocks down to one `f64`, whole number or `bool`.
 //!
@@ -206,7 +206,7 @@ pub trait SetPath {
 }
 
 /// Sets the field the next segment of `at` names, out of `fields` (name, field): the body of a
-/// struct's [`SetPath`] (see [`settable!`](crate::settable)) and of an enum's struct variants.
+/// struct's [`SetPath`] (see [`settable!`](crate::settable!)) and of an enum's struct variants.
 pub fn set_in(
     at: At<'_>,
     value: &ParamValue,
