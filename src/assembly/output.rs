@@ -2,6 +2,11 @@
 //! `checkpoint.ron`. CSVs have one header line with the unit in each column name and load with
 //! `pandas.read_csv` / `numpy.genfromtxt(names=True, delimiter=",")`; a variable a synapse does
 //! not have (no NMDA receptor in the linear Ca model, say) is an empty field (NaN in pandas).
+//!
+//! Recorder rows are written by one function, [`write_row`], whether from memory at the end
+//! ([`write_recorders`]) or streamed as the run goes ([`RecorderFiles`], which `edra run` uses):
+//! `<dir>/.<name>.csv.partial` gets whole rows whenever a recorder holds a chunk, and becomes
+//! `<name>.csv` when the run ends, so the bytes are the same either way.
 
 use crate::assembly::record::{Recorders, SynapseData};
 use crate::assembly::sim::Simulation;

@@ -169,8 +169,11 @@ pub const RECORDER_CHUNK_BYTES: usize = 4 << 20;
 /// The most values (f64) a streamed recorder holds before its rows are written out: whole
 /// samples of `sample_values` values, as many as fit in `chunk_rows` rows of `width` values
 /// (default: [`RECORDER_CHUNK_BYTES`]), and at least one sample (a sample is never split
-/// between two writes).
+/// between two flushes); none for a recorder whose samples are empty (no regions, say).
 pub fn chunk_values(sample_values: usize, width: usize, chunk_rows: Option<usize>) -> usize {
+    if sample_values == 0 {
+        return 0;
+    }
     let bound = chunk_rows.map_or(RECORDER_CHUNK_BYTES / size_of::<f64>(), |rows| {
         rows.saturating_mul(width)
     });

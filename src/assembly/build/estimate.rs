@@ -57,9 +57,9 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
     }
     b
 }
-/// Bytes a recorder's CSV field takes, roughly: up to 9 significant digits of an f32 (the
-/// shortest that reads back the same), a sign, a point and the comma; `t_ms` and ids are of the
-/// same order.
+/// Bytes a recorder's CSV field takes, on the high side: fields of real runs average 5 to 7
+/// (`scenes/population.ron`), an f32 with all 9 significant digits, sign, exponent and comma
+/// up to 15.
 pub const CSV_BYTES_PER_FIELD: f64 = 10.0;
 
 impl Estimate {
