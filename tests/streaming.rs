@@ -70,8 +70,9 @@ fn whole_samples(t: &[f64], entities: usize, every: u64, name: &str) -> f64 {
     *t.last().unwrap()
 }
 
-/// A streamed run, written in chunks of 7 rows (the neurons recorder alone, 2 rows a step, flushes 100
-/// times), gives recorder CSVs byte-identical to the ones the library writes from memory.
+/// A streamed run, written in chunks of 7 rows (the neurons recorder alone, 2 rows a step,
+/// flushes 100 times), gives recorder CSVs byte-identical to the ones the library writes from
+/// memory.
 #[test]
 fn streamed_recorders_are_the_bytes_of_the_in_memory_path() {
     let dir = scratch("stream-bytes");
