@@ -260,8 +260,9 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 }
 
 /// Steps `sim` to the end of its scene, or until `stop` is set, then writes every output into
-/// `dir` (the recorders stream there as the run goes, [`Simulation::stream_recorders`]). With `rolling = (k, path)` a checkpoint is written to `path` every k steps (to a
-/// temporary file first, then renamed over it, so `path` is always a whole checkpoint).
+/// `dir` (the recorders stream there as the run goes, [`Simulation::stream_recorders`]). With
+/// `rolling = (k, path)` a checkpoint is written to `path` every k steps (to a temporary file
+/// first, then renamed over it, so `path` is always a whole checkpoint).
 fn run_and_write(
     sim: &mut Simulation,
     dir: &Path,
