@@ -156,9 +156,13 @@ fn main() -> ExitCode {
 }
 
 /// Refuses, before anything is built, a scene that cannot run here: ids beyond 32 bits, or more
-/// memory than the machine has available (unless `force`). Exit 2, with the figures.
-fn fits(sf: &SceneFile, force: bool) -> edra::Result<()> {
-    let e = edra::build::estimate(&sf.scene);
+/// memory than the machine has available (unless `force`). Exit 2, with the figures. With
+/// `streamed` (`edra run`) the recorders count one chunk each: the rest goes to disk.
+fn fits(sf: &SceneFile, force: bool, streamed: bool) -> edra::Result<()> {
+    let mut e = edra::build::estimate(&sf.scene);
+    if streamed {
+        e = e.streamed();
+    }
     match edra::build::refusal(&e, edra::build::available_memory(), force) {
         Some(why) => Err(EdraError::Argument(format!("{}: {why}", sf.file))),
         None => Ok(()),
@@ -201,8 +205,9 @@ fn run(
     force: bool,
 ) -> edra::Result<()> {
     let threads = init_threads(threads);
+    let chunk_rows = chunk_rows_from_env()?;
     let sf = load(path, seed, duration_ms)?;
-    fits(&sf, force)?;
+    fits(&sf, force, true)?;
     let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
     let mut sim = Simulation::new(sf)?;
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
@@ -213,6 +218,7 @@ fn run(
         let every = ((ms / sim.clock().dt_ms).round() as u64).max(1);
         (every, folder.rolling_checkpoint())
     });
+    sim.stream_recorders(folder.path(), chunk_rows)?;
     run_and_write(&mut sim, folder.path(), &partial, threads, &stop, rolling)?;
     let dir = folder.commit()?;
     eprintln!("wrote {}", dir.display());
@@ -223,6 +229,22 @@ fn run(
         });
     }
     Ok(())
+}
+
+/// The environment variable that sets how many rows a streamed recorder holds before they are
+/// written out (tests use a few, to exercise many writes). Default: 4 MiB of samples per
+/// recorder ([`edra::record::RECORDER_CHUNK_BYTES`]).
+const CHUNK_ROWS_VAR: &str = "EDRA_RECORDER_CHUNK_ROWS";
+
+/// Reads [`CHUNK_ROWS_VAR`]: unset, or a whole number of rows from 1 (refused otherwise, exit 2).
+fn chunk_rows_from_env() -> edra::Result<Option<usize>> {
+    match std::env::var(CHUNK_ROWS_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(v) if v.parse::<usize>().is_ok_and(|n| n > 0) => Ok(v.parse().ok()),
+        _ => Err(EdraError::Argument(format!(
+            "{CHUNK_ROWS_VAR}: must be a whole number of rows from 1"
+        ))),
+    }
 }
 
 /// A flag that SIGINT (Ctrl-C) and SIGTERM set instead of ending the process, so that a run
@@ -238,8 +260,9 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 }
 
 /// Steps `sim` to the end of its scene, or until `stop` is set, then writes every output into
-/// `dir`. With `rolling = (k, path)` a checkpoint is written to `path` every k steps (to a
-/// temporary file first, then renamed over it, so `path` is always a whole checkpoint).
+/// `dir` (the recorders stream there as the run goes, [`Simulation::stream_recorders`]). With
+/// `rolling = (k, path)` a checkpoint is written to `path` every k steps (to a temporary file
+/// first, then renamed over it, so `path` is always a whole checkpoint).
 fn run_and_write(
     sim: &mut Simulation,
     dir: &Path,
@@ -304,7 +327,7 @@ fn run_and_write(
         synapse_steps_per_s: info.synapses as f64 * steps as f64 / wall_s.max(1e-9),
     };
     output::write_synapses(sim, &dir.join("synapses.csv"))?;
-    output::write_recorders(sim, dir)?;
+    sim.finish_recorders()?;
     sim.save_checkpoint(&dir.join("checkpoint.ron"))?;
     output::write_summary(dir, &summary)?;
     std::fs::rename(partial, dir.join("spikes.csv")).map_err(io(partial))?;
@@ -366,7 +389,8 @@ impl Progress {
 
 fn check(path: &Path) -> edra::Result<()> {
     let sf = SceneFile::load(path)?;
-    let e = edra::build::estimate(&sf.scene);
+    // What `edra run` needs: its recorders stream to disk.
+    let e = edra::build::estimate(&sf.scene).streamed();
     // A scene beyond 32-bit ids can run nowhere: refused. One beyond this machine's memory is
     // valid, and said so.
     if let Some(why) = edra::build::refusal(&e, None, true) {
@@ -397,6 +421,11 @@ fn check(path: &Path) -> edra::Result<()> {
             e.recorder_bytes / 1048576.0,
             e.spike_history_bytes / 1048576.0
         )?;
+        writeln!(
+            out,
+            "  recorders     {:.1} MiB on disk (about; streamed as the run goes)",
+            e.recorder_disk_bytes / 1048576.0
+        )?;
         if let Some(why) = edra::build::refusal(&e, edra::build::available_memory(), false) {
             writeln!(out, "  cannot run here: {why}")?;
         }
@@ -412,7 +441,7 @@ fn show(
 ) -> edra::Result<()> {
     init_threads(threads);
     let sf = load(path, None, duration_ms)?;
-    fits(&sf, false)?;
+    fits(&sf, false, false)?;
     let mut sim = Simulation::new(sf)?;
     let report = edra::front::show::synapse_report(&mut sim, id)?;
     to_stdout(|out| out.write_all(report.as_bytes()))

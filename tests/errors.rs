@@ -854,7 +854,8 @@ fn recorder_and_astrocyte_names_are_unique() {
 }
 
 /// The memory guard (issue 12, reproducer 6): a scene beyond 32-bit ids, or needing more memory
-/// than the machine has, is refused before anything is built, exit 2, with the figures; a
+/// than the machine has, is refused before anything is built, exit 2, with the figures (its
+/// recorders count one chunk each: `edra run` streams them to disk); a
 /// scene beyond the machine's memory runs with --force (not tried here); beyond 32-bit ids it
 /// does not run at all. Each refusal is immediate.
 #[test]
@@ -901,16 +902,6 @@ fn scenes_that_cannot_fit_are_refused_before_the_build() {
             format!("{head}{}{sweep})\n", group(10)),
             "GiB available",
         ),
-        (
-            "recorder.ron",
-            format!(
-                "Scene(name: \"big\", dt_ms: 0.001, duration_ms: 3600000.0,\n{}{}{recorder})\n",
-                group(2),
-                all_to_all.replace("AllToAll", "OneToOne")
-            )
-            .replace("indices: [0]", "indices: [0, 1]"),
-            "recorders",
-        ),
     ];
     for (name, text, needle) in &cases {
         let file = dir.join(name);
@@ -944,4 +935,64 @@ fn scenes_that_cannot_fit_are_refused_before_the_build() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("cannot run here"), "{text}");
+    recorders_beyond_memory_stream_to_disk(&dir, group(2), all_to_all, recorder);
+}
+
+/// Recorders whose samples over the whole run exceed the machine's memory (2 synapses every
+/// step for an hour at dt = 1 µs: about 1 TB of samples, 1.3 TB of CSV) used to be refused;
+/// `edra run` streams them to disk, holding one chunk each, so `check` gives the disk figure and
+/// no refusal, and `run` starts (stopped here by SIGTERM: exit 5, the rows so far written).
+fn recorders_beyond_memory_stream_to_disk(
+    dir: &std::path::Path,
+    group: String,
+    all_to_all: &str,
+    recorder: &str,
+) {
+    let file = dir.join("recorder.ron");
+    let text = format!(
+        "Scene(name: \"big\", dt_ms: 0.001, duration_ms: 3600000.0,\n{group}{}{recorder})\n",
+        all_to_all.replace("AllToAll", "OneToOne")
+    )
+    .replace("indices: [0]", "indices: [0, 1]");
+    std::fs::write(&file, text).unwrap();
+    let out = edra(&["check", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("cannot run here"), "{text}");
+    let disk_mib: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("recorders"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .expect("a disk figure for the recorders");
+    assert!(disk_mib > 1e6, "{text}");
+    let out_dir = dir.join("out-recorder");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_edra"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rows = dir
+        .join(format!(".out-recorder.partial-{}", child.id()))
+        .join(".r.csv.partial");
+    for _ in 0..600 {
+        if std::fs::metadata(&rows).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(out_dir.join("r.csv").is_file(), "{err}");
 }

@@ -2,6 +2,11 @@
 //! `checkpoint.ron`. CSVs have one header line with the unit in each column name and load with
 //! `pandas.read_csv` / `numpy.genfromtxt(names=True, delimiter=",")`; a variable a synapse does
 //! not have (no NMDA receptor in the linear Ca model, say) is an empty field (NaN in pandas).
+//!
+//! Recorder rows are written by one function, [`write_row`], whether from memory at the end
+//! ([`write_recorders`]) or streamed as the run goes ([`RecorderFiles`], which `edra run` uses):
+//! `<dir>/.<name>.csv.partial` gets whole rows whenever a recorder holds a chunk, and becomes
+//! `<name>.csv` when the run ends, so the bytes are the same either way.
 
 use crate::assembly::record::{Recorders, SynapseData};
 use crate::assembly::sim::Simulation;
@@ -119,28 +124,152 @@ pub fn write_synapses(sim: &mut Simulation, path: &Path) -> Result<()> {
     w.flush().map_err(e)
 }
 
-/// Writes one CSV per recorder into `dir`.
+/// Appends one recorder row (`t_ms`, id, values) to `out` as a CSV line: `t_ms` as `{}` of the
+/// f64, the id as a whole number, each value as its f32 (as sampled), NaN as an empty field. The
+/// one formatting of recorder rows, so that a streamed run and [`write_recorders`] write the
+/// same bytes.
+pub fn write_row(out: &mut Vec<u8>, row: &[f64]) {
+    // Writing to a Vec<u8> cannot fail.
+    let _ = write!(out, "{},{}", row[0], row[1] as u64);
+    for v in &row[2..] {
+        if v.is_nan() {
+            out.push(b',');
+        } else {
+            let _ = write!(out, ",{}", *v as f32);
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Text of recorder rows gathered before one `write` to the file: a write holds whole rows
+/// only, so a file cut short (a killed run) ends with a whole line.
+const ROW_TEXT_BYTES: usize = 64 << 10;
+
+/// Appends `rows` (rows of `width` values) to `file` as CSV lines, through `text` (cleared
+/// first; its capacity is kept for the next call).
+fn append_rows(
+    file: &mut File,
+    text: &mut Vec<u8>,
+    rows: &[f64],
+    width: usize,
+) -> std::io::Result<()> {
+    text.clear();
+    for row in rows.chunks(width) {
+        write_row(text, row);
+        if text.len() >= ROW_TEXT_BYTES {
+            file.write_all(text)?;
+            text.clear();
+        }
+    }
+    file.write_all(text)
+}
+
+/// Writes one CSV per recorder into `dir`, from the rows held in memory.
 pub fn write_recorders(sim: &Simulation, dir: &Path) -> Result<()> {
+    let mut text = Vec::with_capacity(ROW_TEXT_BYTES * 2);
     for r in &sim.world().resource::<Recorders>().0 {
         let path = dir.join(format!("{}.csv", r.name));
-        let mut w = create(&path)?;
-        let e = io_err(&path);
+        let mut file = File::create(&path).map_err(io_err(&path))?;
         let header = r.header();
-        writeln!(w, "{}", header.join(",")).map_err(&e)?;
-        for row in r.rows.chunks(header.len()) {
-            write!(w, "{},{}", row[0], row[1] as u64).map_err(&e)?;
-            for v in &row[2..] {
-                if v.is_nan() {
-                    write!(w, ",").map_err(&e)?;
-                } else {
-                    write!(w, ",{}", *v as f32).map_err(&e)?;
-                }
-            }
-            writeln!(w).map_err(&e)?;
-        }
-        w.flush().map_err(e)?;
+        let e = io_err(&path);
+        writeln!(file, "{}", header.join(",")).map_err(&e)?;
+        append_rows(&mut file, &mut text, &r.rows, header.len()).map_err(&e)?;
     }
     Ok(())
+}
+
+/// The files of a run whose recorders stream to disk ([`Simulation::stream_recorders`]): each
+/// recorder appends its rows to `<dir>/.<name>.csv.partial` whenever its buffer holds a chunk,
+/// and [`RecorderFiles::finish`] writes the rest and renames the file to `<name>.csv`.
+pub struct RecorderFiles {
+    files: Vec<RecorderFile>,
+    /// Row text on its way to a file (capacity kept between flushes).
+    text: Vec<u8>,
+}
+
+/// One recorder's file while it streams.
+struct RecorderFile {
+    partial: std::path::PathBuf,
+    done: std::path::PathBuf,
+    file: File,
+    /// Values (f64) in one sample of the recorder, and the most its buffer holds: whole
+    /// samples, at least one ([`crate::assembly::record::chunk_values`]).
+    sample_values: usize,
+    chunk_values: usize,
+}
+
+impl RecorderFiles {
+    /// Creates the partial file of each recorder of `recs` in `dir`, header first;
+    /// `sample_values[i]` and `chunk_values[i]` are recorder i's values per sample and chunk.
+    pub fn create(
+        recs: &Recorders,
+        dir: &Path,
+        sample_values: &[usize],
+        chunk_values: &[usize],
+    ) -> Result<RecorderFiles> {
+        let mut files = Vec::with_capacity(recs.0.len());
+        for (i, r) in recs.0.iter().enumerate() {
+            let partial = dir.join(format!(".{}.csv.partial", r.name));
+            let mut file = File::create(&partial).map_err(io_err(&partial))?;
+            writeln!(file, "{}", r.header().join(",")).map_err(io_err(&partial))?;
+            files.push(RecorderFile {
+                done: dir.join(format!("{}.csv", r.name)),
+                partial,
+                file,
+                sample_values: sample_values[i],
+                chunk_values: chunk_values[i],
+            });
+        }
+        Ok(RecorderFiles {
+            files,
+            text: Vec::with_capacity(ROW_TEXT_BYTES * 2),
+        })
+    }
+
+    /// Appends the rows of every recorder whose buffer could not take another sample, and
+    /// empties its buffer (keeping its capacity). Called after each step, outside the step's
+    /// systems; it writes only when a buffer is full.
+    pub fn flush_full(&mut self, recs: &mut Recorders) -> Result<()> {
+        for (f, r) in self.files.iter_mut().zip(recs.0.iter_mut()) {
+            if r.rows.len() + f.sample_values > f.chunk_values {
+                f.append(&mut self.text, r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends every recorder's rows and empties its buffer.
+    pub fn flush_all(&mut self, recs: &mut Recorders) -> Result<()> {
+        for (f, r) in self.files.iter_mut().zip(recs.0.iter_mut()) {
+            f.append(&mut self.text, r)?;
+        }
+        Ok(())
+    }
+
+    /// Appends every recorder's remaining rows, closes the files and renames each to
+    /// `<name>.csv`.
+    pub fn finish(mut self, recs: &mut Recorders) -> Result<()> {
+        self.flush_all(recs)?;
+        for f in &self.files {
+            std::fs::rename(&f.partial, &f.done).map_err(io_err(&f.done))?;
+        }
+        Ok(())
+    }
+}
+
+impl RecorderFile {
+    /// Appends `r`'s rows to the file and empties its buffer.
+    fn append(
+        &mut self,
+        text: &mut Vec<u8>,
+        r: &mut crate::assembly::record::RecorderRt,
+    ) -> Result<()> {
+        let width = 2 + r.columns.len();
+        append_rows(&mut self.file, text, &r.rows, width).map_err(io_err(&self.partial))?;
+        r.rows.clear();
+        r.last_sample = 0;
+        Ok(())
+    }
 }
 
 /// A run folder written whole or not at all. `edra run` writes its outputs into a staging
@@ -360,5 +489,57 @@ mod tests {
         std::fs::write(root.join(".run.lock"), "4294967").unwrap();
         RunFolder::create(&target).unwrap().commit().unwrap();
         assert!(target.is_dir());
+    }
+
+    /// With a chunk of 5 rows, a streamed recorder's buffer never grows past its chunk while a
+    /// run of 2000 steps goes on (it is emptied, capacity kept, whenever full), and the files it
+    /// writes are the bytes [`write_recorders`] writes for the same run held in memory.
+    #[test]
+    fn streamed_recorders_stay_within_their_chunk_and_write_the_same_bytes() {
+        let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/single_synapse.ron");
+        let root = scratch("stream");
+        let (streamed, held) = (root.join("streamed"), root.join("held"));
+        std::fs::create_dir_all(&streamed).unwrap();
+        std::fs::create_dir_all(&held).unwrap();
+        let mut sim = Simulation::load(&scene).unwrap();
+        sim.stream_recorders(&streamed, Some(5)).unwrap();
+        let caps = |sim: &Simulation| -> Vec<usize> {
+            let recs = sim.world().resource::<Recorders>();
+            recs.0.iter().map(|r| r.rows.capacity()).collect()
+        };
+        let chunk = caps(&sim);
+        let info = sim.info().clone();
+        for (r, &c) in sim.world().resource::<Recorders>().0.iter().zip(&chunk) {
+            let width = 2 + r.columns.len();
+            let sample = r.entities_per_sample(info.regions, info.astrocytes) * width;
+            let chunk = crate::assembly::record::chunk_values(sample, width, Some(5));
+            assert_eq!(c, chunk, "{}", r.name);
+            assert!(c <= 5 * width || c == sample, "{}: {c}", r.name);
+        }
+        for _ in 0..2000 {
+            sim.step().unwrap();
+            assert_eq!(
+                caps(&sim),
+                chunk,
+                "a buffer grew at step {}",
+                sim.clock().step
+            );
+        }
+        sim.finish_recorders().unwrap();
+        let mut mem = Simulation::load(&scene).unwrap();
+        for _ in 0..2000 {
+            mem.step().unwrap();
+        }
+        write_recorders(&mem, &held).unwrap();
+        for r in &mem.world().resource::<Recorders>().0 {
+            let f = format!("{}.csv", r.name);
+            let a = std::fs::read(streamed.join(&f)).unwrap();
+            assert!(a == std::fs::read(held.join(&f)).unwrap(), "{f} differs");
+            assert!(
+                a.iter().filter(|&&b| b == b'\n').count() > 10,
+                "{f} too short"
+            );
+            assert!(!streamed.join(format!(".{f}.partial")).exists());
+        }
     }
 }

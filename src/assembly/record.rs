@@ -3,6 +3,12 @@
 //! Every variable has a column name with its unit and the cascade stage it belongs to, declared
 //! by its stage ([`crate::stages::synapse_variables`], and registered stages' after them). The
 //! same list drives `synapses.csv`, the recorders' CSVs, `edra show` and the synapse page.
+//!
+//! A recorder keeps its samples in memory ([`RecorderRt::rows`]) for the library, `edra report`'s
+//! tests and `edra serve` (which trims them). `edra run` streams them instead
+//! ([`crate::sim::Simulation::stream_recorders`]): whenever a recorder's buffer holds a chunk
+//! ([`RECORDER_CHUNK_BYTES`]) its rows are appended to its CSV and the buffer emptied, after
+//! the step and outside its systems, so the memory of a run does not grow with its length.
 
 use crate::core::clock::Clock;
 use crate::core::registry::Registered;
@@ -138,9 +144,41 @@ impl RecorderRt {
         }
     }
 
+    /// Entities in one sample: the ids for synapses and neurons, every region or astrocyte
+    /// (`regions`, `astrocytes`: the counts of the world) for the others.
+    pub fn entities_per_sample(&self, regions: u64, astrocytes: u64) -> usize {
+        match self.kind {
+            RecordKind::Synapses | RecordKind::Neurons => self.ids.len(),
+            RecordKind::Regions => regions as usize,
+            RecordKind::Astrocytes => astrocytes as usize,
+        }
+    }
+
     fn due(&self, step: u64) -> bool {
         step.is_multiple_of(self.every_steps as u64)
     }
+}
+
+/// Bytes of samples a streamed recorder holds before they are written out (see
+/// [`chunk_values`]). 4 MiB: a write of that much (about 5 MB of text) costs little next to
+/// formatting it, and a scene with a dozen recorders holds under 50 MiB of them however long
+/// it runs, where the whole run of one recorder on 10^6 synapses every step for an hour would
+/// be 5·10^15 bytes.
+pub const RECORDER_CHUNK_BYTES: usize = 4 << 20;
+
+/// The most values (f64) a streamed recorder holds before its rows are written out: whole
+/// samples of `sample_values` values, as many as fit in `chunk_rows` rows of `width` values
+/// (default: [`RECORDER_CHUNK_BYTES`]), and at least one sample (a sample is never split
+/// between two flushes); none for a recorder whose samples are empty (no regions, say).
+pub fn chunk_values(sample_values: usize, width: usize, chunk_rows: Option<usize>) -> usize {
+    if sample_values == 0 {
+        return 0;
+    }
+    let bound = chunk_rows.map_or(RECORDER_CHUNK_BYTES / size_of::<f64>(), |rows| {
+        rows.saturating_mul(width)
+    });
+    let per = sample_values.max(1);
+    (bound / per).max(1).saturating_mul(per)
 }
 
 /// All recorders of the run.
@@ -167,8 +205,10 @@ type RecordedSynapses<'w, 's> = Query<'w, 's, SynapseData, With<Recorded>>;
 /// Query of recorded neurons.
 type RecordedNeurons<'w, 's> = Query<'w, 's, NeuronData, With<Recorded>>;
 
-/// System (Record): each due recorder samples its entities. Buffers are reserved for the whole
-/// run at build time, so sampling does not allocate.
+/// System (Record): each due recorder samples its entities. Buffers are reserved at build
+/// time for the whole run (up to a bound, past which they grow), or for one chunk when the run
+/// streams its recorders and empties them whenever they are full
+/// ([`crate::sim::Simulation::stream_recorders`]), so sampling does not allocate.
 pub fn sample_recorders(
     mut recs: ResMut<Recorders>,
     synapses: RecordedSynapses,

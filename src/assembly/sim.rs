@@ -2,7 +2,8 @@
 //! The `edra` command is a thin layer over this.
 
 use crate::assembly::build::{BuildInfo, build_world};
-use crate::assembly::record::{NeuronData, SynapseData};
+use crate::assembly::output::RecorderFiles;
+use crate::assembly::record::{NeuronData, Recorders, SynapseData, chunk_values};
 use crate::core::clock::Clock;
 use crate::core::error::{EdraError, Result};
 use crate::core::registry::{Registered, Stages};
@@ -54,6 +55,8 @@ pub struct Simulation {
     world: World,
     schedule: Schedule,
     scene: SceneFile,
+    /// The recorders' files when they stream to disk ([`Simulation::stream_recorders`]).
+    recorder_files: Option<RecorderFiles>,
 }
 
 /// A synapse's variables at one moment: (name, cascade stage, component, value or None).
@@ -105,6 +108,7 @@ impl Simulation {
             world,
             schedule: step_schedule(&registered),
             scene,
+            recorder_files: None,
         })
     }
 
@@ -155,7 +159,53 @@ impl Simulation {
             // Without an App, change ticks must be checked or they wrap after long runs.
             self.world.check_change_ticks();
         }
+        if let Some(files) = &mut self.recorder_files {
+            files.flush_full(&mut self.world.resource_mut::<Recorders>())?;
+        }
         Ok(())
+    }
+
+    /// Streams the recorders to disk from now on: each writes `dir/.<name>.csv.partial`
+    /// (header, then the rows it holds), and from then on its rows are appended whenever its
+    /// buffer holds a chunk of [`chunk_values`] (`chunk_rows` rows, default
+    /// [`crate::record::RECORDER_CHUNK_BYTES`]); [`Simulation::finish_recorders`] writes the
+    /// rest and renames the files to `<name>.csv`. Each buffer is replaced by one of a chunk's
+    /// capacity, so memory no longer grows with the run; the bytes are those of
+    /// [`crate::output::write_recorders`].
+    pub fn stream_recorders(&mut self, dir: &Path, chunk_rows: Option<usize>) -> Result<()> {
+        let info = self.info().clone();
+        let mut recs = self.world.resource_mut::<Recorders>();
+        let sample: Vec<usize> = recs
+            .0
+            .iter()
+            .map(|r| {
+                let width = 2 + r.columns.len();
+                r.entities_per_sample(info.regions, info.astrocytes) * width
+            })
+            .collect();
+        let chunk: Vec<usize> = recs
+            .0
+            .iter()
+            .zip(&sample)
+            .map(|(r, &s)| chunk_values(s, 2 + r.columns.len(), chunk_rows))
+            .collect();
+        let mut files = RecorderFiles::create(&recs, dir, &sample, &chunk)?;
+        files.flush_all(&mut recs)?;
+        for (r, &c) in recs.0.iter_mut().zip(&chunk) {
+            r.rows = Vec::with_capacity(c);
+        }
+        self.recorder_files = Some(files);
+        Ok(())
+    }
+
+    /// Ends the streaming of [`Simulation::stream_recorders`]: appends every recorder's
+    /// remaining rows and renames its file to `<name>.csv`. Does nothing if the recorders do
+    /// not stream.
+    pub fn finish_recorders(&mut self) -> Result<()> {
+        match self.recorder_files.take() {
+            Some(files) => files.finish(&mut self.world.resource_mut::<Recorders>()),
+            None => Ok(()),
+        }
     }
 
     /// Runs until simulated time `t_ms`; `progress` is called now and then with the time reached.

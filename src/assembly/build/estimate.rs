@@ -2,6 +2,7 @@
 //! building it (`edra check`, and the memory figures of `docs/performance.md`).
 
 use super::*;
+use crate::assembly::record::chunk_values;
 
 /// What a scene will build and roughly how much memory it will take, without building it.
 #[derive(Clone, Debug, Default)]
@@ -16,8 +17,15 @@ pub struct Estimate {
     pub astrocytes: u64,
     pub steps: u64,
     pub bytes_per_synapse: f64,
-    /// Recorders' samples over the whole run.
+    /// Recorders' samples held in memory: over the whole run, or (after
+    /// [`Estimate::streamed`]) one chunk of each.
     pub recorder_bytes: f64,
+    /// Recorders' samples when they stream to disk: one chunk of each
+    /// ([`crate::record::chunk_values`]).
+    pub recorder_chunk_bytes: f64,
+    /// Roughly what the recorders' CSVs take on disk at the end of the run
+    /// ([`CSV_BYTES_PER_FIELD`] per field).
+    pub recorder_disk_bytes: f64,
     /// The spike-history ring: one bit per neuron per step of the longest delay.
     pub spike_history_bytes: f64,
     pub bytes: f64,
@@ -49,7 +57,23 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
     }
     b
 }
-/// Counts and memory of a scene (expected values for random connectivity).
+/// Bytes a recorder's CSV field takes, on the high side: fields of real runs average 5 to 7
+/// (`scenes/population.ron`), an f32 with all 9 significant digits, sign, exponent and comma
+/// up to 15.
+pub const CSV_BYTES_PER_FIELD: f64 = 10.0;
+
+impl Estimate {
+    /// The estimate of a run whose recorders stream to disk (`edra run`): they hold one chunk
+    /// each in memory, whatever the run's length.
+    pub fn streamed(mut self) -> Estimate {
+        self.bytes += self.recorder_chunk_bytes - self.recorder_bytes;
+        self.recorder_bytes = self.recorder_chunk_bytes;
+        self
+    }
+}
+
+/// Counts and memory of a scene (expected values for random connectivity), its recorders held
+/// in memory for the whole run (see [`Estimate::streamed`]).
 pub fn estimate(scene: &Scene) -> Estimate {
     let reps: u64 = scene.sweep.iter().map(|a| a.values.len() as u64).product();
     let names = crate::scene::Names::of(scene);
@@ -78,9 +102,10 @@ pub fn estimate(scene: &Scene) -> Estimate {
             .map(|a| size(&a.covers).div_ceil(a.neurons_per_astrocyte.max(1) as u64))
             .sum::<u64>();
     for r in &scene.recorders {
+        // Entities of one sample, over all replicas (`regions` and `astrocytes` count them).
         let entities = match &r.target {
             RecordTarget::Synapses { indices, .. } | RecordTarget::Neurons { indices, .. } => {
-                indices.len() as f64
+                reps as f64 * indices.len() as f64
             }
             RecordTarget::Regions => e.regions as f64,
             RecordTarget::Astrocytes => e.astrocytes as f64,
@@ -92,8 +117,16 @@ pub fn estimate(scene: &Scene) -> Estimate {
                 0 => all(),
                 n => n,
             } as f64;
-        e.recorder_bytes +=
-            reps as f64 * entities * cols * 8.0 * (e.steps / r.every_steps as u64 + 1) as f64;
+        let samples = (e.steps / r.every_steps as u64 + 1) as f64;
+        let sample_values = entities * cols;
+        e.recorder_bytes += sample_values * 8.0 * samples;
+        e.recorder_disk_bytes += sample_values * CSV_BYTES_PER_FIELD * samples;
+        let chunk = chunk_values(
+            sample_values.min(usize::MAX as f64) as usize,
+            cols as usize,
+            None,
+        );
+        e.recorder_chunk_bytes += 8.0 * (chunk as f64).min(sample_values * samples);
     }
     e.bytes_per_synapse = if e.synapses > 0.0 {
         syn_bytes / e.synapses

@@ -145,7 +145,9 @@ pub(super) fn recorders(
         };
         let width = 2 + rec.columns.len();
         // Room for every sample, up to RESERVE_MAX values: a longer recording grows as it
-        // goes (reserving all of it at once could not be allocated for a very long run).
+        // goes (reserving all of it at once could not be allocated for a very long run). A run
+        // that streams its recorders replaces this by one chunk before its first step
+        // (`Simulation::stream_recorders`); the pages reserved here are never touched.
         let values = (samples as usize).saturating_mul(entities.saturating_mul(width));
         rec.rows.reserve(values.min(RESERVE_MAX));
         out.0.push(rec);
