@@ -6,7 +6,7 @@
 //!
 //! A recorder keeps its samples in memory ([`RecorderRt::rows`]) for the library, `edra report`'s
 //! tests and `edra serve` (which trims them). `edra run` streams them instead
-//! ([`crate::sim::Simulation::stream_recorders`]): whenever a recorder's buffer holds a chunk
+//! ([`crate::assembly::sim::Simulation::stream_recorders`]): whenever a recorder's buffer holds a chunk
 //! ([`RECORDER_CHUNK_BYTES`]) its rows are appended to its CSV and the buffer emptied, after
 //! the step and outside its systems, so the memory of a run does not grow with its length.
 
@@ -208,7 +208,7 @@ type RecordedNeurons<'w, 's> = Query<'w, 's, NeuronData, With<Recorded>>;
 /// System (Record): each due recorder samples its entities. Buffers are reserved at build
 /// time for the whole run (up to a bound, past which they grow), or for one chunk when the run
 /// streams its recorders and empties them whenever they are full
-/// ([`crate::sim::Simulation::stream_recorders`]), so sampling does not allocate.
+/// ([`crate::assembly::sim::Simulation::stream_recorders`]), so sampling does not allocate.
 pub fn sample_recorders(
     mut recs: ResMut<Recorders>,
     synapses: RecordedSynapses,

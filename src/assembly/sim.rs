@@ -168,10 +168,10 @@ impl Simulation {
     /// Streams the recorders to disk from now on: each writes `dir/.<name>.csv.partial`
     /// (header, then the rows it holds), and from then on its rows are appended whenever its
     /// buffer holds a chunk of [`chunk_values`] (`chunk_rows` rows, default
-    /// [`crate::record::RECORDER_CHUNK_BYTES`]); [`Simulation::finish_recorders`] writes the
+    /// [`crate::assembly::record::RECORDER_CHUNK_BYTES`]); [`Simulation::finish_recorders`] writes the
     /// rest and renames the files to `<name>.csv`. Each buffer is replaced by one of a chunk's
     /// capacity, so memory no longer grows with the run; the bytes are those of
-    /// [`crate::output::write_recorders`].
+    /// [`crate::assembly::output::write_recorders`].
     pub fn stream_recorders(&mut self, dir: &Path, chunk_rows: Option<usize>) -> Result<()> {
         let info = self.info().clone();
         let mut recs = self.world.resource_mut::<Recorders>();

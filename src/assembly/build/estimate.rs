@@ -21,7 +21,7 @@ pub struct Estimate {
     /// [`Estimate::streamed`]) one chunk of each.
     pub recorder_bytes: f64,
     /// Recorders' samples when they stream to disk: one chunk of each
-    /// ([`crate::record::chunk_values`]).
+    /// ([`crate::assembly::record::chunk_values`]).
     pub recorder_chunk_bytes: f64,
     /// Roughly what the recorders' CSVs take on disk at the end of the run
     /// ([`CSV_BYTES_PER_FIELD`] per field).
