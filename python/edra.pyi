@@ -1,6 +1,6 @@
 """edra: a synaptic-plasticity simulator (Rust, PyO3).
 
-``Simulation.load(path)`` or ``Simulation.from_ron(text)`` builds a scene; ``run``,
+``Simulation.load(path)`` or ``Simulation.from_ron(text)`` builds a scene; ``run``, ``reward``,
 ``synapses``, ``recorder``, ``spikes`` and ``save_checkpoint`` drive and read it. Errors of the
 library are raised as :class:`EdraError`.
 """
@@ -79,6 +79,13 @@ class Simulation:
     def spikes(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
         """The spikes fired since this object was made (by ``run`` and ``step``), in time
         order: ``(t_ms, neuron)``."""
+
+    def reward(self, region: str, amount_um: float) -> None:
+        """Releases ``amount_um`` µM of dopamine into the dopamine region ``region`` (in every
+        sweep replica) on the next step: the same as a scene's ``Reward(at_ms: t_ms, ...)`` at
+        the current time. The reward is part of the state, so a checkpoint saved before the
+        next step keeps it. Raises :class:`EdraError` for an unknown region or an amount
+        outside [0, 1000] µM (the range a scene's ``Reward`` accepts)."""
 
     def save_checkpoint(self, path: Union[str, os.PathLike[str]]) -> None:
         """Writes a checkpoint (the scene with its complete current state) to ``path``; load it

@@ -10,6 +10,7 @@
 //! table = sim.synapses()              # dict of numpy arrays, the columns of synapses.csv
 //! t, neuron = sim.spikes()            # every spike since the simulation was made
 //! trace = sim.recorder("synapse")     # dict of numpy arrays by the recorder's CSV header
+//! sim.reward("vta", 0.5)             # as a scene's Reward at the current time
 //! sim.save_checkpoint("state.ron")
 //! ```
 //!
@@ -22,7 +23,9 @@ use edra_core::assembly::record::{Recorders, SynapseData};
 use edra_core::core::clock::Clock;
 use edra_core::core::registry::Registered;
 use edra_core::stages::groups::{Replicas, SynapseGroups};
+use edra_core::stages::modulation::RegionLevels;
 use edra_core::stages::plasticity::event_stdp::CaughtUp;
+use edra_core::stages::timeline::{PendingReward, Timeline};
 use numpy::PyArray1;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyError};
@@ -350,6 +353,47 @@ impl Simulation {
         PyTuple::new(py, [t.into_any(), n.into_any()])
     }
 
+    /// Releases `amount_um` µM of dopamine into the dopamine region `region` (in every sweep
+    /// replica) on the next step: the same as a scene's `Reward(at_ms: t_ms, ...)` at the
+    /// current time. The reward is part of the state, so a checkpoint saved before the next
+    /// step keeps it. Raises `edra.EdraError` for an unknown region or an amount outside
+    /// [0, 1000] µM (the range a scene's `Reward` accepts).
+    fn reward(&mut self, region: &str, amount_um: f64) -> PyResult<()> {
+        if !(amount_um.is_finite() && (0.0..=1e3).contains(&amount_um)) {
+            return Err(py_err(edra_core::EdraError::Argument(format!(
+                "reward amount_um {amount_um} is outside the valid range [0, 1000] µM"
+            ))));
+        }
+        let world = self.sim.world_mut();
+        let step = world.resource::<Clock>().step;
+        let levels = world.resource::<RegionLevels>();
+        let regions: Vec<u32> = (levels.names.iter().enumerate())
+            .filter(|(_, (n, _))| n == region)
+            .map(|(i, _)| i as u32)
+            .collect();
+        if regions.is_empty() {
+            let mut known: Vec<&str> = levels.names.iter().map(|(n, _)| n.as_str()).collect();
+            known.dedup();
+            return Err(py_err(edra_core::EdraError::Argument(format!(
+                "no dopamine region named `{region}`; the scene has {}",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ))));
+        }
+        let mut tl = world.resource_mut::<Timeline>();
+        for r in regions {
+            tl.pending.push(PendingReward {
+                step,
+                region: r,
+                amount_um: amount_um as f32,
+            });
+        }
+        Ok(())
+    }
+
     /// Writes a checkpoint (the scene with its complete current state) to `path`; load it with
     /// `Simulation.load` or `edra run`. Raises `edra.EdraError` if it cannot be written.
     fn save_checkpoint(&mut self, path: PathBuf) -> PyResult<()> {
@@ -367,8 +411,8 @@ impl Simulation {
 }
 
 /// edra: a synaptic-plasticity simulator. `Simulation.load(path)` or
-/// `Simulation.from_ron(text)` builds a scene; `run`, `synapses`, `recorder`, `spikes` and
-/// `save_checkpoint` drive and read it. Errors are raised as `EdraError`.
+/// `Simulation.from_ron(text)` builds a scene; `run`, `reward`, `synapses`, `recorder`,
+/// `spikes` and `save_checkpoint` drive and read it. Errors are raised as `EdraError`.
 #[pymodule]
 fn edra(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Simulation>()?;

@@ -209,3 +209,25 @@ except KeyboardInterrupt:
     word, t, on_step = lines[0].split()
     assert word == "interrupted" and 0 < float(t) < 1e9 and on_step == "True", out
     assert lines[1] == "continued 10.0", out
+
+
+def test_reward_equals_a_scene_reward_at_that_time(full_run, tmp_path):
+    # The scene without its reward at 6000 ms, given at 6000 ms from Python instead (with a
+    # checkpoint between the reward and the next step, which must keep it).
+    text = SCENE.read_text()
+    line = 'Reward(at_ms: 6000.0, region: "vta", amount_um: 0.5),'
+    assert line in text
+    sim = edra.Simulation.from_ron(text.replace(line, ""), name="no_reward.ron")
+    sim.run(6000.0)
+    sim.reward("vta", 0.5)
+    sim.save_checkpoint(tmp_path / "rewarded.ron")
+    resumed = edra.Simulation.load(tmp_path / "rewarded.ron")
+    for s in (sim, resumed):
+        s.run(full_run.t_ms)
+        a, b = full_run.synapses(), s.synapses()
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    with pytest.raises(edra.EdraError, match="no dopamine region named `snc`; the scene has vta"):
+        sim.reward("snc", 0.5)
+    with pytest.raises(edra.EdraError, match="outside"):
+        sim.reward("vta", float("nan"))
