@@ -6,16 +6,19 @@ library are raised as :class:`EdraError`.
 """
 
 import os
-from typing import Optional, Union
+from typing import Optional, Union, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = ["EdraError", "Simulation"]
 
 class EdraError(Exception):
     """An error of the edra library: a scene that does not check (its message names
     ``file:line:column``), a file that cannot be read or written, or a non-finite value that
     stopped a run."""
 
+@final
 class Simulation:
     """A loaded scene, ready to step. Use it from the thread that made it."""
 
