@@ -1,7 +1,7 @@
 """edra: a synaptic-plasticity simulator (Rust, PyO3).
 
 ``Simulation.load(path)`` or ``Simulation.from_ron(text)`` builds a scene; ``run``, ``reward``,
-``synapses``, ``recorder``, ``spikes`` and ``save_checkpoint`` drive and read it. Errors of the
+``set_param``, ``synapses``, ``recorder``, ``spikes`` and ``save_checkpoint`` drive and read it. Errors of the
 library are raised as :class:`EdraError`.
 """
 
@@ -82,6 +82,15 @@ class Simulation:
     def spikes(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint32]]:
         """The spikes fired since this object was made (by ``run`` and ``step``), in time
         order: ``(t_ms, neuron)``."""
+
+    def set_param(self, path: str, value: Union[float, bool]) -> None:
+        """Sets parameter ``path`` (a path as in sweeps and ``SetParam``, e.g.
+        ``"synapses.syn.rule.a_plus"``) to ``value`` from the next step on, in every sweep
+        replica: the same as a scene's ``SetParam(at_ms: t_ms, ...)``, checked the same way.
+        The change joins the scene's timeline, so a checkpoint keeps it. Raises
+        :class:`EdraError` (naming the field and the valid range) for a path that names no
+        parameter, a parameter that cannot change during a run, or a value that does not fit;
+        the simulation is then unchanged."""
 
     def reward(self, region: str, amount_um: float) -> None:
         """Releases ``amount_um`` µM of dopamine into the dopamine region ``region`` (in every

@@ -11,6 +11,7 @@
 //! t, neuron = sim.spikes()            # every spike since the simulation was made
 //! trace = sim.recorder("synapse")     # dict of numpy arrays by the recorder's CSV header
 //! sim.reward("vta", 0.5)             # as a scene's Reward at the current time
+//! sim.set_param("synapses.syn.rule.a_plus", 0.2)   # as a scene's SetParam, checked alike
 //! sim.save_checkpoint("state.ron")
 //! ```
 //!
@@ -21,6 +22,7 @@
 
 use edra_core::assembly::record::{Recorders, SynapseData};
 use edra_core::core::clock::Clock;
+use edra_core::core::param_path::ParamValue;
 use edra_core::core::registry::Registered;
 use edra_core::stages::groups::{Replicas, SynapseGroups};
 use edra_core::stages::modulation::RegionLevels;
@@ -30,7 +32,7 @@ use numpy::PyArray1;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyTuple};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -353,6 +355,22 @@ impl Simulation {
         PyTuple::new(py, [t.into_any(), n.into_any()])
     }
 
+    /// Sets parameter `path` (a path as in sweeps and `SetParam`, e.g.
+    /// `"synapses.syn.rule.a_plus"`) to `value` (a number or a bool) from the next step on, in
+    /// every sweep replica: the same as a scene's `SetParam(at_ms: t_ms, ...)`, checked the same
+    /// way. The change joins the scene's timeline, so a checkpoint keeps it. Raises
+    /// `edra.EdraError` (naming the field and the valid range) for a path that names no
+    /// parameter, a parameter that cannot change during a run, or a value that does not fit;
+    /// the simulation is then unchanged.
+    fn set_param(&mut self, path: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = if let Ok(b) = value.cast::<PyBool>() {
+            ParamValue::Bool(b.is_true())
+        } else {
+            ParamValue::Number(value.extract::<f64>()?)
+        };
+        self.sim.set_param(path, value).map_err(py_err)
+    }
+
     /// Releases `amount_um` µM of dopamine into the dopamine region `region` (in every sweep
     /// replica) on the next step: the same as a scene's `Reward(at_ms: t_ms, ...)` at the
     /// current time. The reward is part of the state, so a checkpoint saved before the next
@@ -411,8 +429,8 @@ impl Simulation {
 }
 
 /// edra: a synaptic-plasticity simulator. `Simulation.load(path)` or
-/// `Simulation.from_ron(text)` builds a scene; `run`, `reward`, `synapses`, `recorder`,
-/// `spikes` and `save_checkpoint` drive and read it. Errors are raised as `EdraError`.
+/// `Simulation.from_ron(text)` builds a scene; `run`, `reward`, `set_param`, `synapses`,
+/// `recorder`, `spikes` and `save_checkpoint` drive and read it. Errors are raised as `EdraError`.
 #[pymodule]
 fn edra(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Simulation>()?;

@@ -231,3 +231,38 @@ def test_reward_equals_a_scene_reward_at_that_time(full_run, tmp_path):
         sim.reward("snc", 0.5)
     with pytest.raises(edra.EdraError, match="outside"):
         sim.reward("vta", float("nan"))
+
+
+def test_set_param_equals_a_scene_set_param_and_is_checked_alike(tmp_path):
+    text = SCENE.read_text()
+    change = 'SetParam(at_ms: 8000.0, path: "synapses.syn.rule.a_plus", value: 0.1),'
+    scripted = edra.Simulation.from_ron(
+        text.replace("timeline: [", "timeline: [\n        " + change), name="scripted.ron"
+    )
+    scripted.run()
+    sim = edra.Simulation.load(SCENE)
+    sim.run(8000.0)
+    sim.set_param("synapses.syn.rule.a_plus", 0.1)
+    # The change is part of the checkpoint's timeline: the resumed run makes it too.
+    sim.save_checkpoint(tmp_path / "changed.ron")
+    resumed = edra.Simulation.load(tmp_path / "changed.ron")
+    unchanged = edra.Simulation.load(SCENE)
+    unchanged.run()
+    for s in (sim, resumed):
+        s.run()
+        a, b = scripted.synapses(), s.synapses()
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert scripted.synapse(0)["h_mv"] != unchanged.synapse(0)["h_mv"]
+    with pytest.raises(edra.EdraError, match=r"h_max_mv.*\[0, 1000\] mV"):
+        sim.set_param("synapses.syn.rule.h_max_mv", -5.0)
+    with pytest.raises(edra.EdraError, match="cannot change during a run"):
+        sim.set_param("synapses.syn.init.h_mv", 2.0)
+    with pytest.raises(edra.EdraError, match="nope"):
+        sim.set_param("synapses.nope.rule.a_plus", 0.1)
+    # Refused changes leave nothing behind: the next step is the scripted run's.
+    sim.step()
+    scripted.step()
+    a, b = scripted.synapses(), sim.synapses()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
