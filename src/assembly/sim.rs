@@ -6,6 +6,7 @@ use crate::assembly::output::RecorderFiles;
 use crate::assembly::record::{NeuronData, Recorders, SynapseData, chunk_values};
 use crate::core::clock::Clock;
 use crate::core::error::{EdraError, Result};
+use crate::core::param_path::ParamValue;
 use crate::core::registry::{Registered, Stages};
 use crate::core::stage::Stage;
 use crate::engine::schedule::{Plugin, cascade_schedule};
@@ -358,6 +359,48 @@ impl Simulation {
             .resource::<crate::engine::spikes::SpikeHistory>()
             .fired_on(step - 1)
             .collect()
+    }
+
+    /// Sets parameter `path` (a path as in sweeps and `SetParam`, e.g.
+    /// `synapses.syn.rule.a_plus`) to `value` from the next step on, in every sweep replica:
+    /// the same as a scene's `SetParam` at the current time, and checked the same way (the
+    /// scene with that event added must check). The event joins the scene's timeline, so a
+    /// checkpoint keeps it. A refused change leaves the simulation as it was.
+    pub fn set_param(&mut self, path: &str, value: ParamValue) -> Result<()> {
+        use crate::scene::timeline::Event;
+        use crate::stages::timeline::{ParamChange, Timeline};
+        let at_ms = self.t_ms();
+        let step = self.clock().step;
+        let event = Event::SetParam {
+            at_ms,
+            path: path.to_string(),
+            value: value.clone(),
+        };
+        let mut scene = self.scene.scene.clone();
+        let at = format!("timeline[{}].SetParam.", scene.timeline.len());
+        scene.timeline.push(event.clone());
+        let registered = self.world.resource::<Registered>().stages.clone();
+        let mut c = crate::core::params::Checker::default();
+        scene.check_with(&mut c, &registered);
+        if let Some((field, msg)) = c.errors.first() {
+            let field = field.strip_prefix(&at).unwrap_or(field);
+            return Err(EdraError::Argument(format!(
+                "set_param({path:?}, {value}) at t = {at_ms} ms: field `{field}`: {msg}"
+            )));
+        }
+        self.scene.scene.timeline.push(event);
+        let replicas = self.info().replicas.max(1) as u32;
+        let mut tl = self.world.resource_mut::<Timeline>();
+        // After the changes due at this step: the order a rebuild from the scene gives.
+        let k = tl.changes.partition_point(|c| c.step <= step);
+        let new = (0..replicas).map(|replica| ParamChange {
+            step,
+            replica,
+            path: path.to_string(),
+            value: value.clone(),
+        });
+        tl.changes.splice(k..k, new);
+        Ok(())
     }
 
     /// The scene with the complete current state: a checkpoint.
