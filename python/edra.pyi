@@ -1,12 +1,12 @@
 """edra: a synaptic-plasticity simulator (Rust, PyO3).
 
 ``Simulation.load(path)`` or ``Simulation.from_ron(text)`` builds a scene; ``run``, ``reward``,
-``set_param``, ``synapses``, ``recorder``, ``spikes`` and ``save_checkpoint`` drive and read it. Errors of the
+``set_param``, ``synapses``, ``neurons``, ``recorder``, ``spikes`` and ``save_checkpoint`` drive and read it. Errors of the
 library are raised as :class:`EdraError`.
 """
 
 import os
-from typing import Optional, Union, final
+from typing import Any, Optional, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -63,18 +63,25 @@ class Simulation:
         """Every variable of synapse ``id``, in cascade order: ``{name: value}``, ``None`` for a
         variable the synapse does not have. Raises ``KeyError`` for an unknown id."""
 
-    def synapses(self) -> dict[str, np.ndarray]:
+    def synapses(self, frame: bool = False) -> Any:
         """Every synapse in id order as a dict of numpy arrays, one per column of
         ``synapses.csv`` (same names, units in the names): ``id`` (uint32), ``group`` (str),
         the sweep parameters of the synapse's replica (float64), ``pre``, ``post`` (uint32),
         ``axonal_delay_steps``, ``dendritic_delay_steps`` (uint16), then every variable
-        (float32, NaN where the synapse does not have it)."""
+        (float32, NaN where the synapse does not have it). With ``frame=True``, a pandas
+        DataFrame of the same columns."""
 
-    def recorder(self, name: str) -> dict[str, np.ndarray]:
+    def neurons(self, frame: bool = False) -> Any:
+        """Every neuron in id order as a dict of numpy arrays: ``id`` (uint32), ``group``
+        (str), then ``v_mv``, ``u`` and ``protein`` (float32, NaN where the neuron's model does
+        not have the variable). With ``frame=True``, a pandas DataFrame of the same columns."""
+
+    def recorder(self, name: str, frame: bool = False) -> Any:
         """The samples of recorder ``name`` as a dict of numpy arrays by its CSV header:
         ``t_ms`` (float64), the id column (``synapse``, ``neuron``, ``region`` or ``astrocyte``;
         uint32), then its variables (float64, NaN where the entity does not have the variable).
-        Raises ``KeyError`` for a name the scene has no recorder of."""
+        Raises ``KeyError`` for a name the scene has no recorder of. With ``frame=True``, a
+        pandas DataFrame of the same columns."""
 
     def recorders(self) -> list[str]:
         """The names of the scene's recorders."""

@@ -20,12 +20,13 @@
 //! [`edra_core::EdraError`] is raised as `edra.EdraError` with the library's full message
 //! (scene errors name `file:line:column`). The type stub is `python/edra.pyi`.
 
-use edra_core::assembly::record::{Recorders, SynapseData};
+use edra_core::assembly::record::{NeuronData, Recorders, SynapseData};
 use edra_core::core::clock::Clock;
 use edra_core::core::param_path::ParamValue;
 use edra_core::core::registry::Registered;
 use edra_core::stages::groups::{Replicas, SynapseGroups};
 use edra_core::stages::modulation::RegionLevels;
+use edra_core::stages::neurons::{NEURON_VARIABLES, NeuronGroups};
 use edra_core::stages::plasticity::event_stdp::CaughtUp;
 use edra_core::stages::timeline::{PendingReward, Timeline};
 use numpy::PyArray1;
@@ -105,6 +106,15 @@ fn stderr_write(py: Python<'_>, text: &str) -> PyResult<()> {
     err.call_method1("write", (text,))?;
     err.call_method0("flush")?;
     Ok(())
+}
+
+/// The columns `d` as they are, or as a pandas DataFrame (`frame`; pandas is then imported, and
+/// its absence is an ImportError naming it).
+fn table<'py>(py: Python<'py>, d: Bound<'py, PyDict>, frame: bool) -> PyResult<Bound<'py, PyAny>> {
+    match frame {
+        false => Ok(d.into_any()),
+        true => py.import("pandas")?.call_method1("DataFrame", (d,)),
+    }
 }
 
 #[pymethods]
@@ -221,8 +231,10 @@ impl Simulation {
     /// Every synapse in id order as a dict of numpy arrays, one per column of `synapses.csv`
     /// (same names, units in the names): `id`, `group` (strings), the sweep parameters of the
     /// synapse's replica, `pre`, `post`, the delays in steps, then every variable (float32,
-    /// NaN where the synapse does not have it).
-    fn synapses<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// NaN where the synapse does not have it). With `frame=True`, a pandas DataFrame of the
+    /// same columns.
+    #[pyo3(signature = (frame = false))]
+    fn synapses<'py>(&mut self, py: Python<'py>, frame: bool) -> PyResult<Bound<'py, PyAny>> {
         let world = self.sim.world_mut();
         let groups = world.resource::<SynapseGroups>().clone();
         let replicas = world.resource::<Replicas>().clone();
@@ -306,14 +318,53 @@ impl Simulation {
                 .collect();
             d.set_item(*name, PyArray1::from_vec(py, col))?;
         }
-        Ok(d)
+        table(py, d, frame)
+    }
+
+    /// Every neuron in id order as a dict of numpy arrays: `id` (uint32), `group` (str), then
+    /// the neuron variables `v_mv`, `u` and `protein` (float32, NaN where the neuron's model
+    /// does not have the variable: spike sources have no membrane). With `frame=True`, a
+    /// pandas DataFrame of the same columns.
+    #[pyo3(signature = (frame = false))]
+    fn neurons<'py>(&mut self, py: Python<'py>, frame: bool) -> PyResult<Bound<'py, PyAny>> {
+        let world = self.sim.world_mut();
+        let groups = world.resource::<NeuronGroups>().clone();
+        let mut q = world.query::<NeuronData>();
+        let mut rows: Vec<(u32, u16, [Option<f32>; 3])> = q
+            .iter(world)
+            .map(|n| (n.neuron.id, n.neuron.group, n.values()))
+            .collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        let d = PyDict::new(py);
+        let ids: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        d.set_item("id", PyArray1::from_vec(py, ids))?;
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|r| groups.0[r.1 as usize].spec.name.as_str())
+            .collect();
+        d.set_item(
+            "group",
+            py.import("numpy")?.call_method1("array", (names,))?,
+        )?;
+        for (k, name) in NEURON_VARIABLES.iter().enumerate() {
+            let col: Vec<f32> = rows.iter().map(|r| r.2[k].unwrap_or(f32::NAN)).collect();
+            d.set_item(*name, PyArray1::from_vec(py, col))?;
+        }
+        table(py, d, frame)
     }
 
     /// The samples of recorder `name` as a dict of numpy arrays by its CSV header: `t_ms`
     /// (float64), the id column (`synapse`, `neuron`, `region` or `astrocyte`; uint32), then its
     /// variables (float64, NaN where the entity does not have the variable). Raises KeyError
-    /// for a name the scene has no recorder of.
-    fn recorder<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
+    /// for a name the scene has no recorder of. With `frame=True`, a pandas DataFrame of the
+    /// same columns.
+    #[pyo3(signature = (name, frame = false))]
+    fn recorder<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        frame: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let recs = &self.sim.world().resource::<Recorders>().0;
         let r = recs.iter().find(|r| r.name == name).ok_or_else(|| {
             let known: Vec<&str> = recs.iter().map(|r| r.name.as_str()).collect();
@@ -338,7 +389,7 @@ impl Simulation {
                 d.set_item(*col, PyArray1::from_vec(py, values.collect::<Vec<f64>>()))?;
             }
         }
-        Ok(d)
+        table(py, d, frame)
     }
 
     /// The names of the scene's recorders.

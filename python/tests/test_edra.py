@@ -266,3 +266,32 @@ def test_set_param_equals_a_scene_set_param_and_is_checked_alike(tmp_path):
     a, b = scripted.synapses(), sim.synapses()
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_neurons_equal_the_cli_checkpoint(cli_run, full_run):
+    """`neurons()`: ids, groups and the protein pools of the run's checkpoint (spike sources
+    have no membrane, so v_mv and u are NaN)."""
+    n = full_run.neurons()
+    assert list(n) == ["id", "group", "v_mv", "u", "protein"]
+    assert n["id"].tolist() == [0, 1] and n["group"].tolist() == ["pre", "post"]
+    assert np.isnan(n["v_mv"]).all() and np.isnan(n["u"]).all()
+    text = (cli_run / "checkpoint.ron").read_text()
+    protein = re.search(r"protein: \[([^\]]*)\]", text).group(1).split(",")
+    expected = np.array([float(p) for p in protein if p.strip()], dtype=np.float32)
+    assert expected[1] > 0, "the post neuron's pool made protein"
+    assert np.array_equal(n["protein"], expected)
+
+
+def test_tables_as_pandas_data_frames(full_run):
+    """`frame=True` gives the same columns as a pandas DataFrame (CI installs pandas)."""
+    import pandas as pd
+
+    for table, frame in [
+        (full_run.synapses(), full_run.synapses(frame=True)),
+        (full_run.neurons(), full_run.neurons(frame=True)),
+        (full_run.recorder("synapse"), full_run.recorder("synapse", frame=True)),
+    ]:
+        assert isinstance(frame, pd.DataFrame)
+        assert list(frame.columns) == list(table)
+        for name, column in table.items():
+            assert np.array_equal(frame[name].to_numpy(), column, equal_nan=column.dtype.kind == "f")
