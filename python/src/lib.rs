@@ -20,14 +20,13 @@
 //! [`edra_core::EdraError`] is raised as `edra.EdraError` with the library's full message
 //! (scene errors name `file:line:column`). The type stub is `python/edra.pyi`.
 
-use edra_core::assembly::record::{NeuronData, Recorders, SynapseData};
+use edra_core::assembly::output::{SynapseRow, synapse_rows, synapse_variable_names};
+use edra_core::assembly::record::{NeuronData, Recorders};
 use edra_core::core::clock::Clock;
 use edra_core::core::param_path::ParamValue;
-use edra_core::core::registry::Registered;
 use edra_core::stages::groups::{Replicas, SynapseGroups};
 use edra_core::stages::modulation::RegionLevels;
 use edra_core::stages::neurons::{NEURON_VARIABLES, NeuronGroups};
-use edra_core::stages::plasticity::event_stdp::CaughtUp;
 use edra_core::stages::timeline::{PendingReward, Timeline};
 use numpy::PyArray1;
 use pyo3::create_exception;
@@ -235,49 +234,12 @@ impl Simulation {
     /// same columns.
     #[pyo3(signature = (frame = false))]
     fn synapses<'py>(&mut self, py: Python<'py>, frame: bool) -> PyResult<Bound<'py, PyAny>> {
-        let world = self.sim.world_mut();
-        let groups = world.resource::<SynapseGroups>().clone();
-        let replicas = world.resource::<Replicas>().clone();
-        let reg = world.resource::<Registered>().clone();
-        let mut q = world.query::<SynapseData>();
-        let world = &*world;
-        let now = CaughtUp::of(world, world.resource::<Clock>().step);
-        let names: Vec<&'static str> = edra_core::stages::synapse_variables()
-            .into_iter()
-            .chain(reg.stages.variables())
-            .map(|v| v.name)
-            .collect();
-        // One row per synapse (as write_synapses reads them), then sorted by id.
-        struct Row {
-            id: u32,
-            group: u16,
-            pre: u32,
-            post: u32,
-            axonal: u16,
-            dendritic: u16,
-            values: Vec<Option<f32>>,
-        }
-        let mut rows: Vec<Row> = q
-            .iter(world)
-            .map(|s| {
-                let sy = s.synapse;
-                let mut values = s.values(&now).to_vec();
-                reg.read(world, s.entity, &mut values);
-                Row {
-                    id: sy.id,
-                    group: sy.group,
-                    pre: sy.pre,
-                    post: sy.post,
-                    axonal: sy.axonal_delay_steps,
-                    dendritic: sy.dendritic_delay_steps,
-                    values,
-                }
-            })
-            .collect();
-        rows.sort_unstable_by_key(|r| r.id);
-
+        let rows = synapse_rows(&mut self.sim);
+        let names = synapse_variable_names(&self.sim);
+        let groups = self.sim.world().resource::<SynapseGroups>();
+        let replicas = self.sim.world().resource::<Replicas>();
         let d = PyDict::new(py);
-        let col_u32 = |f: &dyn Fn(&Row) -> u32| rows.iter().map(f).collect::<Vec<u32>>();
+        let col_u32 = |f: &dyn Fn(&SynapseRow) -> u32| rows.iter().map(f).collect::<Vec<u32>>();
         d.set_item("id", PyArray1::from_vec(py, col_u32(&|r| r.id)))?;
         let group_names: Vec<&str> = rows
             .iter()
@@ -302,14 +264,14 @@ impl Simulation {
         }
         d.set_item("pre", PyArray1::from_vec(py, col_u32(&|r| r.pre)))?;
         d.set_item("post", PyArray1::from_vec(py, col_u32(&|r| r.post)))?;
-        let col_u16 = |f: &dyn Fn(&Row) -> u16| rows.iter().map(f).collect::<Vec<u16>>();
+        let col_u16 = |f: &dyn Fn(&SynapseRow) -> u16| rows.iter().map(f).collect::<Vec<u16>>();
         d.set_item(
             "axonal_delay_steps",
-            PyArray1::from_vec(py, col_u16(&|r| r.axonal)),
+            PyArray1::from_vec(py, col_u16(&|r| r.axonal_delay_steps)),
         )?;
         d.set_item(
             "dendritic_delay_steps",
-            PyArray1::from_vec(py, col_u16(&|r| r.dendritic)),
+            PyArray1::from_vec(py, col_u16(&|r| r.dendritic_delay_steps)),
         )?;
         for (k, name) in names.iter().enumerate() {
             let col: Vec<f32> = rows

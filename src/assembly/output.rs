@@ -65,61 +65,89 @@ fn opt(v: Option<f32>) -> String {
     v.map_or(String::new(), |x| x.to_string())
 }
 
-/// Writes `synapses.csv`: one row per synapse in id order with its group, the sweep values of
-/// its replica, its links and its final state.
-pub fn write_synapses(sim: &mut Simulation, path: &Path) -> Result<()> {
+/// One synapse as `synapses.csv` and the Python package's `synapses()` read it.
+pub struct SynapseRow {
+    pub id: u32,
+    /// Index into [`SynapseGroups`].
+    pub group: u16,
+    pub pre: u32,
+    pub post: u32,
+    pub axonal_delay_steps: u16,
+    pub dendritic_delay_steps: u16,
+    /// Every variable, built-in then registered ([`synapse_variable_names`] order); `None`
+    /// where the synapse does not have it.
+    pub values: Vec<Option<f32>>,
+}
+
+/// The names of [`SynapseRow::values`]: the built-in variables, then the registered stages'.
+pub fn synapse_variable_names(sim: &Simulation) -> Vec<&'static str> {
+    let reg = sim.world().resource::<Registered>();
+    crate::stages::synapse_variables()
+        .into_iter()
+        .chain(reg.stages.variables())
+        .map(|v| v.name)
+        .collect()
+}
+
+/// Every synapse's row, in id order, with event-driven synapses caught up to now.
+pub fn synapse_rows(sim: &mut Simulation) -> Vec<SynapseRow> {
     let world = sim.world_mut();
-    let groups = world.resource::<SynapseGroups>().clone();
-    let replicas = world.resource::<Replicas>().clone();
     let reg = world.resource::<Registered>().clone();
     let mut q = world.query::<SynapseData>();
     let world: &World = world;
     let now = CaughtUp::of(world, world.resource::<Clock>().step);
-    let mut extra = Vec::new();
-    let mut rows: Vec<(u32, String)> = q
+    let mut rows: Vec<SynapseRow> = q
         .iter(world)
         .map(|s| {
             let sy = s.synapse;
-            let g = &groups.0[sy.group as usize];
-            let mut line = format!("{},{}", sy.id, g.spec.name);
-            for v in replicas
-                .values
-                .get(g.replica as usize)
-                .into_iter()
-                .flatten()
-            {
-                line.push_str(&format!(",{v}"));
+            let mut values = s.values(&now).to_vec();
+            reg.read(world, s.entity, &mut values);
+            SynapseRow {
+                id: sy.id,
+                group: sy.group,
+                pre: sy.pre,
+                post: sy.post,
+                axonal_delay_steps: sy.axonal_delay_steps,
+                dendritic_delay_steps: sy.dendritic_delay_steps,
+                values,
             }
-            line.push_str(&format!(
-                ",{},{},{},{}",
-                sy.pre, sy.post, sy.axonal_delay_steps, sy.dendritic_delay_steps
-            ));
-            for v in s.values(&now) {
-                line.push(',');
-                line.push_str(&opt(v));
-            }
-            extra.clear();
-            reg.read(world, s.entity, &mut extra);
-            for v in &extra {
-                line.push(',');
-                line.push_str(&opt(*v));
-            }
-            (sy.id, line)
         })
         .collect();
-    rows.sort_unstable_by_key(|r| r.0);
+    rows.sort_unstable_by_key(|r| r.id);
+    rows
+}
+
+/// Writes `synapses.csv`: one row per synapse in id order (id, group, the sweep values of its
+/// replica, pre, post, delays in steps, then every variable; empty where it lacks one).
+pub fn write_synapses(sim: &mut Simulation, path: &Path) -> Result<()> {
+    let rows = synapse_rows(sim);
+    let names = synapse_variable_names(sim);
+    let groups = sim.world().resource::<SynapseGroups>();
+    let replicas = sim.world().resource::<Replicas>();
     let mut w = create(path)?;
-    let mut header = vec!["id".to_string(), "group".to_string()];
-    header.extend(replicas.paths.iter().cloned());
-    header.extend(["pre", "post", "axonal_delay_steps", "dendritic_delay_steps"].map(String::from));
-    let variables = crate::stages::synapse_variables()
-        .into_iter()
-        .chain(reg.stages.variables());
-    header.extend(variables.map(|v| v.name.to_string()));
     let e = io_err(path);
+    let mut header = vec!["id", "group"];
+    header.extend(replicas.paths.iter().map(String::as_str));
+    header.extend(["pre", "post", "axonal_delay_steps", "dendritic_delay_steps"]);
+    header.extend(names);
     writeln!(w, "{}", header.join(",")).map_err(&e)?;
-    for (_, line) in rows {
-        writeln!(w, "{line}").map_err(&e)?;
+    for r in &rows {
+        let g = &groups.0[r.group as usize];
+        write!(w, "{},{}", r.id, g.spec.name).map_err(&e)?;
+        for v in replicas
+            .values
+            .get(g.replica as usize)
+            .into_iter()
+            .flatten()
+        {
+            write!(w, ",{v}").map_err(&e)?;
+        }
+        let (a, d) = (r.axonal_delay_steps, r.dendritic_delay_steps);
+        write!(w, ",{},{},{a},{d}", r.pre, r.post).map_err(&e)?;
+        for v in &r.values {
+            write!(w, ",{}", opt(*v)).map_err(&e)?;
+        }
+        writeln!(w).map_err(&e)?;
     }
     w.flush().map_err(e)
 }
