@@ -1,6 +1,7 @@
-//! Loading a scene and spawning its 10^6 synapses, and writing and reading a `checkpoint.ron` of
-//! 10^6 synapses (`scenes/bench/cascade.ron`, all six stages). Throughput is synapses per
-//! second; at the end the bench prints the times against the 1 s target for load + spawn.
+//! Loading a scene and spawning its 10^6 synapses, and writing and reading checkpoints
+//! (`scenes/bench/cascade.ron`, all six stages): RON and binary at 10^6 synapses, binary at
+//! 10^7. Throughput is synapses per second; at the end the bench prints the times against the
+//! targets (load + spawn < 1 s; binary write + read < 0.5 s at 10^6).
 //!
 //! `cargo bench --bench io`.
 
@@ -31,39 +32,58 @@ fn load_and_spawn(c: &mut Criterion) {
     g.finish();
 }
 
-fn checkpoint(c: &mut Criterion) {
-    let mut sim = common::simulation("cascade", N, 50);
-    let path = common::scratch("checkpoint_1e6.ron");
-    sim.save_checkpoint(&path).expect("checkpoint");
+/// Writing and reading back a checkpoint of `n` synapses in each of `forms` (`ron`, `ckpt`),
+/// recorded as `checkpoint_write/<form>/<n>` and `checkpoint_read/<form>/<n>`. Reading builds
+/// the world from it, as resuming does.
+fn checkpoints(c: &mut Criterion, n: usize, forms: &[&str]) {
+    let mut sim = common::simulation("cascade", n, 50);
     let mut g = c.benchmark_group("io");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(100))
         .measurement_time(Duration::from_secs(5))
-        .throughput(Throughput::Elements(N as u64));
-    g.bench_function("checkpoint_write/1000000", |b| {
-        b.iter_custom(|iters| {
-            common::timed("checkpoint_write", N as f64, iters, || {
-                sim.save_checkpoint(&path).expect("write")
+        .throughput(Throughput::Elements(n as u64));
+    let paths: Vec<_> = forms
+        .iter()
+        .map(|f| common::scratch(&format!("checkpoint_{n}.{f}")))
+        .collect();
+    for (form, path) in forms.iter().zip(&paths) {
+        let key = format!("checkpoint_write/{form}/{n}");
+        g.bench_function(&key, |b| {
+            b.iter_custom(|iters| {
+                common::timed(&key, n as f64, iters, || {
+                    sim.save_checkpoint(path).expect("write")
+                })
             })
-        })
-    });
+        });
+    }
     drop(sim);
-    g.bench_function("checkpoint_read/1000000", |b| {
-        b.iter_custom(|iters| {
-            common::timed("checkpoint_read", N as f64, iters, || {
-                let sim = Simulation::load(&path).expect("read");
-                std::hint::black_box(&sim);
+    for (form, path) in forms.iter().zip(&paths) {
+        let key = format!("checkpoint_read/{form}/{n}");
+        g.bench_function(&key, |b| {
+            b.iter_custom(|iters| {
+                common::timed(&key, n as f64, iters, || {
+                    let sim = Simulation::load(path).expect("read");
+                    std::hint::black_box(&sim);
+                })
             })
-        })
-    });
+        });
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        println!(
+            "checkpoint.{form} of {n} synapses: {:.1} MB ({:.0} bytes per synapse)",
+            size as f64 / 1e6,
+            size as f64 / n as f64
+        );
+        let _ = std::fs::remove_file(path);
+    }
     g.finish();
-    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-    println!(
-        "checkpoint of 10^6 synapses: {:.1} MB ({:.0} bytes per synapse)",
-        size as f64 / 1e6,
-        size as f64 / N as f64
-    );
-    let _ = std::fs::remove_file(&path);
+}
+
+fn checkpoint(c: &mut Criterion) {
+    checkpoints(c, N, &["ron", "ckpt"]);
+}
+
+fn checkpoint_10m(c: &mut Criterion) {
+    checkpoints(c, 10 * N, &["ckpt"]);
 }
 
 fn summary(_: &mut Criterion) {
@@ -71,22 +91,40 @@ fn summary(_: &mut Criterion) {
         "\n== io summary (10^6 synapses, {} threads) ==",
         common::threads()
     );
-    for (key, what) in [
-        ("load_spawn", "load + spawn"),
-        ("checkpoint_write", "checkpoint write"),
-        ("checkpoint_read", "checkpoint read"),
-    ] {
+    let keys = [
+        ("load_spawn".to_string(), "load + spawn", N),
+        ("checkpoint_write/ron/1000000".into(), "RON write", N),
+        ("checkpoint_read/ron/1000000".into(), "RON read", N),
+        ("checkpoint_write/ckpt/1000000".into(), "binary write", N),
+        ("checkpoint_read/ckpt/1000000".into(), "binary read", N),
+        (
+            "checkpoint_write/ckpt/10000000".into(),
+            "binary write 10^7",
+            10 * N,
+        ),
+        (
+            "checkpoint_read/ckpt/10000000".into(),
+            "binary read 10^7",
+            10 * N,
+        ),
+    ];
+    for (key, what, n) in &keys {
         if let Some(r) = common::rate(key) {
-            let s = N as f64 / r;
-            let note = if key == "load_spawn" {
-                format!("  (target < 1 s: {:.2} of it)", s)
-            } else {
-                String::new()
-            };
-            println!("{what:<18} {s:7.3} s  {}{note}", common::mega(r));
+            println!("{what:<18} {:7.3} s  {}", *n as f64 / r, common::mega(r));
         }
+    }
+    let secs = |k: &str| common::rate(k).map(|r| N as f64 / r);
+    if let Some(s) = secs("load_spawn") {
+        println!("load + spawn 10^6: {s:.3} s (target < 1 s)");
+    }
+    let binary = ["write", "read"].map(|w| secs(&format!("checkpoint_{w}/ckpt/1000000")));
+    if let [Some(w), Some(r)] = binary {
+        println!(
+            "binary checkpoint write + read of 10^6: {:.3} s (target < 0.5 s)",
+            w + r
+        );
     }
 }
 
-criterion_group!(benches, load_and_spawn, checkpoint, summary);
+criterion_group!(benches, load_and_spawn, checkpoint, checkpoint_10m, summary);
 criterion_main!(benches);

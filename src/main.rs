@@ -66,6 +66,11 @@ enum Command {
     },
     /// Write DIR/report.html: one self-contained page about the run in DIR (from `edra run`).
     Report { dir: PathBuf },
+    /// Work on checkpoint files.
+    Checkpoint {
+        #[command(subcommand)]
+        action: CheckpointAction,
+    },
     /// Serve the run's pages for a live simulation of SCENE (or of DIR's checkpoint) on
     /// 127.0.0.1, with a button that advances it.
     Serve {
@@ -75,6 +80,15 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+}
+
+#[derive(Subcommand)]
+enum CheckpointAction {
+    /// Rewrite a checkpoint in the form OUTPUT's extension names: `.ron` (text, to read or
+    /// edit) or `.ckpt` (columnar binary with a checksum, for large runs). The input's layout,
+    /// checksum and scene are checked; its state is checked against the scene when it is run.
+    /// OUTPUT appears whole or not at all.
+    Convert { input: PathBuf, output: PathBuf },
 }
 
 /// The most worker threads `--threads` accepts. Far more than any machine edra runs on has
@@ -141,6 +155,9 @@ fn main() -> ExitCode {
         Command::Report { dir } => edra::web::write_report(&dir).map(|p| {
             eprintln!("wrote {}", p.display());
         }),
+        Command::Checkpoint {
+            action: CheckpointAction::Convert { input, output },
+        } => convert(&input, &output),
         Command::Serve { target, port } => edra::web::serve(&target, port, |addr| {
             // One line on stdout, so that scripts and tests can read the address.
             println!("serving {} on http://{addr}/", target.display());
@@ -153,6 +170,34 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `edra checkpoint convert`: reads a checkpoint in either form and writes it in the form of
+/// `output`'s extension, through a temporary file renamed at the end.
+fn convert(input: &Path, output: &Path) -> edra::Result<()> {
+    let form = edra::checkpoint::Form::of(output)?;
+    let sf = SceneFile::load(input)?;
+    if sf.scene.state.is_none() {
+        return Err(EdraError::Argument(format!(
+            "{}: is a scene, not a checkpoint (it has no state)",
+            input.display()
+        )));
+    }
+    let mut tmp = output.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let written = edra::checkpoint::write_as(sf.scene, &tmp, form).and_then(|()| {
+        std::fs::rename(&tmp, output).map_err(|source| EdraError::Output {
+            path: output.to_path_buf(),
+            source,
+        })
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
 }
 
 /// Refuses, before anything is built, a scene that cannot run here: ids beyond 32 bits, or more
@@ -290,8 +335,9 @@ fn run_and_write(
             && sim.clock().step.is_multiple_of(*every)
             && sim.clock().step < end
         {
-            let tmp = path.with_extension("ron.partial");
-            sim.save_checkpoint(&tmp)?;
+            let tmp = path.with_extension("partial");
+            let form = edra::checkpoint::Form::of(path)?;
+            sim.save_checkpoint_as(&tmp, form)?;
             std::fs::rename(&tmp, path).map_err(io(path))?;
         }
         n_spikes += sim

@@ -17,8 +17,12 @@ fn checkpoint() -> String {
     text
 }
 
+/// A file name of its own for each call (the tests run in parallel and each removes its files).
 fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("edra-ckpt-{name}-{}.ron", std::process::id()))
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    std::env::temp_dir().join(format!("edra-ckpt-{name}-{pid}-{k}.ron"))
 }
 
 /// `text` with the first value of the state written `field: …` (over one or more lines) set to

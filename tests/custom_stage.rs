@@ -133,6 +133,8 @@ fn checkpoint_and_resume_are_byte_identical() {
     let mut sim = Simulation::load_with(SCENE.as_ref(), stages()).unwrap();
     sim.run_until(3000.0, &mut |_| {}).unwrap();
     sim.save_checkpoint(&half).unwrap();
+    let half_binary = dir.join("half.ckpt");
+    sim.save_checkpoint(&half_binary).unwrap();
     let text = std::fs::read_to_string(&half).unwrap();
     assert!(
         text.contains("\"camkii_active\":"),
@@ -147,6 +149,12 @@ fn checkpoint_and_resume_are_byte_identical() {
         std::fs::read(&again).unwrap(),
     );
     assert!(a == b, "a resumed run differs from a straight one");
+    // The same from the binary checkpoint, which carries the stage's column by name.
+    let mut resumed_binary = Simulation::load_with(&half_binary, stages()).unwrap();
+    resumed_binary.run_until(6000.0, &mut |_| {}).unwrap();
+    resumed_binary.save_checkpoint(&again).unwrap();
+    let c = std::fs::read(&again).unwrap();
+    assert!(a == c, "a run resumed from the binary checkpoint differs");
     let active = resumed.synapse(0).unwrap();
     let active = active.iter().find(|s| s.0 == "camkii_active").unwrap().3;
     assert!(active.unwrap() > 0.0, "CaMKII lost on resume: {active:?}");

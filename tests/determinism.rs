@@ -57,6 +57,7 @@ fn a_run_continued_from_its_checkpoint_equals_a_run_that_never_stopped() {
             "{f}: the continued run differs from the uninterrupted one"
         );
     }
+    resumes_the_same_from_binary(&half.join("checkpoint.ron"), &rest, "400");
     let spikes = |p: &std::path::PathBuf| String::from_utf8(read(&p.join("spikes.csv"))).unwrap();
     let halves: Vec<String> = spikes(&half)
         .lines()
@@ -111,6 +112,37 @@ fn fine_state_survives_a_checkpoint() {
         assert!(
             read(&full.join(f)) == read(&rest.join(f)),
             "{f}: the continued run differs from the uninterrupted one"
+        );
+    }
+    resumes_the_same_from_binary(&half.join("checkpoint.ron"), &rest, "30000");
+}
+
+/// The RON checkpoint `ron`, converted to the binary form and back, is the same text; and the
+/// run continued from the binary form to `until_ms` writes the same files as the run in `rest`
+/// continued from the text.
+fn resumes_the_same_from_binary(ron: &std::path::Path, rest: &std::path::Path, until_ms: &str) {
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let dir = ron.parent().unwrap().with_extension("binary");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (bin, back, out) = (dir.join("c.ckpt"), dir.join("back.ron"), dir.join("out"));
+    edra_ok(&["checkpoint", "convert", &s(ron), &s(&bin)]);
+    edra_ok(&["checkpoint", "convert", &s(&bin), &s(&back)]);
+    assert!(
+        read(ron) == read(&back),
+        "RON → binary → RON changed the text"
+    );
+    edra_ok(&[
+        "run",
+        &s(&bin),
+        "--out",
+        &s(&out),
+        "--duration-ms",
+        until_ms,
+    ]);
+    for f in ["synapses.csv", "spikes.csv", "checkpoint.ron"] {
+        assert!(
+            read(&rest.join(f)) == read(&out.join(f)),
+            "{f}: the run continued from the binary checkpoint differs"
         );
     }
 }

@@ -996,3 +996,58 @@ fn recorders_beyond_memory_stream_to_disk(
     assert_eq!(o.status.code(), Some(5), "{err}");
     assert!(out_dir.join("r.csv").is_file(), "{err}");
 }
+
+/// `edra checkpoint convert` refuses, with exit code 2 and without leaving an output: an
+/// output that is neither `.ron` nor `.ckpt`, a scene that is not a checkpoint, and a binary
+/// checkpoint with one byte changed (its checksum), a cut one and one of another version.
+#[test]
+fn checkpoint_convert_refuses_bad_input_and_writes_nothing() {
+    let dir = scratch("convert-errors");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (ron, bin) = (dir.join("c.ron"), dir.join("c.ckpt"));
+    let mut sim = edra::Simulation::load(&repo("scenes/single_synapse.ron")).unwrap();
+    sim.run_until(100.0, &mut |_| {}).unwrap();
+    sim.save_checkpoint(&ron).unwrap();
+    sim.save_checkpoint(&bin).unwrap();
+    let good = std::fs::read(&bin).unwrap();
+    let mut damaged = good.clone();
+    damaged[good.len() / 2] ^= 0x10;
+    let mut other_version = good.clone();
+    other_version[8] = 9;
+    let cases: [(&str, Option<Vec<u8>>, &str, &str); 5] = [
+        ("txt", None, "c.txt", ".ron (text) or .ckpt (binary)"),
+        ("scene", None, "o.ckpt", "is a scene, not a checkpoint"),
+        ("damaged", Some(damaged), "o.ron", "the file is damaged"),
+        (
+            "cut",
+            Some(good[..good.len() - 100].to_vec()),
+            "o.ron",
+            "truncated",
+        ),
+        (
+            "version",
+            Some(other_version),
+            "o.ron",
+            "is 9; this edra reads",
+        ),
+    ];
+    for (what, bytes, out, needle) in cases {
+        let input = match (what, bytes) {
+            ("txt", _) => ron.clone(),
+            ("scene", _) => repo("scenes/single_synapse.ron"),
+            (_, Some(b)) => {
+                let p = dir.join(format!("{what}.ckpt"));
+                std::fs::write(&p, b).unwrap();
+                p
+            }
+            _ => unreachable!(),
+        };
+        let out = dir.join(out);
+        let o = edra(&["checkpoint", "convert", &s(&input), &s(&out)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains(needle), "{what}: {err}");
+        assert!(!out.exists(), "{what}: an output was left");
+    }
+}

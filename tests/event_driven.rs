@@ -148,6 +148,18 @@ fn an_event_driven_run_continued_from_its_checkpoint_equals_one_that_never_stopp
         &["synapses.csv", "checkpoint.ron"],
         "continued vs uninterrupted",
     );
+    // The same from the binary form of the checkpoint (it holds the event clocks as u64).
+    let (bin, rest_bin) = (dir.join("half.ckpt"), dir.join("rest-binary"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let convert = ["checkpoint", "convert"];
+    edra_ok(&[&convert[..], &[&s(&half.join("checkpoint.ron")), &s(&bin)]].concat());
+    run(&bin, &rest_bin, &["--duration-ms", "3000"]);
+    same_files(
+        &full,
+        &rest_bin,
+        &["synapses.csv", "checkpoint.ron"],
+        "continued from binary vs uninterrupted",
+    );
 }
 
 /// W1 (`scenes/bench/w1.ron`) at 300 000 synapses with 20 Hz sources: about 12 000 arrivals a

@@ -177,16 +177,82 @@ fn astrocytes(world: &mut World) -> Vec<AstrocyteUnit> {
     out
 }
 
-/// Writes a checkpoint scene as RON.
-pub fn write(scene: &Scene, path: &Path) -> Result<()> {
+/// The form of a checkpoint file, chosen by its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `.ron`: text, for reading and editing.
+    Ron,
+    /// `.ckpt`: columnar binary with a checksum ([`crate::scene::binary`]).
+    Binary,
+}
+
+impl Form {
+    /// The form a checkpoint at `path` is written in.
+    pub fn of(path: &Path) -> Result<Form> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("ron") => Ok(Form::Ron),
+            Some("ckpt") => Ok(Form::Binary),
+            _ => Err(EdraError::Argument(format!(
+                "{}: a checkpoint is written as .ron (text) or .ckpt (binary)",
+                path.display()
+            ))),
+        }
+    }
+
+    /// The file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Form::Ron => "ron",
+            Form::Binary => "ckpt",
+        }
+    }
+}
+
+/// Writes a checkpoint scene to `path`, as RON or binary after its extension ([`Form`]).
+pub fn write(scene: Scene, path: &Path) -> Result<()> {
+    write_as(scene, path, Form::of(path)?)
+}
+
+/// Writes a checkpoint scene to `path` in the form `form`, whatever its extension.
+pub fn write_as(scene: Scene, path: &Path, form: Form) -> Result<()> {
+    let out = |source| EdraError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    match form {
+        Form::Ron => std::fs::write(path, ron_text(&scene)?).map_err(out),
+        Form::Binary => {
+            let mut scene = scene;
+            let columns = match scene.state.as_mut() {
+                Some(state) => crate::scene::binary::take_columns(state),
+                None => Vec::new(),
+            };
+            let header = ron_text(&scene)?;
+            let f = std::fs::File::create(path).map_err(out)?;
+            let w = std::io::BufWriter::with_capacity(1 << 20, f);
+            let w = crate::scene::binary::write(w, &header, columns).map_err(out)?;
+            w.into_inner().map_err(|e| out(e.into_error()))?;
+            Ok(())
+        }
+    }
+}
+
+/// A checkpoint scene as RON text.
+fn ron_text(scene: &Scene) -> Result<String> {
     let cfg = ron::ser::PrettyConfig::new()
         .struct_names(true)
         .compact_arrays(true)
         .depth_limit(4);
-    let text = ron::ser::to_string_pretty(scene, cfg)
-        .map_err(|e| EdraError::other(format!("writing checkpoint: {e}")))?;
-    std::fs::write(path, text).map_err(|source| EdraError::Output {
-        path: path.to_path_buf(),
-        source,
-    })
+    ron::ser::to_string_pretty(scene, cfg)
+        .map_err(|e| EdraError::other(format!("writing checkpoint: {e}")))
+}
+
+/// The checkpoint of a run folder: `checkpoint.ckpt` if there is one, else `checkpoint.ron`
+/// (named in the error if neither exists).
+pub fn in_folder(dir: &Path) -> std::path::PathBuf {
+    let binary = dir.join("checkpoint.ckpt");
+    match binary.is_file() {
+        true => binary,
+        false => dir.join("checkpoint.ron"),
+    }
 }

@@ -412,10 +412,21 @@ impl Simulation {
         }
     }
 
-    /// Writes a checkpoint to `path`.
+    /// Writes a checkpoint to `path`: RON text if it ends in `.ron`, the binary form
+    /// ([`crate::scene::binary`]) if it ends in `.ckpt`.
     pub fn save_checkpoint(&mut self, path: &Path) -> Result<()> {
+        let form = crate::assembly::checkpoint::Form::of(path)?;
+        self.save_checkpoint_as(path, form)
+    }
+
+    /// Writes a checkpoint to `path` in the form `form`, whatever its extension.
+    pub fn save_checkpoint_as(
+        &mut self,
+        path: &Path,
+        form: crate::assembly::checkpoint::Form,
+    ) -> Result<()> {
         let scene = self.checkpoint();
-        crate::assembly::checkpoint::write(&scene, path)
+        crate::assembly::checkpoint::write_as(scene, path, form)
     }
 }
 

@@ -6,6 +6,7 @@
 //! `file:line:column` and the path of the field.
 
 pub use crate::core::locate;
+pub mod binary;
 pub mod paths;
 pub mod recorders;
 pub mod state;
@@ -177,9 +178,65 @@ impl SceneFile {
 
     /// [`SceneFile::load`] with stages registered on top of the built-in cascade.
     pub fn load_with(path: &Path, registered: &Stages) -> Result<Self> {
+        use std::io::Read;
         let file = path.display().to_string();
-        let bytes = read_scene_file(path, &file)?;
+        let io = |source| EdraError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let (mut f, len) = open_scene_file(path, &file)?;
+        let mut head = [0u8; 8];
+        let n = read_up_to(&mut f, &mut head).map_err(io)?;
+        let input = (&head[..n]).chain(f);
+        if binary::is_binary(&head[..n]) {
+            return Self::read_binary(&file, input, len, registered);
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        input
+            .take(MAX_SCENE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_SCENE_BYTES {
+            return Err(too_large(&file));
+        }
         Self::parse_with(&file, utf8(&file, bytes)?, registered)
+    }
+
+    /// Reads a binary checkpoint ([`binary`]) of `len` bytes: its header is parsed as RON text
+    /// (errors are placed in it), its columns put into the state, and then the whole is checked.
+    fn read_binary(
+        file: &str,
+        input: impl std::io::Read,
+        len: u64,
+        registered: &Stages,
+    ) -> Result<Self> {
+        let refused = |r: binary::Refusal| EdraError::Scene {
+            file: file.to_string(),
+            pos: None,
+            field: r.field,
+            message: match r.offset {
+                Some(at) => format!("{} (binary checkpoint, at byte {at})", r.message),
+                None => format!("{} (binary checkpoint)", r.message),
+            },
+        };
+        let decoded = binary::read(std::io::BufReader::with_capacity(1 << 20, input), len)
+            .map_err(refused)?;
+        let mut scene: Scene = parse_ron(file, &decoded.header)?;
+        let Some(state) = scene.state.as_mut() else {
+            return Err(refused(binary::Refusal {
+                offset: None,
+                field: "state".into(),
+                message: "is missing from the header: a binary checkpoint holds a state".into(),
+            }));
+        };
+        binary::fill_state(state, decoded.columns).map_err(refused)?;
+        let sf = SceneFile {
+            scene,
+            file: file.to_string(),
+            src: decoded.header,
+        };
+        sf.check(registered)?;
+        Ok(sf)
     }
 
     /// Parses and validates scene text (a leading byte-order mark is ignored); `file` names it
@@ -241,11 +298,36 @@ impl SceneFile {
 /// 19 GB for the 10^8 that edra runs in 19 GB of memory.
 pub const MAX_SCENE_BYTES: u64 = 32 << 30;
 
-/// Reads the bytes of the scene file at `path` (named `file` in errors): only a regular file
-/// (not a folder, a device such as /dev/zero, a pipe or a socket), and at most
-/// [`MAX_SCENE_BYTES`] of it, whatever its size claims to be.
-fn read_scene_file(path: &Path, file: &str) -> Result<Vec<u8>> {
+/// The refusal of a file larger than [`MAX_SCENE_BYTES`].
+fn too_large(file: &str) -> EdraError {
+    EdraError::Scene {
+        file: file.to_string(),
+        pos: None,
+        field: String::new(),
+        message: format!(
+            "is larger than {} GiB, the most a scene file or checkpoint may be",
+            MAX_SCENE_BYTES >> 30
+        ),
+    }
+}
+
+/// Reads into `buf` until it is full or the file ends; returns how many bytes were read.
+fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Opens the scene file at `path` (named `file` in errors): only a regular file (not a folder,
+/// a device such as /dev/zero, a pipe or a socket) of at most [`MAX_SCENE_BYTES`]; returns it
+/// with its length.
+fn open_scene_file(path: &Path, file: &str) -> Result<(std::fs::File, u64)> {
     let io = |source| EdraError::Io {
         path: path.to_path_buf(),
         source,
@@ -275,23 +357,10 @@ fn read_scene_file(path: &Path, file: &str) -> Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_a_file(&meta));
     }
-    let too_large = || {
-        refuse(format!(
-            "is larger than {} GiB, the most a scene file or checkpoint may be",
-            MAX_SCENE_BYTES >> 30
-        ))
-    };
     if meta.len() > MAX_SCENE_BYTES {
-        return Err(too_large());
+        return Err(too_large(file));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    f.take(MAX_SCENE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_SCENE_BYTES {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    Ok((f, meta.len()))
 }
 
 /// The UTF-8 byte-order mark some editors write at the start of a file.

@@ -24,14 +24,14 @@ pub struct Run {
 }
 
 impl Run {
-    /// Reads `dir/checkpoint.ron`, `dir/summary.ron` (optional) and the recorder CSVs.
+    /// Reads the checkpoint (`dir/checkpoint.ckpt` or `dir/checkpoint.ron`), `dir/summary.ron` (optional) and the recorder CSVs.
     pub fn load(dir: &Path) -> Result<Run> {
         Self::load_with(dir, &crate::stages::registered())
     }
 
     /// [`Run::load`] of a run with stages registered on top of the built-in cascade.
     pub fn load_with(dir: &Path, registered: &Stages) -> Result<Run> {
-        let ckpt = dir.join("checkpoint.ron");
+        let ckpt = crate::assembly::checkpoint::in_folder(dir);
         if !ckpt.is_file() {
             return Err(EdraError::other(format!(
                 "{}: not found; `edra report` needs the folder written by `edra run SCENE --out DIR`",

@@ -37,11 +37,11 @@ pub struct Live {
 }
 
 impl Live {
-    /// Builds from a scene file, or from a run folder's `checkpoint.ron` (a folder continues
+    /// Builds from a scene file, or from a run folder's checkpoint (`checkpoint.ckpt` or `.ron`) (a folder continues
     /// that run; its "initial" state is the scene's start).
     pub fn open(path: &Path) -> Result<Live> {
         let file = if path.is_dir() {
-            let c = path.join("checkpoint.ron");
+            let c = crate::assembly::checkpoint::in_folder(path);
             if !c.is_file() {
                 return Err(EdraError::other(format!(
                     "{}: not found; give a scene file or a folder written by `edra run`",
