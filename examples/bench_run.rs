@@ -7,7 +7,10 @@
 //! ```
 //!
 //! `--size N` sets every neuron group of the scene to N neurons (for the one-to-one W1 and
-//! cascade scenes of `scenes/bench/`, that is N synapses). Nothing is written to disk.
+//! cascade scenes of `scenes/bench/`, that is N synapses). Nothing is written to disk, unless
+//! `--checkpoint PATH` (`.ron` or `.ckpt`) is given: then the run's checkpoint is written there,
+//! the simulation dropped, and the checkpoint read back (decoded, then built), each timed, with
+//! the peak RSS of the whole.
 
 use edra::scene::SceneFile;
 use edra::sim::{Simulation, init_threads};
@@ -65,6 +68,11 @@ fn main() {
     let steps = sim.clock().step;
     let simulated_s = steps as f64 * sim.clock().dt_ms / 1000.0;
     let rss = peak_rss_bytes();
+    let path_arg = |name: &str| {
+        let i = args.iter().position(|a| a == name)?;
+        args.get(i + 1).cloned()
+    };
+    let checkpoint = path_arg("--checkpoint").map(|p| checkpoint_times(sim, Path::new(&p)));
     println!(
         "{{\"scene\": \"{name}\", \"synapses\": {synapses}, \"neurons\": {neurons}, \
          \"threads\": {threads}, \"build_s\": {build_s:.4}, \"steps\": {steps}, \
@@ -75,4 +83,31 @@ fn main() {
         wall_s / simulated_s,
         rss as f64 / synapses.max(1) as f64,
     );
+    if let Some(line) = checkpoint {
+        println!("{line}");
+    }
+}
+
+/// Writes `sim`'s checkpoint to `path`, drops `sim`, and reads the checkpoint back; one JSON
+/// line of the times, the file size and the peak RSS.
+fn checkpoint_times(mut sim: Simulation, path: &Path) -> String {
+    let t = Instant::now();
+    sim.save_checkpoint(path).unwrap_or_else(|e| panic!("{e}"));
+    let write_s = t.elapsed().as_secs_f64();
+    drop(sim);
+    let t = Instant::now();
+    let sf = SceneFile::load(path).unwrap_or_else(|e| panic!("{e}"));
+    let decode_s = t.elapsed().as_secs_f64();
+    let sim = Simulation::new(sf).unwrap_or_else(|e| panic!("{e}"));
+    let read_s = t.elapsed().as_secs_f64();
+    let synapses = sim.info().synapses;
+    drop(sim);
+    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+    format!(
+        "{{\"checkpoint\": \"{}\", \"synapses\": {synapses}, \"bytes\": {bytes}, \
+         \"write_s\": {write_s:.4}, \"decode_s\": {decode_s:.4}, \"read_s\": {read_s:.4}, \
+         \"peak_rss_bytes\": {}}}",
+        path.display(),
+        peak_rss_bytes()
+    )
 }

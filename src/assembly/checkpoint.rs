@@ -1,12 +1,13 @@
 //! Capturing the state of a world into a checkpoint, and writing it.
 
 use crate::assembly::build::BuildInfo;
-use crate::assembly::record::SynapseData;
+use crate::assembly::record::{SynapseData, SynapseDataItem};
 use crate::core::clock::Clock;
 use crate::core::error::{EdraError, Result};
 use crate::core::registry::Registered;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::scene::Scene;
+use crate::scene::binary::{Column, ColumnRef};
 use crate::scene::state::{NeuronColumns, RegionState, State, SynapseColumns};
 use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
@@ -19,12 +20,21 @@ use std::path::Path;
 
 /// The complete dynamic state of `world`.
 pub fn capture(world: &mut World) -> State {
+    let n = world.resource::<BuildInfo>().synapses as usize;
+    State {
+        synapses: synapse_columns(world, n),
+        ..capture_but_synapses(world)
+    }
+}
+
+/// The state of `world` but for its synapse columns (left empty).
+fn capture_but_synapses(world: &mut World) -> State {
     let info = world.resource::<BuildInfo>().clone();
     let step = world.resource::<Clock>().step;
     State {
         step,
         edra_version: env!("CARGO_PKG_VERSION").to_string(),
-        synapses: synapse_columns(world, info.synapses as usize),
+        synapses: SynapseColumns::default(),
         neurons: neuron_columns(world, info.neurons as usize),
         regions: regions(world, info.regions as usize),
         astrocytes: astrocytes(world),
@@ -43,81 +53,174 @@ pub fn capture(world: &mut World) -> State {
     }
 }
 
-fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
-    let f = || vec![0.0f32; n];
-    let mut c = SynapseColumns {
-        pre: vec![0; n],
-        post: vec![0; n],
-        group: vec![0; n],
-        axonal_delay_steps: vec![0; n],
-        dendritic_delay_steps: vec![0; n],
-        arrivals: vec![0; n],
-        glutamate_mm: f(),
-        spine_v_mv: f(),
-        nmda_open_fraction: f(),
-        ca_um: f(),
-        ca_sensitivity: f(),
-        x_pre: f(),
-        y_post: f(),
-        eligibility_mv: f(),
-        rho: vec![0.0; n],
-        h_mv: f(),
-        z: f(),
-        w_mv: f(),
-        efficacy_mv: f(),
-        psd_receptors: f(),
-        total_receptors: f(),
-        tagged: vec![false; n],
-        h_residual_mv: f(),
-        z_residual: f(),
-        next_step: Vec::new(),
-        registered: Default::default(),
-    };
-    if !world.resource::<EventStdp>().is_empty() {
-        c.next_step = vec![0; n];
-    }
-    let reg = world.resource::<Registered>().clone();
-    for stage in &reg.stages.0 {
-        for (v, col) in stage.variables().into_iter().zip(stage.save(world, n)) {
-            c.registered.insert(v.name.to_string(), col);
+/// How a per-synapse checkpoint column is read from a synapse's components (0 where the
+/// synapse lacks the component).
+#[derive(Clone, Copy)]
+enum Get {
+    U8(fn(&SynapseDataItem) -> u8),
+    U16(fn(&SynapseDataItem) -> u16),
+    U32(fn(&SynapseDataItem) -> u32),
+    U64(fn(&SynapseDataItem) -> u64),
+    F32(fn(&SynapseDataItem) -> f32),
+    F64(fn(&SynapseDataItem) -> f64),
+    Bool(fn(&SynapseDataItem) -> bool),
+}
+
+/// The per-synapse columns of a checkpoint, named as in [`State::visit_columns`], each with how
+/// it is read: the one list that both forms of checkpoint are captured from.
+const SYNAPSE_COLUMNS: &[(&str, Get)] = &[
+    ("synapses.pre", Get::U32(|s| s.synapse.pre)),
+    ("synapses.post", Get::U32(|s| s.synapse.post)),
+    ("synapses.group", Get::U16(|s| s.synapse.group)),
+    (
+        "synapses.axonal_delay_steps",
+        Get::U16(|s| s.synapse.axonal_delay_steps),
+    ),
+    (
+        "synapses.dendritic_delay_steps",
+        Get::U16(|s| s.synapse.dendritic_delay_steps),
+    ),
+    ("synapses.arrivals", Get::U8(|s| s.synapse.arrivals)),
+    (
+        "synapses.glutamate_mm",
+        Get::F32(|s| s.nmda.map_or(0.0, |x| x.cleft.glutamate_mm)),
+    ),
+    (
+        "synapses.spine_v_mv",
+        Get::F32(|s| s.nmda.map_or(0.0, |x| x.membrane.v_mv)),
+    ),
+    (
+        "synapses.nmda_open_fraction",
+        Get::F32(|s| s.nmda.map_or(0.0, |x| x.receptor.open_fraction)),
+    ),
+    ("synapses.ca_um", Get::F32(|s| s.spine.ca_um)),
+    ("synapses.ca_sensitivity", Get::F32(|s| s.spine.sensitivity)),
+    (
+        "synapses.x_pre",
+        Get::F32(|s| s.traces.map_or(0.0, |t| t.x_pre)),
+    ),
+    (
+        "synapses.y_post",
+        Get::F32(|s| s.traces.map_or(0.0, |t| t.y_post)),
+    ),
+    (
+        "synapses.eligibility_mv",
+        Get::F32(|s| s.traces.map_or(0.0, |t| t.eligibility_mv)),
+    ),
+    ("synapses.rho", Get::F64(|s| s.rho.map_or(0.0, |r| r.rho))),
+    ("synapses.h_mv", Get::F32(|s| s.weight.h_mv)),
+    ("synapses.z", Get::F32(|s| s.weight.z)),
+    ("synapses.w_mv", Get::F32(|s| s.weight.w_mv)),
+    ("synapses.efficacy_mv", Get::F32(|s| s.weight.efficacy_mv)),
+    (
+        "synapses.psd_receptors",
+        Get::F32(|s| s.pools.map_or(0.0, |p| p.psd)),
+    ),
+    (
+        "synapses.total_receptors",
+        Get::F32(|s| s.pools.map_or(0.0, |p| p.total)),
+    ),
+    (
+        "synapses.tagged",
+        Get::Bool(|s| s.tag.is_some_and(|t| t.tagged)),
+    ),
+    (
+        "synapses.h_residual_mv",
+        Get::F32(|s| s.early.map_or(0.0, |e| e.h_residual_mv)),
+    ),
+    (
+        "synapses.z_residual",
+        Get::F32(|s| s.tag.map_or(0.0, |t| t.z_residual)),
+    ),
+    // Only in a scene with event-driven groups (see `columns_of`).
+    (
+        "synapses.next_step",
+        Get::U64(|s| s.event.map_or(0, |e| e.next_step)),
+    ),
+];
+
+impl Get {
+    /// An empty column of `n` values of this type.
+    fn column(self, n: usize) -> Column {
+        match self {
+            Get::U8(_) => Column::U8(vec![0; n]),
+            Get::U16(_) => Column::U16(vec![0; n]),
+            Get::U32(_) => Column::U32(vec![0; n]),
+            Get::U64(_) => Column::U64(vec![0; n]),
+            Get::F32(_) => Column::F32(vec![0.0; n]),
+            Get::F64(_) => Column::F64(vec![0.0; n]),
+            Get::Bool(_) => Column::Bool(vec![false; n]),
         }
     }
+
+    /// Writes synapse `s`'s value into `col` at `i`.
+    fn put(self, col: &mut Column, i: usize, s: &SynapseDataItem) {
+        match (self, col) {
+            (Get::U8(f), Column::U8(v)) => v[i] = f(s),
+            (Get::U16(f), Column::U16(v)) => v[i] = f(s),
+            (Get::U32(f), Column::U32(v)) => v[i] = f(s),
+            (Get::U64(f), Column::U64(v)) => v[i] = f(s),
+            (Get::F32(f), Column::F32(v)) => v[i] = f(s),
+            (Get::F64(f), Column::F64(v)) => v[i] = f(s),
+            (Get::Bool(f), Column::Bool(v)) => v[i] = f(s),
+            _ => unreachable!("a column is made by its own getter"),
+        }
+    }
+}
+
+/// The declared synapse columns this world has (`next_step` only with event-driven groups).
+fn columns_of(world: &World) -> Vec<(&'static str, Get)> {
+    let event = !world.resource::<EventStdp>().is_empty();
+    SYNAPSE_COLUMNS
+        .iter()
+        .copied()
+        .filter(|(name, _)| event || *name != "synapses.next_step")
+        .collect()
+}
+
+/// The columns `which` of the `n` synapses, in id order, read in one pass over them.
+fn capture_columns(world: &mut World, n: usize, which: &[(&'static str, Get)]) -> Vec<Column> {
+    let mut cols: Vec<Column> = which.iter().map(|(_, g)| g.column(n)).collect();
     let mut q = world.query::<SynapseData>();
     for s in q.iter(world) {
         let i = s.synapse.id as usize;
-        let sy = s.synapse;
-        (c.pre[i], c.post[i], c.group[i]) = (sy.pre, sy.post, sy.group);
-        c.axonal_delay_steps[i] = sy.axonal_delay_steps;
-        c.dendritic_delay_steps[i] = sy.dendritic_delay_steps;
-        c.arrivals[i] = sy.arrivals;
-        if let Some(x) = s.nmda {
-            c.glutamate_mm[i] = x.cleft.glutamate_mm;
-            c.spine_v_mv[i] = x.membrane.v_mv;
-            c.nmda_open_fraction[i] = x.receptor.open_fraction;
-        }
-        (c.ca_um[i], c.ca_sensitivity[i]) = (s.spine.ca_um, s.spine.sensitivity);
-        if let Some(t) = s.traces {
-            (c.x_pre[i], c.y_post[i], c.eligibility_mv[i]) = (t.x_pre, t.y_post, t.eligibility_mv);
-        }
-        if let Some(r) = s.rho {
-            c.rho[i] = r.rho;
-        }
-        let w = s.weight;
-        (c.h_mv[i], c.z[i], c.w_mv[i], c.efficacy_mv[i]) = (w.h_mv, w.z, w.w_mv, w.efficacy_mv);
-        if let Some(p) = s.pools {
-            (c.psd_receptors[i], c.total_receptors[i]) = (p.psd, p.total);
-        }
-        if let Some(t) = s.tag {
-            (c.tagged[i], c.z_residual[i]) = (t.tagged, t.z_residual);
-        }
-        if let Some(e) = s.early {
-            c.h_residual_mv[i] = e.h_residual_mv;
-        }
-        if let Some(e) = s.event {
-            c.next_step[i] = e.next_step;
+        for ((_, get), col) in which.iter().zip(&mut cols) {
+            get.put(col, i, &s);
         }
     }
-    c
+    cols
+}
+
+/// The registered stages' columns, named as in a binary checkpoint.
+fn registered_columns(world: &mut World, n: usize) -> Vec<(String, Vec<f32>)> {
+    let reg = world.resource::<Registered>().clone();
+    let mut out = Vec::new();
+    for stage in &reg.stages.0 {
+        for (v, col) in stage.variables().into_iter().zip(stage.save(world, n)) {
+            out.push((v.name.to_string(), col));
+        }
+    }
+    out
+}
+
+fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
+    let which = columns_of(world);
+    let mut cols = capture_columns(world, n, &which).into_iter();
+    let mut state = State::default();
+    let mut names = which.iter().map(|(name, _)| *name).peekable();
+    state.visit_columns(&mut |name, dest| {
+        if names.peek() == Some(&name) {
+            names.next();
+            let col = cols.next().expect("one column per name");
+            col.fill(dest).expect("a column of the declared type");
+        }
+    });
+    assert!(
+        names.next().is_none(),
+        "SYNAPSE_COLUMNS in the order of State::visit_columns"
+    );
+    state.synapses.registered = registered_columns(world, n).into_iter().collect();
+    state.synapses
 }
 
 type NeuronState<'a> = (
@@ -175,6 +278,61 @@ fn astrocytes(world: &mut World) -> Vec<AstrocyteUnit> {
     let mut out: Vec<AstrocyteUnit> = q.iter(world).copied().collect();
     out.sort_by_key(|a| a.id);
     out
+}
+
+/// Writes the binary checkpoint of `world`, built from `scene` (without state), to `path`,
+/// capturing the synapse columns a few at a time as they are written: at most about half the
+/// memory still available (at least 64 MiB) is held for them, so that a world that fills most
+/// of the machine's memory can still be saved.
+pub fn write_binary(world: &mut World, scene: &Scene, path: &Path) -> Result<()> {
+    let available = crate::assembly::build::available_memory().unwrap_or(0.0);
+    write_binary_within(world, scene, path, (available / 2.0).max(64.0 * 1048576.0))
+}
+
+/// [`write_binary`] holding at most about `budget` bytes of synapse columns at a time.
+fn write_binary_within(world: &mut World, scene: &Scene, path: &Path, budget: f64) -> Result<()> {
+    let out = |source| EdraError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut state = capture_but_synapses(world);
+    let rest = crate::scene::binary::take_columns(&mut state);
+    let header = ron_text(&Scene {
+        state: Some(state),
+        ..scene.clone()
+    })?;
+    let f = std::fs::File::create(path).map_err(out)?;
+    let w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let mut w = crate::scene::binary::Writer::new(w, &header).map_err(out)?;
+    let n = world.resource::<BuildInfo>().synapses as usize;
+    for batch in batches(&columns_of(world), n, budget) {
+        for ((name, _), col) in batch.iter().zip(capture_columns(world, n, batch)) {
+            w.column(name, col.as_ref()).map_err(out)?;
+        }
+    }
+    // In the order of `binary::take_columns`.
+    for (name, col) in rest {
+        w.column(&name, col.as_ref()).map_err(out)?;
+    }
+    for (name, col) in registered_columns(world, n) {
+        let name = format!("synapses.registered.{name}");
+        w.column(&name, ColumnRef::F32(&col)).map_err(out)?;
+    }
+    let w = w.finish().map_err(out)?;
+    w.into_inner().map_err(|e| out(e.into_error()))?;
+    Ok(())
+}
+
+/// `columns` split into runs whose values for `n` synapses fit in `budget` bytes (one column
+/// at least).
+fn batches<'a>(
+    columns: &'a [(&'static str, Get)],
+    n: usize,
+    budget: f64,
+) -> impl Iterator<Item = &'a [(&'static str, Get)]> {
+    let per_column = (n as f64 * 8.0).max(1.0);
+    let k = ((budget / per_column) as usize).clamp(1, columns.len().max(1));
+    columns.chunks(k)
 }
 
 /// The form of a checkpoint file, chosen by its extension.
@@ -254,5 +412,32 @@ pub fn in_folder(dir: &Path) -> std::path::PathBuf {
     match binary.is_file() {
         true => binary,
         false => dir.join("checkpoint.ron"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assembly::sim::Simulation;
+
+    /// Captured one column at a time or all at once, the binary checkpoint is the same, and it
+    /// holds the same state as the RON checkpoint.
+    #[test]
+    fn the_binary_checkpoint_is_the_same_whatever_the_memory_budget() {
+        let mut sim = Simulation::load("scenes/single_synapse.ron".as_ref()).unwrap();
+        sim.run_until(500.0, &mut |_| {}).unwrap();
+        let dir = std::env::temp_dir().join(format!("edra-ckpt-budget-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let scene = sim.scene().clone();
+        let mut bytes = Vec::new();
+        for (k, budget) in [1.0, 1e12].into_iter().enumerate() {
+            let path = dir.join(format!("{k}.ckpt"));
+            write_binary_within(sim.world_mut(), &scene, &path, budget).unwrap();
+            bytes.push(std::fs::read(&path).unwrap());
+        }
+        assert!(bytes[0] == bytes[1], "the budget changed the file");
+        let read = crate::scene::SceneFile::load(&dir.join("0.ckpt")).unwrap();
+        assert_eq!(read.scene, sim.checkpoint());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -425,8 +425,11 @@ impl Simulation {
         path: &Path,
         form: crate::assembly::checkpoint::Form,
     ) -> Result<()> {
-        let scene = self.checkpoint();
-        crate::assembly::checkpoint::write_as(scene, path, form)
+        use crate::assembly::checkpoint::{self, Form};
+        match form {
+            Form::Ron => checkpoint::write_as(self.checkpoint(), path, form),
+            Form::Binary => checkpoint::write_binary(&mut self.world, &self.scene.scene, path),
+        }
     }
 }
 

@@ -488,7 +488,8 @@ impl Column {
         each_type!(Column, self, v => v.is_empty())
     }
 
-    fn as_ref(&self) -> ColumnRef<'_> {
+    /// The values, borrowed.
+    pub fn as_ref(&self) -> ColumnRef<'_> {
         match self {
             Column::U8(v) => ColumnRef::U8(v),
             Column::U16(v) => ColumnRef::U16(v),
