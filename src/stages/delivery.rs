@@ -124,7 +124,8 @@ impl NeuronRows {
             let consecutive = mine
                 .first()
                 .zip(mine.last())
-                .is_some_and(|(a, z)| (z - a) as usize == mine.len() - 1);
+                // Wrapping: a last entry below the first (not consecutive) must not overflow.
+                .is_some_and(|(a, z)| z.wrapping_sub(*a) as usize == mine.len() - 1);
             ix.places[n] = if count == 1 && consecutive {
                 Place {
                     a: mine[0],
