@@ -38,8 +38,8 @@ fn capture_but_synapses(world: &mut World) -> State {
         neurons: neuron_columns(world, info.neurons as usize),
         regions: regions(world, info.regions as usize),
         astrocytes: astrocytes(world),
-        spike_history: world.resource::<SpikeHistory>().export(step),
-        neuron_input: world.resource::<NeuronInput>().export(),
+        spike_history: world.resource::<SpikeHistory>().export(step).into(),
+        neuron_input: world.resource::<NeuronInput>().export().into(),
         rule_last_pre: world
             .resource::<Timeline>()
             .rules
@@ -143,12 +143,12 @@ impl Get {
     /// An empty column of `n` values of this type.
     fn column(self, n: usize) -> Column {
         match self {
-            Get::U8(_) => Column::U8(vec![0; n]),
-            Get::U16(_) => Column::U16(vec![0; n]),
-            Get::U32(_) => Column::U32(vec![0; n]),
-            Get::U64(_) => Column::U64(vec![0; n]),
-            Get::F32(_) => Column::F32(vec![0.0; n]),
-            Get::F64(_) => Column::F64(vec![0.0; n]),
+            Get::U8(_) => Column::U8(vec![0; n].into()),
+            Get::U16(_) => Column::U16(vec![0; n].into()),
+            Get::U32(_) => Column::U32(vec![0; n].into()),
+            Get::U64(_) => Column::U64(vec![0; n].into()),
+            Get::F32(_) => Column::F32(vec![0.0; n].into()),
+            Get::F64(_) => Column::F64(vec![0.0; n].into()),
             Get::Bool(_) => Column::Bool(vec![false; n]),
         }
     }
@@ -233,12 +233,12 @@ type NeuronState<'a> = (
 
 fn neuron_columns(world: &mut World, n: usize) -> NeuronColumns {
     let mut c = NeuronColumns {
-        v_mv: vec![0.0; n],
-        u: vec![0.0; n],
-        refractory_steps: vec![0; n],
-        spike_cursor: vec![0; n],
-        protein: vec![0.0; n],
-        poisson_next_step: Vec::new(),
+        v_mv: vec![0.0; n].into(),
+        u: vec![0.0; n].into(),
+        refractory_steps: vec![0; n].into(),
+        spike_cursor: vec![0; n].into(),
+        protein: vec![0.0; n].into(),
+        poisson_next_step: Default::default(),
     };
     let mut q = world.query::<NeuronState>();
     for (nr, lif, izh, cur, pool) in q.iter(world) {
@@ -255,7 +255,10 @@ fn neuron_columns(world: &mut World, n: usize) -> NeuronColumns {
         c.protein[i] = pool.protein;
     }
     let step = world.resource::<Clock>().step;
-    c.poisson_next_step = world.resource::<PoissonCalendar>().next_steps(n, step);
+    c.poisson_next_step = world
+        .resource::<PoissonCalendar>()
+        .next_steps(n, step)
+        .into();
     c
 }
 

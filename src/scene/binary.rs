@@ -18,8 +18,10 @@
 //! not know is refused, and one that is absent stays empty, as an absent field of a RON
 //! checkpoint does. The values are aligned to 8 bytes so that a reader may map them in place.
 
+use crate::scene::column::Col;
 use crate::scene::state::State;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 /// The first 8 bytes of a binary checkpoint.
 pub const MAGIC: &[u8; 8] = b"EDRACKPT";
@@ -163,13 +165,13 @@ pub enum ColumnRef<'a> {
 /// A column of the state to fill or take, of any element type.
 #[derive(Debug)]
 pub enum ColumnMut<'a> {
-    U8(&'a mut Vec<u8>),
-    U16(&'a mut Vec<u16>),
-    U32(&'a mut Vec<u32>),
-    U64(&'a mut Vec<u64>),
-    I64(&'a mut Vec<i64>),
-    F32(&'a mut Vec<f32>),
-    F64(&'a mut Vec<f64>),
+    U8(&'a mut Col<u8>),
+    U16(&'a mut Col<u16>),
+    U32(&'a mut Col<u32>),
+    U64(&'a mut Col<u64>),
+    I64(&'a mut Col<i64>),
+    F32(&'a mut Col<f32>),
+    F64(&'a mut Col<f64>),
     Bool(&'a mut Vec<bool>),
 }
 
@@ -202,7 +204,7 @@ impl ColumnRef<'_> {
 
 impl ColumnMut<'_> {
     fn kind(&self) -> ColumnType {
-        each_type!(ColumnMut, self, v => element_type(v.as_slice()))
+        each_type!(ColumnMut, self, v => element_type(&v[..]))
     }
 
     /// Takes the values out, leaving the column empty.
@@ -253,22 +255,46 @@ pub struct Decoded {
 /// One column's values as read.
 #[derive(Debug)]
 pub enum Column {
-    U8(Vec<u8>),
-    U16(Vec<u16>),
-    U32(Vec<u32>),
-    U64(Vec<u64>),
-    I64(Vec<i64>),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+    U8(Col<u8>),
+    U16(Col<u16>),
+    U32(Col<u32>),
+    U64(Col<u64>),
+    I64(Col<i64>),
+    F32(Col<f32>),
+    F64(Col<f64>),
     Bool(Vec<bool>),
 }
 
 /// Reads from `input`, `len` bytes long in all, checking the checksum as it goes.
 struct Reader<R: Read> {
-    input: R,
+    input: Input<R>,
     crc: crc32fast::Hasher,
     pos: u64,
     len: u64,
+}
+
+/// Where a checkpoint is read from: a stream, whose values are copied into memory, or a
+/// mapped file, whose columns stay in place ([`Col::mapped`]).
+enum Input<R> {
+    Stream(R),
+    Map(Arc<memmap2::Mmap>),
+}
+
+impl<R: Read> Input<R> {
+    /// Fills `buf` with the bytes at `pos` (a stream is read in order, so `pos` is where it is).
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<()> {
+        match self {
+            Input::Stream(r) => r.read_exact(buf),
+            Input::Map(m) => {
+                let at = pos as usize;
+                let src = m
+                    .get(at..at + buf.len())
+                    .ok_or(io::ErrorKind::UnexpectedEof)?;
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+        }
+    }
 }
 
 impl<R: Read> Reader<R> {
@@ -285,7 +311,7 @@ impl<R: Read> Reader<R> {
             return Err(self.refuse(what, "the file ends early: it is truncated"));
         }
         self.input
-            .read_exact(buf)
+            .read_at(self.pos, buf)
             .map_err(|e| self.refuse(what, format!("cannot be read: {e}")))?;
         self.crc.update(buf);
         self.pos += buf.len() as u64;
@@ -317,6 +343,24 @@ impl<R: Read> Reader<R> {
         Ok(v)
     }
 
+    /// A column of `count` values of `T`: mapped in place from a mapped file (and summed), read
+    /// into memory from a stream.
+    fn col<T: bytemuck::Pod>(&mut self, count: u64, what: &str) -> Result<Col<T>, Refusal> {
+        let Input::Map(map) = &self.input else {
+            return self.values(count, what).map(Col::from);
+        };
+        let bytes = count * size_of::<T>() as u64;
+        if self.pos.saturating_add(bytes) > self.len {
+            return Err(self.refuse(what, "the file ends early: it is truncated"));
+        }
+        let col = Col::mapped(map, self.pos as usize, count as usize)
+            .ok_or_else(|| self.refuse(what, "is not aligned to its values"))?;
+        let at = self.pos as usize;
+        self.crc.update(&map[at..at + bytes as usize]);
+        self.pos += bytes;
+        Ok(col)
+    }
+
     fn column(&mut self, name: &str, kind: ColumnType, count: u64) -> Result<Column, Refusal> {
         if self.pos.saturating_add(count.saturating_mul(kind.size())) > self.len {
             return Err(self.refuse(
@@ -325,13 +369,13 @@ impl<R: Read> Reader<R> {
             ));
         }
         Ok(match kind {
-            ColumnType::U8 => Column::U8(self.values(count, name)?),
-            ColumnType::U16 => Column::U16(self.values(count, name)?),
-            ColumnType::U32 => Column::U32(self.values(count, name)?),
-            ColumnType::U64 => Column::U64(self.values(count, name)?),
-            ColumnType::I64 => Column::I64(self.values(count, name)?),
-            ColumnType::F32 => Column::F32(self.values(count, name)?),
-            ColumnType::F64 => Column::F64(self.values(count, name)?),
+            ColumnType::U8 => Column::U8(self.col(count, name)?),
+            ColumnType::U16 => Column::U16(self.col(count, name)?),
+            ColumnType::U32 => Column::U32(self.col(count, name)?),
+            ColumnType::U64 => Column::U64(self.col(count, name)?),
+            ColumnType::I64 => Column::I64(self.col(count, name)?),
+            ColumnType::F32 => Column::F32(self.col(count, name)?),
+            ColumnType::F64 => Column::F64(self.col(count, name)?),
             ColumnType::Bool => {
                 let at = self.pos;
                 let raw: Vec<u8> = self.values(count, name)?;
@@ -376,6 +420,17 @@ impl<R: Read> Reader<R> {
 /// is also summed to the end, so that a damaged or cut file is reported as such rather than by
 /// the first thing that no longer made sense.
 pub fn read(input: impl Read, len: u64) -> Result<Decoded, Refusal> {
+    decode(Input::Stream(input), len)
+}
+
+/// Reads a binary checkpoint from a mapped file: as [`read`], but its columns are not copied
+/// (see [`Col`]).
+pub fn read_mapped(map: Arc<memmap2::Mmap>) -> Result<Decoded, Refusal> {
+    let len = map.len() as u64;
+    decode::<std::io::Empty>(Input::Map(map), len)
+}
+
+fn decode<R: Read>(input: Input<R>, len: u64) -> Result<Decoded, Refusal> {
     let mut r = Reader {
         input,
         crc: crc32fast::Hasher::new(),
@@ -446,7 +501,7 @@ fn read_all<R: Read>(r: &mut Reader<R>) -> Result<Decoded, Refusal> {
 fn finish<R: Read>(r: &mut Reader<R>) -> Result<(), Refusal> {
     let mut t = [0u8; 12];
     r.input
-        .read_exact(&mut t)
+        .read_at(r.pos, &mut t)
         .map_err(|_| r.refuse("checksum", "the file ends early: it is truncated"))?;
     let want = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
     if &t[4..] != END {
@@ -481,7 +536,7 @@ impl Column {
     }
 
     fn kind(&self) -> ColumnType {
-        each_type!(Column, self, v => element_type(v.as_slice()))
+        each_type!(Column, self, v => element_type(&v[..]))
     }
 
     fn is_empty(&self) -> bool {
@@ -515,9 +570,10 @@ pub fn fill_state(state: &mut State, columns: Vec<(String, Column)>) -> Result<(
     };
     for (name, col) in columns {
         if let Some(stage_var) = name.strip_prefix(REGISTERED) {
-            let Column::F32(v) = col else {
+            let Column::F32(mut v) = col else {
                 return Err(refuse(&name, "holds values that are not F32".into()));
             };
+            let v = std::mem::take(v.vec_mut());
             state.synapses.registered.insert(stage_var.to_string(), v);
             continue;
         }
@@ -547,7 +603,7 @@ pub fn take_columns(state: &mut State) -> Vec<(String, Column)> {
         }
     });
     for (name, col) in std::mem::take(&mut state.synapses.registered) {
-        taken.push((format!("{REGISTERED}{name}"), Column::F32(col)));
+        taken.push((format!("{REGISTERED}{name}"), Column::F32(col.into())));
     }
     taken
 }
@@ -574,15 +630,16 @@ mod tests {
             ..Default::default()
         };
         let c = &mut s.synapses;
-        (c.pre, c.post, c.group) = (vec![0, 1, 2], vec![2, 1, 0], vec![0, 0, 1]);
-        c.arrivals = vec![0, 3, 255];
-        c.w_mv = vec![0.1, -2.5e-30, f32::MAX];
-        c.rho = vec![0.1, 1.0 / 3.0, 1.0];
+        (c.pre, c.post) = (vec![0, 1, 2].into(), vec![2, 1, 0].into());
+        c.group = vec![0, 0, 1].into();
+        c.arrivals = vec![0, 3, 255].into();
+        c.w_mv = vec![0.1, -2.5e-30, f32::MAX].into();
+        c.rho = vec![0.1, 1.0 / 3.0, 1.0].into();
         c.tagged = vec![true, false, true];
-        c.next_step = vec![u64::MAX, 0, 5];
+        c.next_step = vec![u64::MAX, 0, 5].into();
         c.registered.insert("camkii".into(), vec![0.5, 0.25, 0.125]);
-        s.neuron_input = vec![-1, i64::MIN, i64::MAX];
-        s.spike_history = vec![1 << 63, 3];
+        s.neuron_input = vec![-1, i64::MIN, i64::MAX].into();
+        s.spike_history = vec![1 << 63, 3].into();
         s
     }
 
@@ -614,6 +671,30 @@ mod tests {
         let bytes = encode(&s);
         assert_eq!(decode(&bytes).unwrap(), s);
         assert!(is_binary(&bytes));
+    }
+
+    /// Mapped from a file, the columns read the same, and writing to one copies it first.
+    #[test]
+    fn a_mapped_file_reads_the_same_and_copies_on_write() {
+        let s = state();
+        let path = std::env::temp_dir().join(format!("edra-mapped-{}.ckpt", std::process::id()));
+        std::fs::write(&path, encode(&s)).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        // SAFETY (test): the file is ours and unchanged while mapped.
+        let map = Arc::new(unsafe { memmap2::Mmap::map(&f) }.unwrap());
+        let d = read_mapped(Arc::clone(&map)).unwrap();
+        let mut back = state();
+        take_columns(&mut back);
+        fill_state(&mut back, d.columns).unwrap();
+        assert_eq!(back, s);
+        back.synapses.w_mv[1] = 7.0;
+        assert_eq!(back.synapses.w_mv[..], [0.1, 7.0, f32::MAX]);
+        assert_eq!(
+            state().synapses.w_mv[1],
+            -2.5e-30,
+            "the file was written to"
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub use crate::core::locate;
 pub mod binary;
+pub mod column;
 pub mod paths;
 pub mod recorders;
 pub mod state;
@@ -187,10 +188,13 @@ impl SceneFile {
         let (mut f, len) = open_scene_file(path, &file)?;
         let mut head = [0u8; 8];
         let n = read_up_to(&mut f, &mut head).map_err(io)?;
-        let input = (&head[..n]).chain(f);
         if binary::is_binary(&head[..n]) {
-            return Self::read_binary(&file, input, len, registered);
+            return Self::read_binary(&file, &f, registered).map_err(|e| match e {
+                EdraError::Io { source, .. } => io(source),
+                e => e,
+            });
         }
+        let input = (&head[..n]).chain(f);
         let mut bytes = Vec::with_capacity(len as usize);
         input
             .take(MAX_SCENE_BYTES + 1)
@@ -202,14 +206,10 @@ impl SceneFile {
         Self::parse_with(&file, utf8(&file, bytes)?, registered)
     }
 
-    /// Reads a binary checkpoint ([`binary`]) of `len` bytes: its header is parsed as RON text
-    /// (errors are placed in it), its columns put into the state, and then the whole is checked.
-    fn read_binary(
-        file: &str,
-        input: impl std::io::Read,
-        len: u64,
-        registered: &Stages,
-    ) -> Result<Self> {
+    /// Reads a binary checkpoint ([`binary`]): its header is parsed as RON text (errors are
+    /// placed in it), its columns mapped into the state (they are read from the file as the
+    /// build needs them, see [`column`]), and then the whole is checked.
+    fn read_binary(file: &str, f: &std::fs::File, registered: &Stages) -> Result<Self> {
         let refused = |r: binary::Refusal| EdraError::Scene {
             file: file.to_string(),
             pos: None,
@@ -219,8 +219,17 @@ impl SceneFile {
                 None => format!("{} (binary checkpoint)", r.message),
             },
         };
-        let decoded = binary::read(std::io::BufReader::with_capacity(1 << 20, input), len)
-            .map_err(refused)?;
+        // SAFETY: a mapped file must not change while it is mapped. The map lives while the
+        // checkpoint is read and the world built from it (`Simulation::new` drops the state);
+        // edra never writes into an existing checkpoint in place while it reads one (run
+        // folders and rolling checkpoints are written aside and renamed; an unlinked file
+        // stays whole for its map). Another process truncating the file meanwhile would end
+        // this one with SIGBUS, as with any mapped reader.
+        let map = unsafe { memmap2::Mmap::map(f) }.map_err(|source| EdraError::Io {
+            path: file.into(),
+            source,
+        })?;
+        let decoded = binary::read_mapped(std::sync::Arc::new(map)).map_err(refused)?;
         let mut scene: Scene = parse_ron(file, &decoded.header)?;
         let Some(state) = scene.state.as_mut() else {
             return Err(refused(binary::Refusal {

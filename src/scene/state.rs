@@ -7,6 +7,7 @@
 //! shortest round-trip form, so a resumed run is bit-identical to one that never stopped.
 
 use crate::scene::binary::ColumnMut;
+use crate::scene::column::Col;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::plasticity::event_stdp::EventEpoch;
 use crate::stages::timeline::PendingReward;
@@ -17,39 +18,39 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SynapseColumns {
-    pub pre: Vec<u32>,
-    pub post: Vec<u32>,
-    pub group: Vec<u16>,
-    pub axonal_delay_steps: Vec<u16>,
-    pub dendritic_delay_steps: Vec<u16>,
-    pub arrivals: Vec<u8>,
-    pub glutamate_mm: Vec<f32>,
-    pub spine_v_mv: Vec<f32>,
-    pub nmda_open_fraction: Vec<f32>,
-    pub ca_um: Vec<f32>,
-    pub ca_sensitivity: Vec<f32>,
-    pub x_pre: Vec<f32>,
-    pub y_post: Vec<f32>,
-    pub eligibility_mv: Vec<f32>,
-    pub rho: Vec<f64>,
-    pub h_mv: Vec<f32>,
-    pub z: Vec<f32>,
-    pub w_mv: Vec<f32>,
-    pub efficacy_mv: Vec<f32>,
-    pub psd_receptors: Vec<f32>,
-    pub total_receptors: Vec<f32>,
+    pub pre: Col<u32>,
+    pub post: Col<u32>,
+    pub group: Col<u16>,
+    pub axonal_delay_steps: Col<u16>,
+    pub dendritic_delay_steps: Col<u16>,
+    pub arrivals: Col<u8>,
+    pub glutamate_mm: Col<f32>,
+    pub spine_v_mv: Col<f32>,
+    pub nmda_open_fraction: Col<f32>,
+    pub ca_um: Col<f32>,
+    pub ca_sensitivity: Col<f32>,
+    pub x_pre: Col<f32>,
+    pub y_post: Col<f32>,
+    pub eligibility_mv: Col<f32>,
+    pub rho: Col<f64>,
+    pub h_mv: Col<f32>,
+    pub z: Col<f32>,
+    pub w_mv: Col<f32>,
+    pub efficacy_mv: Col<f32>,
+    pub psd_receptors: Col<f32>,
+    pub total_receptors: Col<f32>,
     pub tagged: Vec<bool>,
     /// Residuals of h (early calcium rule) and z (consolidation) below f32 resolution
     /// ([`crate::core::fine`]); 0 for other synapses. Left out of a checkpoint when all 0 (and absent
     /// in checkpoints written before edra kept them), which then resumes with residuals 0.
     #[serde(default, skip_serializing_if = "all_zero")]
-    pub h_residual_mv: Vec<f32>,
+    pub h_residual_mv: Col<f32>,
     #[serde(default, skip_serializing_if = "all_zero")]
-    pub z_residual: Vec<f32>,
+    pub z_residual: Col<f32>,
     /// First step not yet taken by each event-driven synapse (0 for the others); empty in a
     /// scene without event-driven groups.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub next_step: Vec<u64>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub next_step: Col<u64>,
     /// The variables of registered stages ([`crate::core::registry`]), by name; absent without
     /// registered stages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -60,15 +61,15 @@ pub struct SynapseColumns {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NeuronColumns {
-    pub v_mv: Vec<f32>,
-    pub u: Vec<f32>,
-    pub refractory_steps: Vec<u32>,
-    pub spike_cursor: Vec<u32>,
-    pub protein: Vec<f64>,
+    pub v_mv: Col<f32>,
+    pub u: Col<f32>,
+    pub refractory_steps: Col<u32>,
+    pub spike_cursor: Col<u32>,
+    pub protein: Col<f64>,
     /// Next spike step of each Poisson source (`u64::MAX`: never; 0 for other neurons); empty
     /// in a scene without Poisson sources.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub poisson_next_step: Vec<u64>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub poisson_next_step: Col<u64>,
 }
 
 /// One dopamine region's state.
@@ -92,9 +93,9 @@ pub struct State {
     pub regions: Vec<RegionState>,
     pub astrocytes: Vec<AstrocyteUnit>,
     /// Spike history words, oldest row first.
-    pub spike_history: Vec<u64>,
+    pub spike_history: Col<u64>,
     /// Pending synaptic input per neuron, 32.32 fixed point mV.
-    pub neuron_input: Vec<i64>,
+    pub neuron_input: Col<i64>,
     /// Last presynaptic spike step of each reward rule.
     pub rule_last_pre: Vec<Option<u64>>,
     pub pending_rewards: Vec<PendingReward>,
@@ -103,8 +104,13 @@ pub struct State {
     pub event_epoch: Option<EventEpoch>,
 }
 
+/// Whether a column has no values (such a column is left out of a checkpoint).
+fn is_empty(c: &Col<u64>) -> bool {
+    c.is_empty()
+}
+
 /// Whether every value of a column is 0 (such a column is left out of a checkpoint).
-fn all_zero(c: &[f32]) -> bool {
+fn all_zero(c: &Col<f32>) -> bool {
     c.iter().all(|x| *x == 0.0)
 }
 

@@ -153,7 +153,7 @@ pub(super) fn spawn_neurons(
     recorded: &[u32],
 ) {
     for (gi, g) in groups.0.iter().enumerate() {
-        let col = |c: Option<&Vec<f32>>, id: u32| c.map(|c| c[id as usize]);
+        let col = |c: Option<&[f32]>, id: u32| c.map(|c| c[id as usize]);
         let base = |id: u32| {
             let neuron = Neuron {
                 id,
@@ -162,7 +162,7 @@ pub(super) fn spawn_neurons(
             let protein = state.map_or(0.0, |s| s.neurons.protein[id as usize]);
             (neuron, ConsolidationProteinPool { protein })
         };
-        let v = |id| col(state.map(|s| &s.neurons.v_mv), id);
+        let v = |id| col(state.map(|s| &s.neurons.v_mv[..]), id);
         let (first, n) = (g.first, g.spec.size);
         match &g.spec.model {
             NeuronModel::Lif(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
@@ -174,7 +174,8 @@ pub(super) fn spawn_neurons(
             }),
             NeuronModel::Izhikevich(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
                 let v0 = v(id).unwrap_or(-65.0);
-                let u = col(state.map(|s| &s.neurons.u), id).unwrap_or((p.b * v0 as f64) as f32);
+                let u =
+                    col(state.map(|s| &s.neurons.u[..]), id).unwrap_or((p.b * v0 as f64) as f32);
                 (base(id), IzhikevichState { v_mv: v0, u })
             }),
             NeuronModel::SpikeTimes { .. } => spawn_neuron_batch(world, first, n, recorded, |id| {
