@@ -6,7 +6,7 @@ use edra::error::EdraError;
 use edra::output::{self, RunSummary};
 use edra::scene::SceneFile;
 use edra::sim::{Simulation, init_threads};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,6 +49,9 @@ enum Command {
         /// Run even if the scene needs more memory than the machine has available.
         #[arg(long)]
         force: bool,
+        /// Files of the tables (synapses, spikes, recorders): csv, or parquet for large runs.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+        format: OutputFormat,
     },
     /// Validate a scene; print entity counts and the memory it will need.
     Check { scene: PathBuf },
@@ -75,6 +78,22 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+}
+
+/// `--format`: [`output::Format`] as clap parses it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Csv,
+    Parquet,
+}
+
+impl From<OutputFormat> for output::Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Csv => output::Format::Csv,
+            OutputFormat::Parquet => output::Format::Parquet,
+        }
+    }
 }
 
 /// The most worker threads `--threads` accepts. Far more than any machine edra runs on has
@@ -122,6 +141,7 @@ fn main() -> ExitCode {
             duration_ms,
             checkpoint_every_ms,
             force,
+            format,
         } => run(
             &scene,
             out,
@@ -130,6 +150,7 @@ fn main() -> ExitCode {
             duration_ms,
             checkpoint_every_ms,
             force,
+            format.into(),
         ),
         Command::Check { scene } => check(&scene),
         Command::Show {
@@ -203,6 +224,7 @@ fn run(
     duration_ms: Option<f64>,
     checkpoint_every_ms: Option<f64>,
     force: bool,
+    format: output::Format,
 ) -> edra::Result<()> {
     let threads = init_threads(threads);
     let chunk_rows = chunk_rows_from_env()?;
@@ -212,14 +234,13 @@ fn run(
     let mut sim = Simulation::new(sf)?;
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
     let folder = output::RunFolder::create(&dir)?;
-    let partial = folder.path().join(".spikes.csv.partial");
     let stop = stop_on_signals();
     let rolling = checkpoint_every_ms.map(|ms| {
         let every = ((ms / sim.clock().dt_ms).round() as u64).max(1);
         (every, folder.rolling_checkpoint())
     });
-    sim.stream_recorders(folder.path(), chunk_rows)?;
-    run_and_write(&mut sim, folder.path(), &partial, threads, &stop, rolling)?;
+    sim.stream_recorders_as(folder.path(), chunk_rows, format)?;
+    run_and_write(&mut sim, folder.path(), format, threads, &stop, rolling)?;
     let dir = folder.commit()?;
     eprintln!("wrote {}", dir.display());
     if stop.load(Ordering::Relaxed) {
@@ -266,7 +287,7 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 fn run_and_write(
     sim: &mut Simulation,
     dir: &Path,
-    partial: &Path,
+    format: output::Format,
     threads: usize,
     stop: &AtomicBool,
     rolling: Option<(u64, PathBuf)>,
@@ -275,9 +296,7 @@ fn run_and_write(
         let p = p.to_path_buf();
         move |source| EdraError::Output { path: p, source }
     };
-    let file = std::fs::File::create(partial).map_err(io(partial))?;
-    let mut spikes = BufWriter::new(file);
-    writeln!(spikes, "t_ms,neuron").map_err(io(partial))?;
+    let mut spikes = output::SpikeFile::create(dir, format)?;
     let (start_ms, end_ms) = (sim.t_ms(), sim.scene().duration_ms);
     let start_step = sim.clock().step;
     let mut progress = Progress::new(start_ms, end_ms);
@@ -294,17 +313,13 @@ fn run_and_write(
             sim.save_checkpoint(&tmp)?;
             std::fs::rename(&tmp, path).map_err(io(path))?;
         }
-        n_spikes += sim
-            .write_spikes_of_last_step(&mut spikes)
-            .map_err(io(partial))?;
+        n_spikes += spikes.write_last_step(sim)?;
         if sim.clock().step.is_multiple_of(256) {
             progress.update(sim.t_ms());
         }
     }
     progress.finish();
     let wall_s = wall.elapsed().as_secs_f64();
-    spikes.flush().map_err(io(partial))?;
-    drop(spikes);
 
     let steps = sim.clock().step - start_step;
     let info = sim.info().clone();
@@ -326,11 +341,11 @@ fn run_and_write(
         wall_s,
         synapse_steps_per_s: info.synapses as f64 * steps as f64 / wall_s.max(1e-9),
     };
-    output::write_synapses(sim, &dir.join("synapses.csv"))?;
-    sim.finish_recorders()?;
+    output::write_synapses_as(sim, dir, format, Some(&summary))?;
+    sim.finish_recorders_with(Some(&summary))?;
     sim.save_checkpoint(&dir.join("checkpoint.ron"))?;
     output::write_summary(dir, &summary)?;
-    std::fs::rename(partial, dir.join("spikes.csv")).map_err(io(partial))?;
+    spikes.finish(Some(&summary))?;
     eprintln!(
         "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s)",
         summary.scene,
