@@ -302,3 +302,70 @@ pub fn write_synapses(
     }
     file.finish(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, UInt32Type};
+
+    /// The spikes of 200 steps of the population scene through buffers of 64 rows: the
+    /// buffers never grow, every full buffer is a row group, and the file holds the rows
+    /// [`Simulation::write_spikes_of_last_step`] prints, value for value, with the summary.
+    #[test]
+    fn spikes_go_out_in_row_groups_of_the_buffer_and_print_as_the_csv() {
+        let dir = std::env::temp_dir().join(format!("edra-parquet-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("spikes.parquet");
+        let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/population.ron");
+        let mut sim = Simulation::load(&scene).unwrap();
+        let mut spikes = SpikeParquet::create(&path, 64).unwrap();
+        let mut csv = Vec::new();
+        for _ in 0..200 {
+            sim.step().unwrap();
+            sim.write_spikes_of_last_step(&mut csv).unwrap();
+            spikes.push_last_step(&sim).unwrap();
+            assert_eq!((spikes.t_ms.capacity(), spikes.neuron.capacity()), (64, 64));
+        }
+        let summary = RunSummary {
+            scene: "single_synapse".into(),
+            edra_version: "test".into(),
+            seed: 1,
+            dt_ms: 0.1,
+            start_ms: 0.0,
+            simulated_ms: 300.0,
+            steps: 3000,
+            neurons: 2,
+            synapses: 1,
+            dopamine_regions: 0,
+            astrocytes: 0,
+            replicas: 1,
+            spikes: 0,
+            threads: 1,
+            wall_s: 0.5,
+            synapse_steps_per_s: 6000.0,
+        };
+        spikes.finish(Some(&summary)).unwrap();
+        let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let meta = b.metadata().clone();
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert!(groups.len() > 5, "{groups:?}");
+        assert!(groups.iter().all(|&n| (1..=64).contains(&n)), "{groups:?}");
+        let kv = meta.file_metadata().key_value_metadata().unwrap();
+        let json = kv.iter().find(|k| k.key == SUMMARY_KEY).unwrap();
+        let back: RunSummary = serde_json::from_str(json.value.as_deref().unwrap()).unwrap();
+        assert_eq!(back, summary);
+        let mut text = String::new();
+        for batch in b.build().unwrap() {
+            let batch = batch.unwrap();
+            let t = batch.column(0).as_primitive::<Float64Type>();
+            let n = batch.column(1).as_primitive::<UInt32Type>();
+            for i in 0..batch.num_rows() {
+                text += &format!("{},{}\n", t.value(i), n.value(i));
+            }
+        }
+        assert_eq!(text, String::from_utf8(csv).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
