@@ -1,13 +1,15 @@
-//! Loading a scene and spawning its 10^6 synapses, and writing and reading checkpoints
+//! Loading a scene and spawning its 10^6 synapses; writing and reading checkpoints
 //! (`scenes/bench/cascade.ron`, all six stages): RON and binary at 10^6 synapses, binary at
-//! 10^7. Throughput is synapses per second; at the end the bench prints the times against the
-//! targets (load + spawn < 1 s; binary write + read < 0.5 s at 10^6).
+//! 10^7; and the synapse table (`synapses.csv` against `synapses.parquet`) written and read
+//! back at 10^6 and 10^7 synapses. Throughput is synapses per second; at the end the bench
+//! prints the times against the targets (load + spawn < 1 s; binary checkpoint write + read
+//! < 0.5 s at 10^6) and the MB and seconds of each table.
 //!
 //! `cargo bench --bench io`.
 
 mod common;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use edra::sim::Simulation;
 use std::time::Duration;
 
@@ -86,6 +88,92 @@ fn checkpoint_10m(c: &mut Criterion) {
     checkpoints(c, 10 * N, &["ckpt"]);
 }
 
+/// Sizes of the synapse tables written by [`synapse_tables`]: (key, bytes).
+static SIZES: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Reads `synapses.csv` as a program would: every field parsed (the group name kept as text).
+fn read_csv_table(path: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut n = 0usize;
+    for line in text.lines().skip(1) {
+        for (k, f) in line.split(',').enumerate() {
+            if k != 1 && !f.is_empty() {
+                n += f.parse::<f64>().expect("number").is_finite() as usize;
+            }
+        }
+    }
+    n
+}
+
+/// Reads a Parquet file whole into Arrow arrays.
+fn read_parquet_table(path: &std::path::Path) -> usize {
+    let file = std::fs::File::open(path).expect("parquet");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .expect("reader");
+    reader.map(|b| b.expect("batch").num_rows()).sum()
+}
+
+/// The synapse table of `scenes/bench/cascade.ron` at `n` synapses written and read as CSV and
+/// as Parquet (Snappy).
+fn synapse_tables_at(c: &mut Criterion, n: usize) {
+    let mut sim = common::simulation("cascade", n, 5);
+    let csv = common::scratch(&format!("synapses_{n}.csv"));
+    let pq = common::scratch(&format!("synapses_{n}.parquet"));
+    let mut g = c.benchmark_group("io");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(n as u64));
+    let write_csv = |sim: &mut Simulation| edra::output::write_synapses(sim, &csv).expect("csv");
+    let write_pq = |sim: &mut Simulation| {
+        edra::assembly::parquet::write_synapses(sim, &pq, None).expect("parquet")
+    };
+    for (what, path) in [("csv", &csv), ("parquet", &pq)] {
+        let key = format!("{what}_write/{n}");
+        g.bench_function(&key, |b| {
+            b.iter_custom(|iters| {
+                common::timed(&key, n as f64, iters, || match what {
+                    "csv" => write_csv(&mut sim),
+                    _ => write_pq(&mut sim),
+                })
+            })
+        });
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        SIZES
+            .lock()
+            .expect("sizes")
+            .push((format!("{what}/{n}"), size));
+    }
+    drop(sim);
+    for (what, path) in [("csv", &csv), ("parquet", &pq)] {
+        let key = format!("{what}_read/{n}");
+        g.bench_function(&key, |b| {
+            b.iter_custom(|iters| {
+                common::timed(&key, n as f64, iters, || {
+                    let k = match what {
+                        "csv" => read_csv_table(path),
+                        _ => read_parquet_table(path),
+                    };
+                    std::hint::black_box(k);
+                })
+            })
+        });
+    }
+    g.finish();
+    let _ = std::fs::remove_file(&csv);
+    let _ = std::fs::remove_file(&pq);
+}
+
+fn synapse_tables_1e6(c: &mut Criterion) {
+    synapse_tables_at(c, N);
+}
+
+fn synapse_tables_1e7(c: &mut Criterion) {
+    synapse_tables_at(c, 10 * N);
+}
+
 fn summary(_: &mut Criterion) {
     println!(
         "\n== io summary (10^6 synapses, {} threads) ==",
@@ -124,7 +212,34 @@ fn summary(_: &mut Criterion) {
             w + r
         );
     }
+    println!("\nsynapse table   format    size MB   write s   read s");
+    let sizes = SIZES.lock().expect("sizes").clone();
+    for n in [N, 10 * N] {
+        for what in ["csv", "parquet"] {
+            let s = |k: &str| {
+                common::rate(&format!("{what}_{k}/{n}")).map_or(f64::NAN, |r| n as f64 / r)
+            };
+            let mb = sizes
+                .iter()
+                .find(|(k, _)| *k == format!("{what}/{n}"))
+                .map_or(f64::NAN, |(_, b)| *b as f64 / 1e6);
+            println!(
+                "10^{:<12} {what:<8} {mb:8.1} {:9.3} {:8.3}",
+                (n as f64).log10().round(),
+                s("write"),
+                s("read")
+            );
+        }
+    }
 }
 
-criterion_group!(benches, load_and_spawn, checkpoint, checkpoint_10m, summary);
+criterion_group!(
+    benches,
+    load_and_spawn,
+    checkpoint,
+    checkpoint_10m,
+    synapse_tables_1e6,
+    synapse_tables_1e7,
+    summary
+);
 criterion_main!(benches);

@@ -6,7 +6,7 @@ use edra::error::EdraError;
 use edra::output::{self, RunSummary};
 use edra::scene::SceneFile;
 use edra::sim::{Simulation, init_threads};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,13 +42,18 @@ enum Command {
         #[arg(long, value_parser = duration)]
         duration_ms: Option<f64>,
         /// Write a checkpoint every this many ms of simulated time, to `<folder>.checkpoint.ron`
-        /// beside the output folder (replaced whole each time, removed when the run completes),
-        /// so that a run that is killed can be continued from it. Default: none.
+        /// (`.ckpt` with `--format parquet`) beside the output folder (replaced whole each time,
+        /// removed when the run completes), so that a run that is killed can be continued from
+        /// it. Default: none.
         #[arg(long, value_parser = interval_ms)]
         checkpoint_every_ms: Option<f64>,
         /// Run even if the scene needs more memory than the machine has available.
         #[arg(long)]
         force: bool,
+        /// Files of the run: csv (tables as CSV, checkpoint.ron), or parquet for large runs
+        /// (tables as Parquet, checkpoint.ckpt in the binary form).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
+        format: OutputFormat,
     },
     /// Validate a scene; print entity counts and the memory it will need.
     Check { scene: PathBuf },
@@ -89,6 +94,22 @@ enum CheckpointAction {
     /// checksum and scene are checked; its state is checked against the scene when it is run.
     /// OUTPUT appears whole or not at all.
     Convert { input: PathBuf, output: PathBuf },
+}
+
+/// `--format`: [`output::Format`] as clap parses it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Csv,
+    Parquet,
+}
+
+impl From<OutputFormat> for output::Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Csv => output::Format::Csv,
+            OutputFormat::Parquet => output::Format::Parquet,
+        }
+    }
 }
 
 /// The most worker threads `--threads` accepts. Far more than any machine edra runs on has
@@ -136,6 +157,7 @@ fn main() -> ExitCode {
             duration_ms,
             checkpoint_every_ms,
             force,
+            format,
         } => run(
             &scene,
             out,
@@ -144,6 +166,7 @@ fn main() -> ExitCode {
             duration_ms,
             checkpoint_every_ms,
             force,
+            format.into(),
         ),
         Command::Check { scene } => check(&scene),
         Command::Show {
@@ -248,6 +271,7 @@ fn run(
     duration_ms: Option<f64>,
     checkpoint_every_ms: Option<f64>,
     force: bool,
+    format: output::Format,
 ) -> edra::Result<()> {
     let threads = init_threads(threads);
     let chunk_rows = chunk_rows_from_env()?;
@@ -257,20 +281,19 @@ fn run(
     let mut sim = Simulation::new(sf)?;
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
     let folder = output::RunFolder::create(&dir)?;
-    let partial = folder.path().join(".spikes.csv.partial");
     let stop = stop_on_signals();
     let rolling = checkpoint_every_ms.map(|ms| {
         let every = ((ms / sim.clock().dt_ms).round() as u64).max(1);
-        (every, folder.rolling_checkpoint())
+        (every, folder.rolling_checkpoint(format.checkpoint_form()))
     });
-    sim.stream_recorders(folder.path(), chunk_rows)?;
-    run_and_write(&mut sim, folder.path(), &partial, threads, &stop, rolling)?;
+    sim.stream_recorders_as(folder.path(), chunk_rows, format)?;
+    run_and_write(&mut sim, folder.path(), format, threads, &stop, rolling)?;
     let dir = folder.commit()?;
     eprintln!("wrote {}", dir.display());
     if stop.load(Ordering::Relaxed) {
         return Err(EdraError::Interrupted {
             t_ms: sim.t_ms(),
-            checkpoint: dir.join("checkpoint.ron"),
+            checkpoint: dir.join(format.checkpoint_file()),
         });
     }
     Ok(())
@@ -311,7 +334,7 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 fn run_and_write(
     sim: &mut Simulation,
     dir: &Path,
-    partial: &Path,
+    format: output::Format,
     threads: usize,
     stop: &AtomicBool,
     rolling: Option<(u64, PathBuf)>,
@@ -320,9 +343,7 @@ fn run_and_write(
         let p = p.to_path_buf();
         move |source| EdraError::Output { path: p, source }
     };
-    let file = std::fs::File::create(partial).map_err(io(partial))?;
-    let mut spikes = BufWriter::new(file);
-    writeln!(spikes, "t_ms,neuron").map_err(io(partial))?;
+    let mut spikes = output::SpikeFile::create(dir, format)?;
     let (start_ms, end_ms) = (sim.t_ms(), sim.scene().duration_ms);
     let start_step = sim.clock().step;
     let mut progress = Progress::new(start_ms, end_ms);
@@ -340,17 +361,13 @@ fn run_and_write(
             sim.save_checkpoint_as(&tmp, form)?;
             std::fs::rename(&tmp, path).map_err(io(path))?;
         }
-        n_spikes += sim
-            .write_spikes_of_last_step(&mut spikes)
-            .map_err(io(partial))?;
+        n_spikes += spikes.write_last_step(sim)?;
         if sim.clock().step.is_multiple_of(256) {
             progress.update(sim.t_ms());
         }
     }
     progress.finish();
     let wall_s = wall.elapsed().as_secs_f64();
-    spikes.flush().map_err(io(partial))?;
-    drop(spikes);
 
     let steps = sim.clock().step - start_step;
     let info = sim.info().clone();
@@ -372,11 +389,11 @@ fn run_and_write(
         wall_s,
         synapse_steps_per_s: info.synapses as f64 * steps as f64 / wall_s.max(1e-9),
     };
-    output::write_synapses(sim, &dir.join("synapses.csv"))?;
-    sim.finish_recorders()?;
-    sim.save_checkpoint(&dir.join("checkpoint.ron"))?;
+    output::write_synapses_as(sim, dir, format, Some(&summary))?;
+    sim.finish_recorders_with(Some(&summary))?;
+    sim.save_checkpoint(&dir.join(format.checkpoint_file()))?;
     output::write_summary(dir, &summary)?;
-    std::fs::rename(partial, dir.join("spikes.csv")).map_err(io(partial))?;
+    spikes.finish(Some(&summary))?;
     eprintln!(
         "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s)",
         summary.scene,

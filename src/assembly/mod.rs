@@ -6,5 +6,6 @@
 pub mod build;
 pub mod checkpoint;
 pub mod output;
+pub mod parquet;
 pub mod record;
 pub mod sim;

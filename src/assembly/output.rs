@@ -7,8 +7,14 @@
 //! ([`write_recorders`]) or streamed as the run goes ([`RecorderFiles`], which `edra run` uses):
 //! `<dir>/.<name>.csv.partial` gets whole rows whenever a recorder holds a chunk, and becomes
 //! `<name>.csv` when the run ends, so the bytes are the same either way.
+//!
+//! With [`Format::Parquet`] the same tables are Parquet files instead ([`crate::assembly::parquet`]):
+//! `synapses.parquet`, `spikes.parquet`, `<name>.parquet`, streamed the same way (each chunk a
+//! row group of `.<name>.parquet.partial`).
 
-use crate::assembly::record::{Recorders, SynapseData};
+use crate::assembly::checkpoint::Form;
+use crate::assembly::parquet::{RecorderParquet, SpikeParquet};
+use crate::assembly::record::{RecorderRt, Recorders, SynapseData};
 use crate::assembly::sim::Simulation;
 use crate::core::clock::Clock;
 use crate::core::error::{EdraError, Result};
@@ -19,7 +25,39 @@ use bevy_ecs::prelude::World;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The files of a run's tables: CSV (the default) or Parquet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    /// The file extension: `csv` or `parquet`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// The checkpoint that goes with the tables: RON text beside CSV, the binary form beside
+    /// Parquet (a run is either read by people or by programs).
+    pub fn checkpoint_form(self) -> crate::assembly::checkpoint::Form {
+        match self {
+            Format::Csv => crate::assembly::checkpoint::Form::Ron,
+            Format::Parquet => crate::assembly::checkpoint::Form::Binary,
+        }
+    }
+
+    /// The name of a run folder's checkpoint: `checkpoint.ron` or `checkpoint.ckpt`.
+    pub fn checkpoint_file(self) -> String {
+        format!("checkpoint.{}", self.checkpoint_form().extension())
+    }
+}
 
 /// `summary.ron`: what ran and how fast.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -152,6 +190,78 @@ pub fn write_synapses(sim: &mut Simulation, path: &Path) -> Result<()> {
     w.flush().map_err(e)
 }
 
+/// Writes `dir/synapses.csv` or `dir/synapses.parquet` (with `summary` in its metadata).
+pub fn write_synapses_as(
+    sim: &mut Simulation,
+    dir: &Path,
+    format: Format,
+    summary: Option<&RunSummary>,
+) -> Result<()> {
+    match format {
+        Format::Csv => write_synapses(sim, &dir.join("synapses.csv")),
+        Format::Parquet => {
+            crate::assembly::parquet::write_synapses(sim, &dir.join("synapses.parquet"), summary)
+        }
+    }
+}
+
+/// `spikes.csv` or `spikes.parquet` while a run goes on: written to `.spikes.<ext>.partial`
+/// step by step ([`SpikeFile::write_last_step`]), renamed when complete ([`SpikeFile::finish`]).
+pub struct SpikeFile {
+    sink: SpikeSink,
+    partial: std::path::PathBuf,
+    done: std::path::PathBuf,
+}
+
+enum SpikeSink {
+    Csv(BufWriter<File>),
+    Parquet(Box<SpikeParquet>),
+}
+
+impl SpikeFile {
+    /// Creates `dir/.spikes.<ext>.partial` (the CSV with its header `t_ms,neuron`).
+    pub fn create(dir: &Path, format: Format) -> Result<SpikeFile> {
+        let ext = format.extension();
+        let partial = dir.join(format!(".spikes.{ext}.partial"));
+        let sink = match format {
+            Format::Csv => {
+                let mut w = create(&partial)?;
+                writeln!(w, "t_ms,neuron").map_err(io_err(&partial))?;
+                SpikeSink::Csv(w)
+            }
+            Format::Parquet => SpikeSink::Parquet(Box::new(SpikeParquet::create(
+                &partial,
+                crate::assembly::parquet::SPIKE_ROWS,
+            )?)),
+        };
+        Ok(SpikeFile {
+            sink,
+            done: dir.join(format!("spikes.{ext}")),
+            partial,
+        })
+    }
+
+    /// Writes the spikes of the step `sim` just completed; returns how many.
+    pub fn write_last_step(&mut self, sim: &Simulation) -> Result<u64> {
+        match &mut self.sink {
+            SpikeSink::Csv(w) => sim
+                .write_spikes_of_last_step(w)
+                .map_err(io_err(&self.partial)),
+            SpikeSink::Parquet(p) => p.push_last_step(sim),
+        }
+    }
+
+    /// Writes the rest (with `summary` in a Parquet file's metadata) and renames the file to
+    /// `spikes.<ext>`.
+    pub fn finish(self, summary: Option<&RunSummary>) -> Result<()> {
+        match self.sink {
+            SpikeSink::Csv(mut w) => w.flush().map_err(io_err(&self.partial))?,
+            SpikeSink::Parquet(p) => p.finish(summary)?,
+        }
+        std::fs::rename(&self.partial, &self.done).map_err(io_err(&self.partial))
+    }
+}
+
 /// Appends one recorder row (`t_ms`, id, values) to `out` as a CSV line: `t_ms` as `{}` of the
 /// f64, the id as a whole number, each value as its f32 (as sampled), NaN as an empty field. The
 /// one formatting of recorder rows, so that a streamed run and [`write_recorders`] write the
@@ -208,7 +318,9 @@ pub fn write_recorders(sim: &Simulation, dir: &Path) -> Result<()> {
 
 /// The files of a run whose recorders stream to disk ([`Simulation::stream_recorders`]): each
 /// recorder appends its rows to `<dir>/.<name>.csv.partial` whenever its buffer holds a chunk,
-/// and [`RecorderFiles::finish`] writes the rest and renames the file to `<name>.csv`.
+/// and [`RecorderFiles::finish`] writes the rest and renames the file to `<name>.csv`. In
+/// [`Format::Parquet`] the file is `.<name>.parquet.partial`, each chunk one row group, and
+/// becomes `<name>.parquet`.
 pub struct RecorderFiles {
     files: Vec<RecorderFile>,
     /// Row text on its way to a file (capacity kept between flushes).
@@ -219,31 +331,51 @@ pub struct RecorderFiles {
 struct RecorderFile {
     partial: std::path::PathBuf,
     done: std::path::PathBuf,
-    file: File,
+    sink: RecorderSink,
     /// Values (f64) in one sample of the recorder, and the most its buffer holds: whole
     /// samples, at least one ([`crate::assembly::record::chunk_values`]).
     sample_values: usize,
     chunk_values: usize,
 }
 
+/// Where a streamed recorder's rows go.
+enum RecorderSink {
+    Csv(File),
+    Parquet(Box<RecorderParquet>),
+}
+
+impl RecorderSink {
+    /// Creates `path` for recorder `r`: a CSV with its header, or a Parquet file.
+    fn create(path: &Path, r: &RecorderRt, format: Format) -> Result<RecorderSink> {
+        Ok(match format {
+            Format::Csv => {
+                let mut file = File::create(path).map_err(io_err(path))?;
+                writeln!(file, "{}", r.header().join(",")).map_err(io_err(path))?;
+                RecorderSink::Csv(file)
+            }
+            Format::Parquet => RecorderSink::Parquet(Box::new(RecorderParquet::create(path, r)?)),
+        })
+    }
+}
+
 impl RecorderFiles {
-    /// Creates the partial file of each recorder of `recs` in `dir`, header first;
+    /// Creates the partial file of each recorder of `recs` in `dir` in `format`, header first;
     /// `sample_values[i]` and `chunk_values[i]` are recorder i's values per sample and chunk.
     pub fn create(
         recs: &Recorders,
         dir: &Path,
+        format: Format,
         sample_values: &[usize],
         chunk_values: &[usize],
     ) -> Result<RecorderFiles> {
         let mut files = Vec::with_capacity(recs.0.len());
+        let ext = format.extension();
         for (i, r) in recs.0.iter().enumerate() {
-            let partial = dir.join(format!(".{}.csv.partial", r.name));
-            let mut file = File::create(&partial).map_err(io_err(&partial))?;
-            writeln!(file, "{}", r.header().join(",")).map_err(io_err(&partial))?;
+            let partial = dir.join(format!(".{}.{ext}.partial", r.name));
             files.push(RecorderFile {
-                done: dir.join(format!("{}.csv", r.name)),
+                done: dir.join(format!("{}.{ext}", r.name)),
+                sink: RecorderSink::create(&partial, r, format)?,
                 partial,
-                file,
                 sample_values: sample_values[i],
                 chunk_values: chunk_values[i],
             });
@@ -274,11 +406,14 @@ impl RecorderFiles {
         Ok(())
     }
 
-    /// Appends every recorder's remaining rows, closes the files and renames each to
-    /// `<name>.csv`.
-    pub fn finish(mut self, recs: &mut Recorders) -> Result<()> {
+    /// Appends every recorder's remaining rows, closes the files (a Parquet file with
+    /// `summary` in its metadata) and renames each to `<name>.csv` or `<name>.parquet`.
+    pub fn finish(mut self, recs: &mut Recorders, summary: Option<&RunSummary>) -> Result<()> {
         self.flush_all(recs)?;
-        for f in &self.files {
+        for f in self.files {
+            if let RecorderSink::Parquet(p) = f.sink {
+                p.finish(summary)?;
+            }
             std::fs::rename(&f.partial, &f.done).map_err(io_err(&f.done))?;
         }
         Ok(())
@@ -287,13 +422,14 @@ impl RecorderFiles {
 
 impl RecorderFile {
     /// Appends `r`'s rows to the file and empties its buffer.
-    fn append(
-        &mut self,
-        text: &mut Vec<u8>,
-        r: &mut crate::assembly::record::RecorderRt,
-    ) -> Result<()> {
+    fn append(&mut self, text: &mut Vec<u8>, r: &mut RecorderRt) -> Result<()> {
         let width = 2 + r.columns.len();
-        append_rows(&mut self.file, text, &r.rows, width).map_err(io_err(&self.partial))?;
+        match &mut self.sink {
+            RecorderSink::Csv(file) => {
+                append_rows(file, text, &r.rows, width).map_err(io_err(&self.partial))?
+            }
+            RecorderSink::Parquet(p) => p.append(&r.rows)?,
+        }
         r.rows.clear();
         r.last_sample = 0;
         Ok(())
@@ -353,12 +489,13 @@ impl RunFolder {
         &self.staging
     }
 
-    /// Where rolling checkpoints of this run go: `<name>.checkpoint.ron` beside the target, so
-    /// that they outlive a run that is killed (the staging folder does not). Removed by
-    /// [`RunFolder::commit`], whose folder holds the final checkpoint.
-    pub fn rolling_checkpoint(&self) -> std::path::PathBuf {
+    /// Where rolling checkpoints of this run go: `<name>.checkpoint.ron` (or `.ckpt`, the
+    /// `form`) beside the target, so that they outlive a run that is killed (the staging folder
+    /// does not). Removed by [`RunFolder::commit`], whose folder holds the final checkpoint.
+    pub fn rolling_checkpoint(&self, form: crate::assembly::checkpoint::Form) -> PathBuf {
+        let ext = form.extension();
         self.staging
-            .with_file_name(format!("{}.checkpoint.ron", self.name()))
+            .with_file_name(format!("{}.checkpoint.{ext}", self.name()))
     }
 
     /// Moves the staging folder into place: a previous run folder is renamed aside, the new
@@ -373,7 +510,9 @@ impl RunFolder {
         }
         std::fs::rename(&self.staging, &self.target).map_err(io_err(&self.target))?;
         self.committed = true;
-        let _ = std::fs::remove_file(self.rolling_checkpoint());
+        for form in [Form::Ron, Form::Binary] {
+            let _ = std::fs::remove_file(self.rolling_checkpoint(form));
+        }
         if had_old {
             let _ = std::fs::remove_dir_all(&old);
         }

@@ -103,6 +103,9 @@ pub struct RecorderRt {
     pub rows: Vec<f64>,
     /// The CSV header: `t_ms`, the id column, the variables.
     pub header: Vec<&'static str>,
+    /// The unit of each column of [`RecorderRt::header`]: `ms`, `""` for the id (no unit), then
+    /// the variables' ([`crate::scene::recorders::variable_units`]).
+    pub units: Vec<&'static str>,
     /// For a synapse recorder with variables of registered stages: the entity of each id, and
     /// per such column (its place in a row, registered stage, variable of the stage).
     pub entities: Vec<Entity>,
@@ -131,6 +134,14 @@ impl RecorderRt {
         let mut h = vec!["t_ms", id];
         h.extend(columns.iter().map(|&c| names[c]));
         h
+    }
+
+    /// The units of the columns of [`RecorderRt::header_of`] with the same `columns`, from
+    /// the units of every variable (`units`, as [`crate::scene::recorders::variable_units`]).
+    pub fn units_of(units: &[&'static str], columns: &[usize]) -> Vec<&'static str> {
+        let mut u = vec!["ms", ""];
+        u.extend(columns.iter().map(|&c| units[c]));
+        u
     }
 
     /// Appends a row; columns past `values` (registered stages' variables) are filled in by

@@ -2,7 +2,7 @@
 //! The `edra` command is a thin layer over this.
 
 use crate::assembly::build::{BuildInfo, build_world};
-use crate::assembly::output::RecorderFiles;
+use crate::assembly::output::{Format, RecorderFiles, RunSummary};
 use crate::assembly::record::{NeuronData, Recorders, SynapseData, chunk_values};
 use crate::core::clock::Clock;
 use crate::core::error::{EdraError, Result};
@@ -174,6 +174,17 @@ impl Simulation {
     /// capacity, so memory no longer grows with the run; the bytes are those of
     /// [`crate::assembly::output::write_recorders`].
     pub fn stream_recorders(&mut self, dir: &Path, chunk_rows: Option<usize>) -> Result<()> {
+        self.stream_recorders_as(dir, chunk_rows, Format::Csv)
+    }
+
+    /// [`Simulation::stream_recorders`] to files in `format`: with [`Format::Parquet`],
+    /// `dir/.<name>.parquet.partial`, one row group per chunk, renamed to `<name>.parquet`.
+    pub fn stream_recorders_as(
+        &mut self,
+        dir: &Path,
+        chunk_rows: Option<usize>,
+        format: Format,
+    ) -> Result<()> {
         let info = self.info().clone();
         let mut recs = self.world.resource_mut::<Recorders>();
         let sample: Vec<usize> = recs
@@ -190,7 +201,7 @@ impl Simulation {
             .zip(&sample)
             .map(|(r, &s)| chunk_values(s, 2 + r.columns.len(), chunk_rows))
             .collect();
-        let mut files = RecorderFiles::create(&recs, dir, &sample, &chunk)?;
+        let mut files = RecorderFiles::create(&recs, dir, format, &sample, &chunk)?;
         files.flush_all(&mut recs)?;
         for (r, &c) in recs.0.iter_mut().zip(&chunk) {
             r.rows = Vec::with_capacity(c);
@@ -203,8 +214,13 @@ impl Simulation {
     /// remaining rows and renames its file to `<name>.csv`. Does nothing if the recorders do
     /// not stream.
     pub fn finish_recorders(&mut self) -> Result<()> {
+        self.finish_recorders_with(None)
+    }
+
+    /// [`Simulation::finish_recorders`], with `summary` in the metadata of Parquet files.
+    pub fn finish_recorders_with(&mut self, summary: Option<&RunSummary>) -> Result<()> {
         match self.recorder_files.take() {
-            Some(files) => files.finish(&mut self.world.resource_mut::<Recorders>()),
+            Some(files) => files.finish(&mut self.world.resource_mut::<Recorders>(), summary),
             None => Ok(()),
         }
     }

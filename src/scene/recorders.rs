@@ -31,6 +31,22 @@ pub fn variable_names(kind: RecordKind, registered: &Stages) -> Vec<&'static str
     }
 }
 
+/// The units of [`variable_names`], in that order: `1` for a dimensionless variable (a
+/// synapse variable declared with unit `""`).
+pub fn variable_units(kind: RecordKind, registered: &Stages) -> Vec<&'static str> {
+    use crate::stages::{homeostasis, modulation, neurons};
+    match kind {
+        RecordKind::Synapses => crate::stages::synapse_variables()
+            .into_iter()
+            .chain(registered.variables())
+            .map(|v| if v.unit.is_empty() { "1" } else { v.unit })
+            .collect(),
+        RecordKind::Neurons => neurons::NEURON_UNITS.to_vec(),
+        RecordKind::Regions => modulation::REGION_UNITS.to_vec(),
+        RecordKind::Astrocytes => homeostasis::ASTROCYTE_UNITS.to_vec(),
+    }
+}
+
 /// File names `edra run` writes itself; a recorder may not take them.
 pub const RESERVED_NAMES: [&str; 4] = ["synapses", "spikes", "summary", "checkpoint"];
 

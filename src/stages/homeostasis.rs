@@ -130,6 +130,8 @@ pub fn plugin(s: &mut Schedule) {
 
 /// Astrocyte variables a recorder can sample.
 pub const ASTROCYTE_VARIABLES: [&str; 3] = ["activity_hz", "error_integral_hz_s", "scale"];
+/// The units of [`ASTROCYTE_VARIABLES`] (`1`: dimensionless).
+pub const ASTROCYTE_UNITS: [&str; 3] = ["Hz", "Hz·s", "1"];
 
 #[cfg(test)]
 mod tests {

@@ -189,6 +189,8 @@ impl RegionDataItem<'_, '_> {
 
 /// Dopamine region variables a recorder can sample.
 pub const REGION_VARIABLES: [&str; 3] = ["dopamine_um", "receptor_occupancy", "pka"];
+/// The units of [`REGION_VARIABLES`] (`1`: dimensionless).
+pub const REGION_UNITS: [&str; 3] = ["µM", "1", "1"];
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Recorded, Synapse};
 use crate::core::weight::direct_efficacy_mv;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
-use crate::scene::recorders::{RecordKind, kind_of, variable_names};
+use crate::scene::recorders::{RecordKind, kind_of, variable_names, variable_units};
 use crate::scene::state::State;
 use crate::scene::{Connectivity, RecordTarget, Scene, SceneFile, SynapseGroup, expected_synapses};
 use crate::stages::SYNAPSE_VARIABLE_COUNT;

@@ -135,6 +135,7 @@ pub(super) fn recorders(
             name: r.name.clone(),
             kind,
             header: RecorderRt::header_of(kind, &names, &columns),
+            units: RecorderRt::units_of(&variable_units(kind, registered), &columns),
             ids,
             columns,
             every_steps: r.every_steps,

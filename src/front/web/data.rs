@@ -200,6 +200,62 @@ impl Trace {
         Self::parse(recorder, &path.display().to_string(), &text)
     }
 
+    /// Reads a recorder's `.parquet` written by `edra run --format parquet`: the same trace as
+    /// [`Trace::from_csv`] of the CSV of the same run (each f32 value taken as the number its
+    /// CSV text is, nulls as NaN). Errors name the file.
+    pub fn from_parquet(recorder: &str, path: &Path) -> Result<Trace> {
+        use arrow_array::RecordBatchReader;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let bad = |e: &dyn std::fmt::Display| EdraError::other(format!("{}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(|source| EdraError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|e| bad(&e))?;
+        let schema = reader.schema();
+        let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        if header.len() < 2 || header[0] != "t_ms" {
+            return Err(bad(&format!(
+                "expected columns `t_ms,<entity>,...`, found `{}`",
+                header.join(",")
+            )));
+        }
+        let mut rows = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| bad(&e))?;
+            let cols: Vec<Vec<f64>> = (batch.columns().iter())
+                .zip(&header)
+                .map(|(c, name)| {
+                    column_as_f64(c.as_ref())
+                        .ok_or_else(|| bad(&format!("column `{name}`: not a number column")))
+                })
+                .collect::<Result<_>>()?;
+            rows.extend((0..batch.num_rows()).map(|i| cols.iter().map(|c| c[i]).collect()));
+        }
+        Ok(Trace {
+            recorder: recorder.to_string(),
+            id_column: header[1].clone(),
+            columns: header[2..].to_vec(),
+            rows,
+        })
+    }
+
+    /// The trace of recorder `name` in run folder `dir`: `<name>.parquet` or `<name>.csv`,
+    /// whichever exists (the Parquet file if both do); `None` if neither.
+    pub fn from_run_folder(name: &str, dir: &Path) -> Result<Option<Trace>> {
+        let parquet = dir.join(format!("{name}.parquet"));
+        let csv = dir.join(format!("{name}.csv"));
+        if parquet.is_file() {
+            Self::from_parquet(name, &parquet).map(Some)
+        } else if csv.is_file() {
+            Self::from_csv(name, &csv).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Parses recorder CSV text; `file` labels errors.
     pub fn parse(recorder: &str, file: &str, text: &str) -> Result<Trace> {
         let mut lines = text.lines();
@@ -296,6 +352,34 @@ impl Trace {
             .collect();
         pts.iter().any(|p| p.1.is_finite()).then_some(pts)
     }
+}
+
+/// A column of a recorder's Parquet file as f64: `t_ms` as it is, ids widened, each f32 value
+/// as the number its shortest text is (what the CSV prints and [`Trace::parse`] reads), nulls as
+/// NaN; `None` for a column of another type.
+fn column_as_f64(c: &dyn arrow_array::Array) -> Option<Vec<f64>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Float64Type, UInt32Type};
+    let f32_as_text =
+        |v: Option<f32>| v.map_or(f64::NAN, |x| x.to_string().parse().unwrap_or(f64::NAN));
+    Some(match c.data_type() {
+        arrow_schema::DataType::Float64 => c
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect(),
+        arrow_schema::DataType::UInt32 => c
+            .as_primitive::<UInt32Type>()
+            .iter()
+            .map(|v| v.map_or(f64::NAN, f64::from))
+            .collect(),
+        arrow_schema::DataType::Float32 => c
+            .as_primitive::<Float32Type>()
+            .iter()
+            .map(f32_as_text)
+            .collect(),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

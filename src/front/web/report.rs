@@ -24,7 +24,8 @@ pub struct Run {
 }
 
 impl Run {
-    /// Reads the checkpoint (`dir/checkpoint.ckpt` or `dir/checkpoint.ron`), `dir/summary.ron` (optional) and the recorder CSVs.
+    /// Reads the checkpoint (`dir/checkpoint.ckpt` or `dir/checkpoint.ron`), `dir/summary.ron`
+    /// (optional) and the recorders' files (`<name>.parquet` or `<name>.csv`).
     pub fn load(dir: &Path) -> Result<Run> {
         Self::load_with(dir, &crate::stages::registered())
     }
@@ -51,10 +52,7 @@ impl Run {
         let summary = read_summary(&dir.join("summary.ron"))?;
         let mut traces = Vec::new();
         for r in &after.scene().recorders {
-            let path = dir.join(format!("{}.csv", r.name));
-            if path.is_file() {
-                traces.push(Trace::from_csv(&r.name, &path)?);
-            }
+            traces.extend(Trace::from_run_folder(&r.name, dir)?);
         }
         let recorded = recorded_synapses(&after);
         Ok(Run {

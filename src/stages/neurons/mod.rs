@@ -89,3 +89,6 @@ pub fn plugin(s: &mut Schedule) {
 }
 /// Neuron variables a recorder can sample.
 pub const NEURON_VARIABLES: [&str; 3] = ["v_mv", "u", "protein"];
+/// The units of [`NEURON_VARIABLES`] (`1`: dimensionless; Izhikevich's u is in mV/ms, as the
+/// model's I).
+pub const NEURON_UNITS: [&str; 3] = ["mV", "mV/ms", "1"];
