@@ -220,3 +220,25 @@ fn an_unknown_format_is_refused() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("csv") && err.contains("parquet"), "{err}");
 }
+
+/// A Parquet run's folder holds the binary checkpoint (`checkpoint.ckpt`, no `checkpoint.ron`);
+/// continued from it, the run ends with the same bytes as one that never stopped.
+#[test]
+fn a_parquet_run_resumes_from_its_binary_checkpoint_to_the_same_bits() {
+    let dir = scratch("parquet-resume");
+    let (full, half, rest) = (dir.join("full"), dir.join("half"), dir.join("rest"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let scene = "scenes/population.ron";
+    edra_ok(&["run", scene, "--out", &s(&full), "--duration-ms", "300"]);
+    let half_args = ["--duration-ms", "150", "--format", "parquet"];
+    edra_ok(&[&["run", scene, "--out", &s(&half)][..], &half_args].concat());
+    assert!(half.join("checkpoint.ckpt").is_file() && !half.join("checkpoint.ron").exists());
+    let ckpt = s(&half.join("checkpoint.ckpt"));
+    edra_ok(&["run", &ckpt, "--out", &s(&rest), "--duration-ms", "300"]);
+    for f in ["synapses.csv", "checkpoint.ron"] {
+        assert!(
+            read(&full.join(f)) == read(&rest.join(f)),
+            "{f}: continued from the binary checkpoint, the run differs"
+        );
+    }
+}
