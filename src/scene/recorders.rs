@@ -3,9 +3,9 @@
 use super::{Names, RecordTarget, Recorder};
 use crate::core::params::{Checker, is_name};
 use crate::core::registry::Stages;
-use crate::stages::homeostasis::ASTROCYTE_VARIABLES;
-use crate::stages::modulation::REGION_VARIABLES;
-use crate::stages::neurons::NEURON_VARIABLES;
+use crate::stages::homeostasis::{ASTROCYTE_VARIABLE_UNITS, ASTROCYTE_VARIABLES};
+use crate::stages::modulation::{REGION_VARIABLE_UNITS, REGION_VARIABLES};
+use crate::stages::neurons::{NEURON_VARIABLE_UNITS, NEURON_VARIABLES};
 
 /// What a recorder samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +28,21 @@ pub fn variable_names(kind: RecordKind, registered: &Stages) -> Vec<&'static str
         RecordKind::Neurons => NEURON_VARIABLES.to_vec(),
         RecordKind::Regions => REGION_VARIABLES.to_vec(),
         RecordKind::Astrocytes => ASTROCYTE_VARIABLES.to_vec(),
+    }
+}
+
+/// The units of [`variable_names`]`(kind, registered)`, in that order (`""` for dimensionless),
+/// as each variable's stage declares them.
+pub fn variable_units(kind: RecordKind, registered: &Stages) -> Vec<&'static str> {
+    match kind {
+        RecordKind::Synapses => crate::stages::synapse_variables()
+            .into_iter()
+            .chain(registered.variables())
+            .map(|v| v.unit)
+            .collect(),
+        RecordKind::Neurons => NEURON_VARIABLE_UNITS.to_vec(),
+        RecordKind::Regions => REGION_VARIABLE_UNITS.to_vec(),
+        RecordKind::Astrocytes => ASTROCYTE_VARIABLE_UNITS.to_vec(),
     }
 }
 

@@ -131,6 +131,9 @@ pub fn plugin(s: &mut Schedule) {
 /// Astrocyte variables a recorder can sample.
 pub const ASTROCYTE_VARIABLES: [&str; 3] = ["activity_hz", "error_integral_hz_s", "scale"];
 
+/// The units of [`ASTROCYTE_VARIABLES`], in that order (`""` for dimensionless).
+pub const ASTROCYTE_VARIABLE_UNITS: [&str; 3] = ["Hz", "Hz·s", ""];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,6 +190,9 @@ impl RegionDataItem<'_, '_> {
 /// Dopamine region variables a recorder can sample.
 pub const REGION_VARIABLES: [&str; 3] = ["dopamine_um", "receptor_occupancy", "pka"];
 
+/// The units of [`REGION_VARIABLES`], in that order (`""` for dimensionless).
+pub const REGION_VARIABLE_UNITS: [&str; 3] = ["µM", "", ""];
+
 #[cfg(test)]
 mod tests {
     use super::*;

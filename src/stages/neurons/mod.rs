@@ -89,3 +89,7 @@ pub fn plugin(s: &mut Schedule) {
 }
 /// Neuron variables a recorder can sample.
 pub const NEURON_VARIABLES: [&str; 3] = ["v_mv", "u", "protein"];
+
+/// The units of [`NEURON_VARIABLES`], in that order (`""` for dimensionless): Izhikevich's `u`
+/// is in mV, as `v` is; the protein pool is in the model's own units (0 to α).
+pub const NEURON_VARIABLE_UNITS: [&str; 3] = ["mV", "mV", ""];
