@@ -192,7 +192,7 @@ fn samples(table: &RecorderTable) -> std::result::Result<(usize, Vec<f64>, Vec<u
     };
     let width = rows.iter().take_while(|r| r[0] == first[0]).count();
     let ids: Vec<u64> = rows[..width].iter().map(|r| r[1] as u64).collect();
-    if rows.len() % width != 0 {
+    if !rows.len().is_multiple_of(width) {
         return Err(format!(
             "{} rows are not whole samples of {width}",
             rows.len()
