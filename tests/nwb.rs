@@ -48,7 +48,10 @@ fn a_run_exports_to_an_nwb_file_that_pynwb_validates_and_reads_back() {
     let file = run.join("population.nwb");
     assert!(file.is_file());
     assert!(!run.join("population.nwb.partial").exists());
-    // --out elsewhere.
+    // From a binary checkpoint instead of checkpoint.ron, and --out elsewhere.
+    let (ron, ckpt) = (run.join("checkpoint.ron"), run.join("checkpoint.ckpt"));
+    edra_ok(&["checkpoint", "convert", s(&ron), s(&ckpt)]);
+    std::fs::rename(&ron, dir.join("checkpoint.ron")).unwrap();
     let other = dir.join("other.nwb");
     edra_ok(&["export", "nwb", s(&run), "--out", s(&other)]);
     assert!(other.is_file());

@@ -52,10 +52,13 @@ pub struct Series {
     pub width: usize,
 }
 
-/// Reads the run in `dir` (its `checkpoint.ron`, `spikes.csv` and recorders' files) into what
-/// its NWB file holds. A missing file is named (exit 2).
+/// Reads the run in `dir` (its checkpoint, `checkpoint.ckpt` or `checkpoint.ron`, for the
+/// scene; `spikes.csv`; the recorders' files) into what its NWB file holds. A missing file is
+/// named (exit 2).
 pub fn gather(dir: &Path) -> Result<NwbContent> {
-    let checkpoint = needed(dir, "checkpoint.ron")?;
+    let checkpoint = crate::assembly::checkpoint::in_folder(dir);
+    let name = checkpoint.file_name().and_then(|n| n.to_str());
+    let checkpoint = needed(dir, name.unwrap_or("checkpoint.ron"))?;
     // Before the (long) scene is parsed: every file named, so a bad folder fails at once.
     needed(dir, "spikes.csv")?;
     let sf = SceneFile::load(&checkpoint)?;
