@@ -85,6 +85,20 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+    /// Write the run in DIR (from `edra run`) in another format: `nwb`, an NWB 2.x file of its
+    /// spikes and recorded traces (needs a build with `--features nwb`, and libhdf5-dev).
+    Export {
+        format: ExportFormat,
+        dir: PathBuf,
+        /// Output file. Default: DIR/<scene name>.nwb
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Nwb,
 }
 
 #[derive(Subcommand)]
@@ -184,6 +198,13 @@ fn main() -> ExitCode {
         Command::Serve { target, port } => edra::web::serve(&target, port, |addr| {
             // One line on stdout, so that scripts and tests can read the address.
             println!("serving {} on http://{addr}/", target.display());
+        }),
+        Command::Export {
+            format: ExportFormat::Nwb,
+            dir,
+            out,
+        } => edra::front::nwb::export(&dir, out.as_deref()).map(|p| {
+            eprintln!("wrote {}", p.display());
         }),
     };
     match result {

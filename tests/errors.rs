@@ -1051,3 +1051,18 @@ fn checkpoint_convert_refuses_bad_input_and_writes_nothing() {
         assert!(!out.exists(), "{what}: an output was left");
     }
 }
+
+/// A build without the `nwb` feature refuses `edra export nwb` with exit 2, saying how to get
+/// it (tests/nwb.rs covers the export itself, in a build with the feature).
+#[cfg(not(feature = "nwb"))]
+#[test]
+fn export_nwb_without_the_feature_says_how_to_build_it() {
+    let dir = scratch("export-nwb-unbuilt");
+    let out = edra(&["export", "nwb", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--features nwb") && err.contains("libhdf5-dev"),
+        "{err}"
+    );
+}
