@@ -58,9 +58,20 @@ fn a_run_exports_to_an_nwb_file_that_pynwb_validates_and_reads_back() {
     if !have_pynwb() {
         return;
     }
+    check_with_pynwb(&file, &run);
+    // A Parquet run of the same scene exports the same spikes and traces (checked against the
+    // CSV run's files).
+    let parquet = dir.join("parquet");
+    edra_ok(&[&args[..], &["--out", s(&parquet), "--format", "parquet"]].concat());
+    edra_ok(&["export", "nwb", s(&parquet)]);
+    check_with_pynwb(&parquet.join("population.nwb"), &run);
+}
+
+/// Runs `tests/data/nwb_check.py` on `file` against the CSVs of `run`.
+fn check_with_pynwb(file: &Path, run: &Path) {
     let out = Command::new(python())
         .arg(repo("tests/data/nwb_check.py"))
-        .args([s(&file), s(&run), "1000"])
+        .args([s(file), s(run), "1000"])
         .output()
         .expect("python runs");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();

@@ -133,7 +133,6 @@ pub const ASTROCYTE_VARIABLES: [&str; 3] = ["activity_hz", "error_integral_hz_s"
 /// The units of [`ASTROCYTE_VARIABLES`] (`1`: dimensionless).
 pub const ASTROCYTE_UNITS: [&str; 3] = ["Hz", "Hz·s", "1"];
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

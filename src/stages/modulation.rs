@@ -192,7 +192,6 @@ pub const REGION_VARIABLES: [&str; 3] = ["dopamine_um", "receptor_occupancy", "p
 /// The units of [`REGION_VARIABLES`] (`1`: dimensionless).
 pub const REGION_UNITS: [&str; 3] = ["µM", "1", "1"];
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

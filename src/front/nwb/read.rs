@@ -1,10 +1,10 @@
 //! Reading a run folder's outputs back: the spikes and the recorders' samples.
 //!
-//! Each reader is one function of the folder, so that another format of the same file
-//! (Parquet beside the CSV) can be read in its place later; today they read the CSVs that
-//! `edra run` writes.
+//! Each reader is one function of the folder and reads whichever form `edra run` wrote: the
+//! Parquet file if there is one (`--format parquet`), else the CSV.
 
 use crate::core::error::{EdraError, Result};
+use crate::front::web::data::Trace;
 use std::path::{Path, PathBuf};
 
 /// The samples of one recorder, as `edra run` wrote them: one row per sample and entity.
@@ -39,8 +39,21 @@ pub fn needed(dir: &Path, file: &str) -> Result<PathBuf> {
     }
 }
 
-/// The spikes of a run, from `dir/spikes.csv`: (t in ms, neuron id), in the file's order.
+/// The spikes of a run, from `dir/spikes.parquet` or `dir/spikes.csv`: (t in ms, neuron id),
+/// in the file's order.
 pub fn read_spikes(dir: &Path) -> Result<Vec<(f64, u32)>> {
+    let parquet = dir.join("spikes.parquet");
+    if parquet.is_file() {
+        let (header, rows) = crate::front::web::data::parquet_rows(&parquet)?;
+        if header != ["t_ms", "neuron"] {
+            let m = format!(
+                "the columns must be `t_ms,neuron`, not `{}`",
+                header.join(",")
+            );
+            return Err(bad(&parquet, 0, m));
+        }
+        return Ok(rows.iter().map(|r| (r[0], r[1] as u32)).collect());
+    }
     let path = needed(dir, "spikes.csv")?;
     let (header, rows) = csv_table(&path)?;
     if header != ["t_ms", "neuron"] {
@@ -61,29 +74,20 @@ pub fn read_spikes(dir: &Path) -> Result<Vec<(f64, u32)>> {
     Ok(spikes)
 }
 
-/// The samples of the recorder `name`, from `dir/<name>.csv`.
+/// The samples of the recorder `name`, from `dir/<name>.parquet` or `dir/<name>.csv` (read as
+/// `edra report` reads them, [`Trace::from_run_folder`]).
 pub fn read_recorder(dir: &Path, name: &str) -> Result<RecorderTable> {
-    let path = needed(dir, &format!("{name}.csv"))?;
-    let (header, lines) = csv_table(&path)?;
-    if header.len() < 2 || header[0] != "t_ms" {
-        return Err(bad(
-            &path,
-            1,
-            "the header must begin with `t_ms,<id>`".into(),
-        ));
-    }
-    let mut rows = Vec::with_capacity(lines.len());
-    for (line, fields) in lines {
-        let row = fields
-            .iter()
-            .map(|f| match f.is_empty() {
-                true => Ok(f64::NAN),
-                false => number(&path, line, f),
-            })
-            .collect::<Result<Vec<f64>>>()?;
-        rows.push(row);
-    }
-    Ok(RecorderTable { header, rows })
+    let Some(t) = Trace::from_run_folder(name, dir)? else {
+        return Err(needed(dir, &format!("{name}.csv")).expect_err("neither file is there"));
+    };
+    let header = ["t_ms".to_string(), t.id_column]
+        .into_iter()
+        .chain(t.columns)
+        .collect();
+    Ok(RecorderTable {
+        header,
+        rows: t.rows,
+    })
 }
 
 /// A CSV's header and its data rows (each as many fields as the header), with their 1-based

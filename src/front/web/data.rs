@@ -204,35 +204,13 @@ impl Trace {
     /// [`Trace::from_csv`] of the CSV of the same run (each f32 value taken as the number its
     /// CSV text is, nulls as NaN). Errors name the file.
     pub fn from_parquet(recorder: &str, path: &Path) -> Result<Trace> {
-        use arrow_array::RecordBatchReader;
-        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-        let bad = |e: &dyn std::fmt::Display| EdraError::other(format!("{}: {e}", path.display()));
-        let file = std::fs::File::open(path).map_err(|source| EdraError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.build())
-            .map_err(|e| bad(&e))?;
-        let schema = reader.schema();
-        let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let (header, rows) = parquet_rows(path)?;
         if header.len() < 2 || header[0] != "t_ms" {
-            return Err(bad(&format!(
-                "expected columns `t_ms,<entity>,...`, found `{}`",
+            return Err(EdraError::other(format!(
+                "{}: expected columns `t_ms,<entity>,...`, found `{}`",
+                path.display(),
                 header.join(",")
             )));
-        }
-        let mut rows = Vec::new();
-        for batch in reader {
-            let batch = batch.map_err(|e| bad(&e))?;
-            let cols: Vec<Vec<f64>> = (batch.columns().iter())
-                .zip(&header)
-                .map(|(c, name)| {
-                    column_as_f64(c.as_ref())
-                        .ok_or_else(|| bad(&format!("column `{name}`: not a number column")))
-                })
-                .collect::<Result<_>>()?;
-            rows.extend((0..batch.num_rows()).map(|i| cols.iter().map(|c| c[i]).collect()));
         }
         Ok(Trace {
             recorder: recorder.to_string(),
@@ -352,6 +330,36 @@ impl Trace {
             .collect();
         pts.iter().any(|p| p.1.is_finite()).then_some(pts)
     }
+}
+
+/// The column names and the rows of a Parquet table that `edra run --format parquet` wrote
+/// (spikes or a recorder), every value as f64 ([`column_as_f64`]). Errors name the file.
+pub fn parquet_rows(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    use arrow_array::RecordBatchReader;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bad = |e: &dyn std::fmt::Display| EdraError::other(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(|source| EdraError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| bad(&e))?;
+    let schema = reader.schema();
+    let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(&e))?;
+        let cols: Vec<Vec<f64>> = (batch.columns().iter())
+            .zip(&header)
+            .map(|(c, name)| {
+                column_as_f64(c.as_ref())
+                    .ok_or_else(|| bad(&format!("column `{name}`: not a number column")))
+            })
+            .collect::<Result<_>>()?;
+        rows.extend((0..batch.num_rows()).map(|i| cols.iter().map(|c| c[i]).collect()));
+    }
+    Ok((header, rows))
 }
 
 /// A column of a recorder's Parquet file as f64: `t_ms` as it is, ids widened, each f32 value
