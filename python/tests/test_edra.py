@@ -7,36 +7,18 @@ fails, saying so.
 
 import csv
 import math
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from edra_bin import edra_bin
 
 import edra
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENE = ROOT / "scenes" / "single_synapse.ron"
-
-
-def edra_bin() -> Path:
-    candidates = []
-    if os.environ.get("EDRA_BIN"):
-        candidates.append(Path(os.environ["EDRA_BIN"]))
-    else:
-        if os.environ.get("CARGO_TARGET_DIR"):
-            candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "release" / "edra")
-        candidates.append(ROOT / "target" / "release" / "edra")
-    for c in candidates:
-        if c.is_file():
-            return c
-    pytest.fail(
-        "the edra binary was not found at "
-        + " or ".join(str(c) for c in candidates)
-        + "; build it with `cargo build --release` or set EDRA_BIN"
-    )
 
 
 def read_csv(path: Path) -> dict[str, list[str]]:

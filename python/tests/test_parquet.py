@@ -8,7 +8,6 @@ checkout) and pyarrow; it does not need the Python package.
 import csv
 import json
 import math
-import os
 import subprocess
 from pathlib import Path
 
@@ -16,25 +15,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from edra_bin import edra_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENE = ROOT / "scenes" / "population.ron"
 TABLES = ["synapses", "spikes", "exc_synapses", "neurons", "dopamine", "astrocytes"]
 ID_COLUMNS = {"id", "group", "pre", "post", "neuron", "synapse", "region", "astrocyte"}
-
-
-def edra_bin() -> Path:
-    candidates = []
-    if os.environ.get("EDRA_BIN"):
-        candidates.append(Path(os.environ["EDRA_BIN"]))
-    else:
-        if os.environ.get("CARGO_TARGET_DIR"):
-            candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "release" / "edra")
-        candidates.append(ROOT / "target" / "release" / "edra")
-    for c in candidates:
-        if c.is_file():
-            return c
-    pytest.fail("the edra binary was not found at " + " or ".join(map(str, candidates)))
 
 
 @pytest.fixture(scope="module")
