@@ -165,7 +165,12 @@ def test_ctrl_c_interrupts_run_at_a_step_boundary():
     import sys
     import time
 
+    # The child restores Python's own SIGINT handler: a process started in the background by a
+    # non-interactive shell (a CI script run with `&`) inherits SIGINT ignored, and Python then
+    # never raises KeyboardInterrupt.
     script = f"""
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import edra
 sim = edra.Simulation.load({str(SCENE)!r})
 print("ready", flush=True)
