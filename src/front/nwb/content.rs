@@ -1,7 +1,7 @@
 //! What an NWB file of a run holds, gathered from the run folder without HDF5: the units table
 //! of spikes, one time series per recorded variable, and the file's descriptive texts.
 
-use super::read::{RecorderTable, needed, read_recorder, read_spikes};
+use super::read::{RecorderTable, needed, read_recorder, read_spikes, table_file};
 use crate::core::error::{EdraError, Result};
 use crate::scene::recorders::{kind_of, variable_names, variable_units};
 use crate::scene::{RecordTarget, Recorder, Scene, SceneFile};
@@ -53,26 +53,26 @@ pub struct Series {
 }
 
 /// Reads the run in `dir` (its checkpoint, `checkpoint.ckpt` or `checkpoint.ron`, for the
-/// scene; `spikes.csv`; the recorders' files) into what its NWB file holds. A missing file is
-/// named (exit 2).
+/// scene; the spikes and the recorders' files, Parquet or CSV) into what its NWB file holds. A
+/// missing file is named (exit 2).
 pub fn gather(dir: &Path) -> Result<NwbContent> {
     let checkpoint = crate::assembly::checkpoint::in_folder(dir);
     let name = checkpoint.file_name().and_then(|n| n.to_str());
     let checkpoint = needed(dir, name.unwrap_or("checkpoint.ron"))?;
     // Before the (long) scene is parsed: every file named, so a bad folder fails at once.
-    needed(dir, "spikes.csv")?;
+    let spikes = table_file(dir, "spikes")?;
     let sf = SceneFile::load(&checkpoint)?;
     for r in &sf.scene.recorders {
-        needed(dir, &format!("{}.csv", r.name))?;
+        table_file(dir, &r.name)?;
     }
     let scene = &sf.scene;
     let n_neurons = crate::assembly::build::estimate(scene).neurons;
     let units = units_table(&read_spikes(dir)?, n_neurons)
-        .map_err(|m| EdraError::Argument(format!("{}: {m}", dir.join("spikes.csv").display())))?;
+        .map_err(|m| EdraError::Argument(format!("{}: {m}", spikes.display())))?;
     let mut series = Vec::new();
     for r in &scene.recorders {
         let table = read_recorder(dir, &r.name)?;
-        let path = dir.join(format!("{}.csv", r.name));
+        let path = table_file(dir, &r.name)?;
         let s = recorder_series(r, &table)
             .map_err(|m| EdraError::Argument(format!("{}: {m}", path.display())))?;
         series.extend(s);

@@ -39,6 +39,16 @@ pub fn needed(dir: &Path, file: &str) -> Result<PathBuf> {
     }
 }
 
+/// The file of the table `stem` in `dir`: `<stem>.parquet` if there is one, else
+/// `<stem>.csv`, refused (exit 2, naming the CSV) if neither is there.
+pub fn table_file(dir: &Path, stem: &str) -> Result<PathBuf> {
+    let parquet = dir.join(format!("{stem}.parquet"));
+    match parquet.is_file() {
+        true => Ok(parquet),
+        false => needed(dir, &format!("{stem}.csv")),
+    }
+}
+
 /// The spikes of a run, from `dir/spikes.parquet` or `dir/spikes.csv`: (t in ms, neuron id),
 /// in the file's order.
 pub fn read_spikes(dir: &Path) -> Result<Vec<(f64, u32)>> {
