@@ -227,19 +227,9 @@ fn convert(input: &Path, output: &Path) -> edra::Result<()> {
             input.display()
         )));
     }
-    let mut tmp = output.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    let written = edra::checkpoint::write_as(sf.scene, &tmp, form).and_then(|()| {
-        std::fs::rename(&tmp, output).map_err(|source| EdraError::Output {
-            path: output.to_path_buf(),
-            source,
-        })
-    });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written?;
+    output::write_whole(output, |tmp| {
+        edra::checkpoint::write_as(sf.scene, tmp, form)
+    })?;
     eprintln!("wrote {}", output.display());
     Ok(())
 }
@@ -360,10 +350,6 @@ fn run_and_write(
     stop: &AtomicBool,
     rolling: Option<(u64, PathBuf)>,
 ) -> edra::Result<()> {
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| EdraError::Output { path: p, source }
-    };
     let mut spikes = output::SpikeFile::create(dir, format)?;
     let (start_ms, end_ms) = (sim.t_ms(), sim.scene().duration_ms);
     let start_step = sim.clock().step;
@@ -377,10 +363,8 @@ fn run_and_write(
             && sim.clock().step.is_multiple_of(*every)
             && sim.clock().step < end
         {
-            let tmp = path.with_extension("partial");
             let form = edra::checkpoint::Form::of(path)?;
-            sim.save_checkpoint_as(&tmp, form)?;
-            std::fs::rename(&tmp, path).map_err(io(path))?;
+            output::write_whole(path, |tmp| sim.save_checkpoint_as(tmp, form))?;
         }
         n_spikes += spikes.write_last_step(sim)?;
         if sim.clock().step.is_multiple_of(256) {

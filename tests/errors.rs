@@ -173,9 +173,7 @@ fn non_finite_values_stop_the_run_and_name_the_culprit() {
     assert!(err.contains("at t = "), "{err}");
     let dir = Path::new(&std::env::temp_dir())
         .join(format!("edra-test-{}-nonfinite", std::process::id()));
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().map(|e| e.file_name()).collect())
-        .unwrap_or_default();
+    let leftovers = file_names(&dir);
     assert!(
         !wrote && leftovers == ["scene.ron"],
         "files left after a failed run: {leftovers:?}"

@@ -100,9 +100,8 @@ fn a_folder_without_a_run_is_refused_naming_the_missing_file() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no neurons.csv"), "{err}");
-    let left: Vec<_> = std::fs::read_dir(&run)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+    let left: Vec<_> = file_names(&run)
+        .into_iter()
         .filter(|n| n.contains(".nwb"))
         .collect();
     assert!(left.is_empty(), "{left:?}");

@@ -82,12 +82,7 @@ fn a_killed_run_leaves_the_previous_folder_and_a_second_run_is_kept_out() {
         "--out",
         &s(&out),
     ]);
-    let mut left: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    left.sort();
+    let left = file_names(&dir);
     assert_eq!(left, ["out"], "left beside the run folder");
     let summary = String::from_utf8(read(&out.join("summary.ron"))).unwrap();
     assert!(summary.contains("simulated_ms: 60.0"), "{summary}");

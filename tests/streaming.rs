@@ -102,12 +102,7 @@ fn streamed_recorders_are_the_bytes_of_the_in_memory_path() {
         let f = format!("{name}.csv");
         assert!(read(&out.join(&f)) == read(&held.join(&f)), "{f} differs");
     }
-    let mut files: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    files.sort();
+    let files = file_names(&out);
     let want = [
         "astrocytes.csv",
         "checkpoint.ron",

@@ -7,7 +7,7 @@ use crate::core::error::{EdraError, Result};
 use crate::core::registry::Registered;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::scene::Scene;
-use crate::scene::binary::{Column, ColumnRef};
+use crate::scene::binary::Column;
 use crate::scene::state::{NeuronColumns, RegionState, State, SynapseColumns};
 use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
@@ -191,35 +191,30 @@ fn capture_columns(world: &mut World, n: usize, which: &[(&'static str, Get)]) -
     cols
 }
 
-/// The registered stages' columns, named as in a binary checkpoint.
-fn registered_columns(world: &mut World, n: usize) -> Vec<(String, Vec<f32>)> {
+/// The registered stages' columns, named as in a binary checkpoint
+/// (`synapses.registered.<variable>`).
+fn registered_columns(world: &mut World, n: usize) -> Vec<(String, Column)> {
     let reg = world.resource::<Registered>().clone();
     let mut out = Vec::new();
     for stage in &reg.stages.0 {
         for (v, col) in stage.variables().into_iter().zip(stage.save(world, n)) {
-            out.push((v.name.to_string(), col));
+            let name = format!("{}{}", crate::scene::binary::REGISTERED, v.name);
+            out.push((name, Column::F32(col.into())));
         }
     }
     out
 }
 
+/// Every synapse column, captured in one pass and put into the state by name, as a binary
+/// checkpoint is read ([`crate::scene::binary::fill_state`]).
 fn synapse_columns(world: &mut World, n: usize) -> SynapseColumns {
     let which = columns_of(world);
-    let mut cols = capture_columns(world, n, &which).into_iter();
+    let names = which.iter().map(|(name, _)| name.to_string());
+    let mut cols: Vec<(String, Column)> = names.zip(capture_columns(world, n, &which)).collect();
+    cols.extend(registered_columns(world, n));
     let mut state = State::default();
-    let mut names = which.iter().map(|(name, _)| *name).peekable();
-    state.visit_columns(&mut |name, dest| {
-        if names.peek() == Some(&name) {
-            names.next();
-            let col = cols.next().expect("one column per name");
-            col.fill(dest).expect("a column of the declared type");
-        }
-    });
-    assert!(
-        names.next().is_none(),
-        "SYNAPSE_COLUMNS in the order of State::visit_columns"
-    );
-    state.synapses.registered = registered_columns(world, n).into_iter().collect();
+    crate::scene::binary::fill_state(&mut state, cols)
+        .unwrap_or_else(|r| panic!("SYNAPSE_COLUMNS and State disagree at {}", r.field));
     state.synapses
 }
 
@@ -304,9 +299,7 @@ fn write_binary_within(world: &mut World, scene: &Scene, path: &Path, budget: f6
         state: Some(state),
         ..scene.clone()
     })?;
-    let f = std::fs::File::create(path).map_err(out)?;
-    let w = std::io::BufWriter::with_capacity(1 << 20, f);
-    let mut w = crate::scene::binary::Writer::new(w, &header).map_err(out)?;
+    let mut w = binary_file(path, &header)?;
     let n = world.resource::<BuildInfo>().synapses as usize;
     for batch in batches(&columns_of(world), n, budget) {
         for ((name, _), col) in batch.iter().zip(capture_columns(world, n, batch)) {
@@ -314,20 +307,38 @@ fn write_binary_within(world: &mut World, scene: &Scene, path: &Path, budget: f6
         }
     }
     // In the order of `binary::take_columns`.
-    for (name, col) in rest {
+    for (name, col) in rest.into_iter().chain(registered_columns(world, n)) {
         w.column(&name, col.as_ref()).map_err(out)?;
     }
-    for (name, col) in registered_columns(world, n) {
-        let name = format!("synapses.registered.{name}");
-        w.column(&name, ColumnRef::F32(&col)).map_err(out)?;
-    }
+    close_binary(w, path)
+}
+
+/// A binary checkpoint file at `path`, its header written.
+fn binary_file(path: &Path, header: &str) -> Result<BinaryWriter> {
+    let out = |source| EdraError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::create(path).map_err(out)?;
+    let w = std::io::BufWriter::with_capacity(1 << 20, f);
+    crate::scene::binary::Writer::new(w, header).map_err(out)
+}
+
+type BinaryWriter = crate::scene::binary::Writer<std::io::BufWriter<std::fs::File>>;
+
+/// Writes the end of the binary checkpoint `w` at `path` and flushes it.
+fn close_binary(w: BinaryWriter, path: &Path) -> Result<()> {
+    let out = |source| EdraError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
     let w = w.finish().map_err(out)?;
     w.into_inner().map_err(|e| out(e.into_error()))?;
     Ok(())
 }
 
-/// `columns` split into runs whose values for `n` synapses fit in `budget` bytes (one column
-/// at least).
+/// `columns` split into runs whose values for `n` synapses fit in `budget` bytes, counting 8
+/// bytes a value (the widest type; one column at least).
 fn batches<'a>(
     columns: &'a [(&'static str, Get)],
     n: usize,
@@ -388,12 +399,11 @@ pub fn write_as(scene: Scene, path: &Path, form: Form) -> Result<()> {
                 Some(state) => crate::scene::binary::take_columns(state),
                 None => Vec::new(),
             };
-            let header = ron_text(&scene)?;
-            let f = std::fs::File::create(path).map_err(out)?;
-            let w = std::io::BufWriter::with_capacity(1 << 20, f);
-            let w = crate::scene::binary::write(w, &header, columns).map_err(out)?;
-            w.into_inner().map_err(|e| out(e.into_error()))?;
-            Ok(())
+            let mut w = binary_file(path, &ron_text(&scene)?)?;
+            for (name, col) in columns {
+                w.column(&name, col.as_ref()).map_err(out)?;
+            }
+            close_binary(w, path)
         }
     }
 }

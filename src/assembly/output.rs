@@ -46,10 +46,10 @@ impl Format {
 
     /// The checkpoint that goes with the tables: RON text beside CSV, the binary form beside
     /// Parquet (a run is either read by people or by programs).
-    pub fn checkpoint_form(self) -> crate::assembly::checkpoint::Form {
+    pub fn checkpoint_form(self) -> Form {
         match self {
-            Format::Csv => crate::assembly::checkpoint::Form::Ron,
-            Format::Parquet => crate::assembly::checkpoint::Form::Binary,
+            Format::Csv => Form::Ron,
+            Format::Parquet => Form::Binary,
         }
     }
 
@@ -57,6 +57,34 @@ impl Format {
     pub fn checkpoint_file(self) -> String {
         format!("checkpoint.{}", self.checkpoint_form().extension())
     }
+}
+
+/// The file of the table `stem` (`spikes`, `synapses`, a recorder's name) in the run folder
+/// `dir`: `<stem>.parquet` if there is one, else `<stem>.csv`; `None` if neither is there.
+pub fn table_path(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [Format::Parquet, Format::Csv]
+        .map(|f| dir.join(format!("{stem}.{}", f.extension())))
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// Writes a file that appears whole or not at all: `write` fills `<path>.partial`, which is
+/// then renamed to `path`; if either fails the partial file is removed and `path` is left as
+/// it was.
+pub fn write_whole(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written = write(&partial).and_then(|()| {
+        std::fs::rename(&partial, path).map_err(|source| EdraError::Output {
+            path: path.to_path_buf(),
+            source,
+        })
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 /// `summary.ron`: what ran and how fast.

@@ -189,10 +189,7 @@ impl SceneFile {
         let mut head = [0u8; 8];
         let n = read_up_to(&mut f, &mut head).map_err(io)?;
         if binary::is_binary(&head[..n]) {
-            return Self::read_binary(&file, &f, registered).map_err(|e| match e {
-                EdraError::Io { source, .. } => io(source),
-                e => e,
-            });
+            return Self::read_binary(path, &f, registered);
         }
         let input = (&head[..n]).chain(f);
         let mut bytes = Vec::with_capacity(len as usize);
@@ -209,7 +206,8 @@ impl SceneFile {
     /// Reads a binary checkpoint ([`binary`]): its header is parsed as RON text (errors are
     /// placed in it), its columns mapped into the state (they are read from the file as the
     /// build needs them, see [`column`]), and then the whole is checked.
-    fn read_binary(file: &str, f: &std::fs::File, registered: &Stages) -> Result<Self> {
+    fn read_binary(path: &Path, f: &std::fs::File, registered: &Stages) -> Result<Self> {
+        let file = &path.display().to_string();
         let refused = |r: binary::Refusal| EdraError::Scene {
             file: file.to_string(),
             pos: None,
@@ -226,7 +224,7 @@ impl SceneFile {
         // stays whole for its map). Another process truncating the file meanwhile would end
         // this one with SIGBUS, as with any mapped reader.
         let map = unsafe { memmap2::Mmap::map(f) }.map_err(|source| EdraError::Io {
-            path: file.into(),
+            path: path.to_path_buf(),
             source,
         })?;
         let decoded = binary::read_mapped(std::sync::Arc::new(map)).map_err(refused)?;

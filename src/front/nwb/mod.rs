@@ -10,7 +10,7 @@
 //!   recorder, because NWB gives a series one unit;
 //! - `session_description` and `/general/notes`: the scene, its seed, dt and edra's version.
 //!
-//! The run folder is read by [`read`] (CSV today) and gathered by [`content`] without HDF5;
+//! The run folder is read by [`read`] (Parquet or CSV) and gathered by [`content`] without HDF5;
 //! only [`write`] needs it, behind the cargo feature `nwb`.
 
 pub mod content;
@@ -36,24 +36,16 @@ pub fn export(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
     }
     let c = content::gather(dir)?;
     let out = out.map_or_else(|| dir.join(format!("{}.nwb", c.scene)), Path::to_path_buf);
-    let partial = PathBuf::from(format!("{}.partial", out.display()));
-    write_partial(&c, &partial)?;
-    std::fs::rename(&partial, &out).map_err(|source| EdraError::Output {
-        path: out.clone(),
-        source,
-    })?;
+    crate::assembly::output::write_whole(&out, |partial| write_partial(&c, partial))?;
     Ok(out)
 }
 
-/// Writes `c` to `partial`; on failure removes what was written.
+/// Writes `c` to `partial`.
 #[cfg(feature = "nwb")]
 fn write_partial(c: &content::NwbContent, partial: &Path) -> Result<()> {
-    write::write_file(c, partial).map_err(|e| {
-        let _ = std::fs::remove_file(partial);
-        EdraError::Output {
-            path: partial.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        }
+    write::write_file(c, partial).map_err(|e| EdraError::Output {
+        path: partial.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
     })
 }
 

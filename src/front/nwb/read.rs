@@ -28,43 +28,43 @@ impl RecorderTable {
 /// The path of `file` in `dir`, refused (exit 2, naming the file) if it is not there.
 pub fn needed(dir: &Path, file: &str) -> Result<PathBuf> {
     let path = dir.join(file);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(EdraError::Argument(format!(
-            "{}: no {file} here, so this is not a complete run folder (`edra run SCENE --out \
-             DIR` writes it)",
-            dir.display()
-        )))
+    match path.is_file() {
+        true => Ok(path),
+        false => Err(missing(dir, file)),
     }
+}
+
+/// The refusal of a run folder `dir` without `file` (exit 2).
+fn missing(dir: &Path, file: &str) -> EdraError {
+    EdraError::Argument(format!(
+        "{}: no {file} here, so this is not a complete run folder (`edra run SCENE --out DIR` \
+         writes it)",
+        dir.display()
+    ))
 }
 
 /// The file of the table `stem` in `dir`: `<stem>.parquet` if there is one, else
 /// `<stem>.csv`, refused (exit 2, naming the CSV) if neither is there.
 pub fn table_file(dir: &Path, stem: &str) -> Result<PathBuf> {
-    let parquet = dir.join(format!("{stem}.parquet"));
-    match parquet.is_file() {
-        true => Ok(parquet),
-        false => needed(dir, &format!("{stem}.csv")),
-    }
+    crate::assembly::output::table_path(dir, stem)
+        .ok_or_else(|| missing(dir, &format!("{stem}.csv")))
 }
 
 /// The spikes of a run, from `dir/spikes.parquet` or `dir/spikes.csv`: (t in ms, neuron id),
 /// in the file's order.
 pub fn read_spikes(dir: &Path) -> Result<Vec<(f64, u32)>> {
-    let parquet = dir.join("spikes.parquet");
-    if parquet.is_file() {
-        let (header, rows) = crate::front::web::data::parquet_rows(&parquet)?;
+    let path = table_file(dir, "spikes")?;
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let (header, rows) = crate::front::web::data::parquet_rows(&path)?;
         if header != ["t_ms", "neuron"] {
             let m = format!(
                 "the columns must be `t_ms,neuron`, not `{}`",
                 header.join(",")
             );
-            return Err(bad(&parquet, 0, m));
+            return Err(bad(&path, 0, m));
         }
         return Ok(rows.iter().map(|r| (r[0], r[1] as u32)).collect());
     }
-    let path = needed(dir, "spikes.csv")?;
     let (header, rows) = csv_table(&path)?;
     if header != ["t_ms", "neuron"] {
         let m = format!(
@@ -88,7 +88,7 @@ pub fn read_spikes(dir: &Path) -> Result<Vec<(f64, u32)>> {
 /// `edra report` reads them, [`Trace::from_run_folder`]).
 pub fn read_recorder(dir: &Path, name: &str) -> Result<RecorderTable> {
     let Some(t) = Trace::from_run_folder(name, dir)? else {
-        return Err(needed(dir, &format!("{name}.csv")).expect_err("neither file is there"));
+        return Err(missing(dir, &format!("{name}.csv")));
     };
     let header = ["t_ms".to_string(), t.id_column]
         .into_iter()

@@ -223,14 +223,12 @@ impl Trace {
     /// The trace of recorder `name` in run folder `dir`: `<name>.parquet` or `<name>.csv`,
     /// whichever exists (the Parquet file if both do); `None` if neither.
     pub fn from_run_folder(name: &str, dir: &Path) -> Result<Option<Trace>> {
-        let parquet = dir.join(format!("{name}.parquet"));
-        let csv = dir.join(format!("{name}.csv"));
-        if parquet.is_file() {
-            Self::from_parquet(name, &parquet).map(Some)
-        } else if csv.is_file() {
-            Self::from_csv(name, &csv).map(Some)
-        } else {
-            Ok(None)
+        let Some(path) = crate::assembly::output::table_path(dir, name) else {
+            return Ok(None);
+        };
+        match path.extension().is_some_and(|e| e == "parquet") {
+            true => Self::from_parquet(name, &path).map(Some),
+            false => Self::from_csv(name, &path).map(Some),
         }
     }
 
