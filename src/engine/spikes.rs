@@ -24,8 +24,14 @@ pub struct SpikeHistory {
     /// `rows` rows of `words` words, then one row of zeros.
     bits: Vec<AtomicU64>,
     /// For the open step and each `back` in `0..rows`: the first word of the row of
-    /// `step - back` (the zero row if that is before step 0).
+    /// `step - back` (the zero row if that is before step 0). Made step by step over the first
+    /// `rows` steps only; after them the look-back is a window of `ring`.
     back_offsets: Vec<usize>,
+    /// The first word of row `(2·rows − 1 − j) mod rows`, for `j` in `0..2·rows`: from step
+    /// `rows` on, the offsets of step s are `ring[rows − 1 − s % rows ..][..rows]`.
+    ring: Vec<usize>,
+    /// Where the open step's offsets start in `ring` (`None`: in `back_offsets`).
+    window: Option<usize>,
 }
 
 impl SpikeHistory {
@@ -39,6 +45,10 @@ impl SpikeHistory {
             rows,
             bits,
             back_offsets: vec![rows * words; rows],
+            ring: (0..2 * rows)
+                .map(|j| (2 * rows - 1 - j) % rows * words)
+                .collect(),
+            window: None,
         }
     }
 
@@ -63,6 +73,12 @@ impl SpikeHistory {
         for w in &mut self.bits[r..r + self.words] {
             *w.get_mut() = 0;
         }
+        if step >= self.rows as u64 {
+            // Every look-back is within the run: a window of the ring, no table to make.
+            self.window = Some(self.rows - 1 - r / self.words);
+            return;
+        }
+        self.window = None;
         let zero_row = self.rows * self.words;
         for (back, off) in self.back_offsets.iter_mut().enumerate() {
             *off = match step.checked_sub(back as u64) {
@@ -76,8 +92,12 @@ impl SpikeHistory {
     /// stay in registers instead of being reloaded from the resource on every read).
     #[inline(always)]
     pub fn lookback(&self) -> Lookback<'_> {
+        let offsets = match self.window {
+            Some(start) => &self.ring[start..start + self.rows],
+            None => &self.back_offsets[..],
+        };
         Lookback {
-            offsets: &self.back_offsets,
+            offsets,
             bits: &self.bits,
             words: self.words,
         }
@@ -279,6 +299,8 @@ impl NeuronInput {
 mod tests {
     use super::*;
 
+    /// Over the first steps (offsets made step by step) and after them (a window of the ring),
+    /// every look-back the history holds reads the right step.
     #[test]
     fn delayed_reads_see_the_right_step() {
         let mut h = SpikeHistory::new(130, 5);
@@ -287,7 +309,7 @@ mod tests {
             if step % 3 == 0 {
                 h.fire(step, 129);
             }
-            for back in 0..=5u64 {
+            for back in 0..h.rows() as u64 {
                 let expected = back <= step && (step - back) % 3 == 0;
                 assert_eq!(
                     h.fired(step, back, 129),

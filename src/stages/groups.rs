@@ -145,8 +145,8 @@ pub struct SynapseGroupRt {
     pub region: Option<u32>,
     /// +1 for excitatory, −1 for inhibitory groups.
     pub sign: f32,
-    /// Whether arriving spikes add to the postsynaptic neuron's input: false onto Poisson
-    /// sources, which ignore it.
+    /// Whether arriving spikes add to the postsynaptic neuron's input: only onto model neurons
+    /// (LIF, Izhikevich); spike sources ignore it.
     pub delivers_input: bool,
     /// Ids `first_id..first_id + count` belong to this group.
     pub first_id: u32,

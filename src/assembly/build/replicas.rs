@@ -77,9 +77,10 @@ pub(super) fn synapse_groups(
                 replica: r,
                 region: spec.region.as_ref().map(|n| levels.index(r, n)),
                 sign: if spec.inhibitory { -1.0 } else { 1.0 },
-                delivers_input: !matches!(
+                // Spike sources ignore input: only model neurons take it.
+                delivers_input: matches!(
                     neurons.find(r, &spec.post).spec.model,
-                    NeuronModel::Poisson { .. }
+                    NeuronModel::Lif(_) | NeuronModel::Izhikevich(_)
                 ),
                 first_id: 0,
                 count: 0,

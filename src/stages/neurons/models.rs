@@ -335,17 +335,15 @@ fn periodic_fires(step: u64, dt: f64, first_ms: f64, period_ms: f64, count: Opti
     ((first_ms + k * period_ms) / dt).round() as u64 == step
 }
 
-/// Runs `fires` for every neuron of a source query, fires those that do, and discards their
-/// synaptic input (a source's spikes do not depend on it).
+/// Runs `fires` for every neuron of a source query and fires those that do (synapses onto
+/// sources deliver no input: a source's spikes do not depend on it).
 fn fire_each<'a>(
     neurons: impl Iterator<Item = &'a Neuron>,
     spikes: &SpikeHistory,
-    input: &NeuronInput,
     clock: &Clock,
     fires: impl Fn(&Neuron) -> bool,
 ) {
     for n in neurons {
-        input.take(n.id);
         if fires(n) {
             spikes.fire(clock.step, n.id);
         }
@@ -358,9 +356,8 @@ pub fn fire_regular(
     groups: Res<NeuronGroups>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
-    input: Res<NeuronInput>,
 ) {
-    fire_each(q.iter(), &spikes, &input, &clock, |n| {
+    fire_each(q.iter(), &spikes, &clock, |n| {
         let NeuronModel::Regular { rate_hz, phase_ms } = groups.0[n.group as usize].spec.model
         else {
             return false;
@@ -375,9 +372,8 @@ pub fn fire_pairing(
     groups: Res<NeuronGroups>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
-    input: Res<NeuronInput>,
 ) {
-    fire_each(q.iter(), &spikes, &input, &clock, |n| {
+    fire_each(q.iter(), &spikes, &clock, |n| {
         let g = &groups.0[n.group as usize];
         let NeuronModel::Pairing(p) = &g.spec.model else {
             return false;
@@ -393,24 +389,54 @@ pub fn fire_pairing(
     });
 }
 
-/// System: explicit spike times, read through each neuron's cursor.
+/// The step of a spike time.
+fn step_of(t_ms: f64, dt_ms: f64) -> u64 {
+    (t_ms / dt_ms).round() as u64
+}
+
+/// System: explicit spike times, read through each neuron's cursor. The neurons of a group are
+/// visited only on the steps one of them has a spike due (`due`: per neuron group, the earliest
+/// step of its neurons' next spikes, found again after they move and whenever the groups
+/// change), so that a step without spikes costs one comparison per group. Spike sources take
+/// no input (synapses onto them deliver none).
 pub fn fire_spike_times(
     mut q: Query<(&Neuron, &mut SpikeCursor)>,
     groups: Res<NeuronGroups>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
-    input: Res<NeuronInput>,
+    mut due: Local<Vec<u64>>,
 ) {
+    let times = |g: u16| match &groups.0[g as usize].spec.model {
+        NeuronModel::SpikeTimes { times_ms } => Some(times_ms),
+        _ => None,
+    };
+    if groups.is_changed() || due.len() != groups.0.len() {
+        *due = vec![u64::MAX; groups.0.len()];
+        for (n, c) in &q {
+            if let Some(t) = times(n.group).and_then(|t| t.get(c.next as usize)) {
+                let d = &mut due[n.group as usize];
+                *d = (*d).min(step_of(*t, clock.dt_ms));
+            }
+        }
+    }
+    if !due.iter().any(|&d| d <= clock.step) {
+        return;
+    }
+    let now: Vec<bool> = due.iter().map(|&d| d <= clock.step).collect();
+    for g in (0..due.len()).filter(|&g| now[g]) {
+        due[g] = u64::MAX;
+    }
     for (n, mut cursor) in &mut q {
-        input.take(n.id);
-        let NeuronModel::SpikeTimes { times_ms } = &groups.0[n.group as usize].spec.model else {
+        let g = n.group as usize;
+        let (true, Some(times_ms)) = (now[g], times(n.group)) else {
             continue;
         };
         let c = cursor.bypass_change_detection();
         let mut fired = false;
-        while let Some(t) = times_ms.get(c.next as usize) {
-            let s = (t / clock.dt_ms).round() as u64;
+        while let Some(&t) = times_ms.get(c.next as usize) {
+            let s = step_of(t, clock.dt_ms);
             if s > clock.step {
+                due[g] = due[g].min(s);
                 break;
             }
             fired |= s == clock.step;
