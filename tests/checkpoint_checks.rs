@@ -90,7 +90,7 @@ fn edited_checkpoints_are_refused_at_their_field() {
             "[250.0]",
             "state.synapses.psd_receptors[0]",
         ),
-        ("rho", "[-0.5]", "state.synapses.rho[0]"),
+        ("rho", "[-20.0]", "state.synapses.rho[0]"),
         ("group", "[1]", "state.synapses.group[0]"),
         ("spike_cursor", "[99, 20]", "state.neurons.spike_cursor[0]"),
         (

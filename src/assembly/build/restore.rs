@@ -161,7 +161,9 @@ pub(super) fn check_state(
         -big,
         big,
     )?;
-    range(sf, "synapses", "rho", &s.rho, 0.0, 1.0)?;
+    // ρ leaves [0, 1] by the rule's noise (the cubic drift pulls it back); values 10 beyond it
+    // are not reached by a run.
+    range(sf, "synapses", "rho", &s.rho, -10.0, 11.0)?;
     range(sf, "synapses", "h_mv", &s.h_mv, -1e3, 1e3)?;
     range(sf, "synapses", "w_mv", &s.w_mv, -big, big)?;
     range(sf, "synapses", "efficacy_mv", &s.efficacy_mv, -big, big)?;
