@@ -13,6 +13,7 @@ use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::RegionData;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron, PoissonCalendar, SpikeCursor};
+use crate::stages::plasticity::event_calcium::EventCalcium;
 use crate::stages::plasticity::event_stdp::EventStdp;
 use crate::stages::timeline::Timeline;
 use bevy_ecs::prelude::*;
@@ -170,7 +171,8 @@ impl Get {
 
 /// The declared synapse columns this world has (`next_step` only with event-driven groups).
 fn columns_of(world: &World) -> Vec<(&'static str, Get)> {
-    let event = !world.resource::<EventStdp>().is_empty();
+    let event =
+        !world.resource::<EventStdp>().is_empty() || !world.resource::<EventCalcium>().is_empty();
     SYNAPSE_COLUMNS
         .iter()
         .copied()

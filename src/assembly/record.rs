@@ -43,20 +43,28 @@ pub struct SynapseData {
 }
 
 impl SynapseDataItem<'_, '_> {
+    /// The weight, brought up to date (`now`) if the synapse is event-driven.
+    pub fn weight_now(&self, now: &CaughtUp) -> SynapticWeight {
+        let (_, w) = now.view(self.synapse, self.event, self.traces, self.weight);
+        now.view_calcium(self.synapse, self.event, self.spine, self.rho, w)
+            .2
+    }
+
     /// The values of the built-in variables ([`crate::stages::synapse_variables`], in that order); `None` where the synapse lacks the component. An
     /// event-driven synapse is shown brought up to date (`now`), without being written.
     pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
         let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
+        let (spine, rho, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
         [
             self.nmda.map(|n| n.cleft.glutamate_mm),
             self.nmda.map(|n| n.membrane.v_mv),
             self.nmda.map(|n| n.receptor.open_fraction),
-            Some(self.spine.ca_um),
-            Some(self.spine.sensitivity),
+            Some(spine.ca_um),
+            Some(spine.sensitivity),
             traces.map(|t| t.x_pre),
             traces.map(|t| t.y_post),
             traces.map(|t| t.eligibility_mv),
-            self.rho.map(|r| r.rho as f32),
+            rho.map(|r| r.rho as f32),
             Some(w.h_mv),
             Some(w.z),
             Some(w.w_mv),

@@ -61,9 +61,11 @@ pub fn direct_efficacy_mv(sign: f32, w_mv: f32, scale: f32) -> f32 {
     sign * w_mv * scale
 }
 
-/// Marks a synapse of an event-driven pair-STDP group. Its traces and weight are those at the
-/// end of step `next_step − 1`; the steps from `next_step` on are taken when a spike reaches it
-/// or at the end of the epoch.
+/// Marks a synapse of an event-driven group, updated only when a spike reaches it. Pair STDP:
+/// its traces and weight are those at the end of step `next_step − 1`; the steps from
+/// `next_step` on are taken when a spike reaches it or at the end of the epoch. Calcium rule:
+/// its Ca is that after the jumps of step `next_step` (its last spike) and ρ that at the start
+/// of that step.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq)]
 pub struct EventDriven {
     pub next_step: u64,

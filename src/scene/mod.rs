@@ -657,6 +657,9 @@ impl Scene {
                 );
             }
         }
+        if matches!(&s.rule, Rule::CalciumRule(p) if p.event_driven) {
+            event_calcium_fits(s, c);
+        }
         if let Some(t) = &s.trafficking {
             c.within("trafficking", |c| t.validate(c));
         }
@@ -668,6 +671,32 @@ impl Scene {
             c.dist("z", &s.init.z, -1.0, 1.0, "");
             c.dist("rho", &s.init.rho, 0.0, 1.0, "");
         });
+    }
+}
+
+/// An event-driven calcium-rule group ([`crate::stages::plasticity::event_calcium`]) takes its Ca
+/// with its rule, so its Ca must be the linear model, and nothing may read the synapse on every
+/// step.
+fn event_calcium_fits(s: &SynapseGroup, c: &mut Checker) {
+    let why = "event-driven calcium rule (`rule.event_driven: true`)";
+    if !matches!(s.ca, CaModel::Linear(_)) {
+        c.fail(
+            "ca",
+            format!("the {why} integrates the linear Ca model between spikes: choose `ca: Linear`"),
+        );
+    }
+    let per_step = [
+        (s.trafficking.is_some(), "trafficking", "AMPA trafficking"),
+        (s.consolidation.is_some(), "consolidation", "consolidation"),
+        (!s.stages.is_empty(), "stages", "registered stages"),
+    ];
+    for (_, field, what) in per_step.iter().filter(|c| c.0) {
+        c.fail(
+            field,
+            format!(
+                "the {why} cannot be combined with {what}, which reads the synapse on every step"
+            ),
+        );
     }
 }
 

@@ -47,8 +47,9 @@ pub struct SynapseColumns {
     pub h_residual_mv: Col<f32>,
     #[serde(default, skip_serializing_if = "all_zero")]
     pub z_residual: Col<f32>,
-    /// First step not yet taken by each event-driven synapse (0 for the others); empty in a
-    /// scene without event-driven groups.
+    /// The [`EventDriven`](crate::core::weight::EventDriven) clock of each event-driven synapse
+    /// (0 for the others): for pair STDP the first step not yet taken, for the calcium rule the
+    /// step of its last spike; empty in a scene without event-driven groups.
     #[serde(default, skip_serializing_if = "is_empty")]
     pub next_step: Col<u64>,
     /// The variables of registered stages ([`crate::core::registry`]), by name; absent without

@@ -207,8 +207,11 @@ impl Group {
                     CaModel::Linear(p) => Some(p.delay_ms),
                     _ => None,
                 };
-                let event_driven =
-                    |g: &SynapseGroup| matches!(&g.rule, Rule::PairStdp(p) if p.event_driven);
+                let event_driven = |g: &SynapseGroup| match &g.rule {
+                    Rule::PairStdp(p) => p.event_driven,
+                    Rule::CalciumRule(p) => p.event_driven,
+                    _ => false,
+                };
                 let receptors =
                     |g: &SynapseGroup| g.trafficking.as_ref().map(|t| t.total_receptors);
                 let delays = "each synapse's delays are drawn when the world is built, and the \
@@ -261,6 +264,12 @@ impl Group {
                         "rule",
                         "the group is event-driven, and its decay tables are computed from its \
                          rule when the world is built",
+                    ),
+                    changed(
+                        !event_driven(a) || a.ca == b.ca,
+                        "ca",
+                        "the group is event-driven, and its Ca between spikes is computed from its \
+                         Ca model's constants when the world is built",
                     ),
                     changed(
                         !event_driven(a) || a.gating == b.gating,

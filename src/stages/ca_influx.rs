@@ -14,6 +14,7 @@ use crate::core::param_path::{At, ParamValue, SetError, SetPath};
 use crate::core::params::{Checker, Validate};
 use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Synapse, batching, group_runs};
+use crate::core::weight::EventDriven;
 use crate::engine::spikes::SpikeHistory;
 use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
@@ -306,9 +307,13 @@ pub fn linear_step(decay: f32, c_pre: f32, c_post: f32, pre: bool, post: bool, c
     *ca = c;
 }
 
-/// System: linear-model synapses.
+/// Linear-model synapses stepped here (not event-driven).
+type ClockDrivenLinear = (With<LinearCa>, Without<EventDriven>);
+
+/// System: clock-driven linear-model synapses (event-driven ones take their Ca with their rule,
+/// [`event_calcium`](crate::stages::plasticity::event_calcium)).
 pub fn linear_ca_influx(
-    mut q: Query<(&Synapse, &mut SpineHeadCa), With<LinearCa>>,
+    mut q: Query<(&Synapse, &mut SpineHeadCa), ClockDrivenLinear>,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,

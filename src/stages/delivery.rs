@@ -67,6 +67,9 @@ struct NeuronRows {
     /// `filters[d]`: bit n set if neuron n has a synapse at delay d on this side (one bit per
     /// neuron, empty for a delay no synapse has).
     filters: Vec<Vec<u64>>,
+    /// The delays some synapse has, ascending (those with a filter), each with the words of
+    /// its filter from the first to the last that is not 0.
+    delays: Vec<(usize, Range<usize>)>,
 }
 
 impl NeuronRows {
@@ -139,6 +142,15 @@ impl NeuronRows {
                 }
             };
         }
+        ix.delays = (0..ix.filters.len())
+            .filter(|&d| !ix.filters[d].is_empty())
+            .map(|d| {
+                let f = &ix.filters[d];
+                let first = f.iter().position(|&w| w != 0).unwrap_or(0);
+                let end = f.iter().rposition(|&w| w != 0).map_or(first, |l| l + 1);
+                (d, first..end)
+            })
+            .collect();
         if all_direct {
             ix.runs = Vec::new();
             ix.rows = Vec::new();
@@ -152,17 +164,8 @@ impl NeuronRows {
         ix
     }
 
-    /// Neurons with a synapse at `delay` on this side, one bit each (None if there are none).
-    #[inline]
-    fn filter(&self, delay: usize) -> Option<&[u64]> {
-        self.filters
-            .get(delay)
-            .filter(|f| !f.is_empty())
-            .map(|f| &f[..])
-    }
-
     /// Calls `f(row)` for each row of `neuron`'s synapses with delay `delay` (the neuron is
-    /// known to have some: it passed [`filter`](Self::filter)).
+    /// known to have some: it is in the delay's filter).
     #[inline]
     fn for_rows(&self, neuron: u32, delay: usize, mut f: impl FnMut(u32)) {
         let p = self.places[neuron as usize];
@@ -196,10 +199,11 @@ impl NeuronRows {
     #[cfg(test)]
     fn rows_of(&self, neuron: u32, delay: usize) -> Vec<u32> {
         let mut out = Vec::new();
-        if self
-            .filter(delay)
-            .is_some_and(|f| f[neuron as usize >> 6] >> (neuron & 63) & 1 == 1)
-        {
+        let filter = self
+            .filters
+            .get(delay)
+            .and_then(|f| f.get(neuron as usize >> 6));
+        if filter.is_some_and(|w| w >> (neuron & 63) & 1 == 1) {
             self.for_rows(neuron, delay, |r| out.push(r));
         }
         out
@@ -239,19 +243,55 @@ impl TableIndex {
         spikes: &SpikeHistory,
         lag: usize,
         words: Range<usize>,
+        f: impl FnMut(u32, u8),
+    ) {
+        let sides = [(&self.outgoing, PRE), (&self.incoming, POST)];
+        self.reach(spikes, lag, words, &sides, f);
+    }
+
+    /// Calls `f(row)` for every synapse of one side ([`PRE`]: by axonal delay, [`POST`]: by
+    /// dendritic delay) reached by a spike `lag` steps older than its delay: with `lag` the
+    /// linear Ca model's delay, the presynaptic spikes whose Ca transient is due now.
+    pub(crate) fn for_each_on(
+        &self,
+        bit: u8,
+        spikes: &SpikeHistory,
+        lag: usize,
+        mut f: impl FnMut(u32),
+    ) {
+        let side = match bit {
+            PRE => &self.outgoing,
+            _ => &self.incoming,
+        };
+        self.reach(spikes, lag, 0..spikes.words(), &[(side, bit)], |r, _| f(r));
+    }
+
+    /// [`for_each_reached`](Self::for_each_reached) over the given sides. Spikes older than the
+    /// history are gone: with a `lag`, only delays the history still covers are looked at (the
+    /// history is sized for the longest delay plus the linear Ca model's).
+    fn reach(
+        &self,
+        spikes: &SpikeHistory,
+        lag: usize,
+        words: Range<usize>,
+        sides: &[(&NeuronRows, u8)],
         mut f: impl FnMut(u32, u8),
     ) {
         let lookback = spikes.lookback();
         let mut batch = [0u32; BATCH];
-        for back in lag..spikes.rows() - 1 + lag {
-            let delay = back - lag;
-            let fired = &lookback.row(back)[words.clone()];
-            for (side, bit) in [(&self.outgoing, PRE), (&self.incoming, POST)] {
-                let Some(filter) = side.filter(delay) else {
+        // Only the delays some synapse has: a side's calls come in order of delay, and the
+        // order of the calls does not matter to any caller.
+        for &(side, bit) in sides {
+            for (delay, used) in &side.delays {
+                let (delay, back) = (*delay, delay + lag);
+                let words = words.start.max(used.start)..words.end.min(used.end);
+                if delay + 1 >= spikes.rows() || back >= spikes.rows() || words.is_empty() {
                     continue;
-                };
+                }
+                let fired = &lookback.row(back)[words.clone()];
+                let filter = &side.filters[delay][words.clone()];
                 let mut len = 0;
-                for (k, (w, m)) in fired.iter().zip(&filter[words.clone()]).enumerate() {
+                for (k, (w, m)) in fired.iter().zip(filter).enumerate() {
                     let mut b = w.load(Relaxed) & m;
                     while b != 0 {
                         batch[len] = ((words.start + k) * 64) as u32 + b.trailing_zeros();

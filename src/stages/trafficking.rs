@@ -20,7 +20,7 @@
 
 use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
-use crate::core::weight::direct_efficacy_mv;
+use crate::core::weight::{EventDriven, direct_efficacy_mv};
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::plasticity::{StdpTraces, SynapticWeight};
@@ -192,8 +192,13 @@ pub fn traffic_ampa(
     });
 }
 
-/// Synapses whose efficacy [`direct_efficacy`] sets: no AMPA pools, no pair rule.
-type DirectOnly = (Without<AmpaPools>, Without<StdpTraces>);
+/// Synapses whose efficacy [`direct_efficacy`] sets: no AMPA pools, no pair rule, not
+/// event-driven (their rule sets it when it updates them).
+type DirectOnly = (
+    Without<AmpaPools>,
+    Without<StdpTraces>,
+    Without<EventDriven>,
+);
 
 /// System: synapses without trafficking pass their weight straight to the neuron, as efficacy
 /// = sign·w·S_post. Pair-STDP synapses are left out: their rule writes the same product in its

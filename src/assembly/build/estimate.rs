@@ -49,6 +49,14 @@ pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
         Rule::EarlyCalcium(_) => cost::<EarlyCalciumRule>(),
         Rule::Static => 0.0,
     };
+    let event_driven = match &g.rule {
+        Rule::PairStdp(p) => p.event_driven,
+        Rule::CalciumRule(p) => p.event_driven,
+        _ => false,
+    };
+    if event_driven {
+        b += cost::<EventDriven>();
+    }
     if g.trafficking.is_some() {
         b += cost::<AmpaPools>();
     }

@@ -38,6 +38,7 @@ use crate::stages::neurons::{
     IzhikevichState, LifState, Neuron, NeuronGroupRt, NeuronGroups, NeuronModel, PairingSource,
     PoissonCalendar, PoissonSource, RegularSource, SpikeCursor,
 };
+use crate::stages::plasticity::event_calcium::EventCalcium;
 use crate::stages::plasticity::event_stdp::{EventDriven, EventStdp};
 use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, Rule, StdpTraces, SynapticWeight};
 use crate::stages::timeline::{ParamChange, PendingReward, RuleRt, Timeline};
@@ -156,6 +157,7 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     world.insert_resource(input);
     let event_epoch = state.and_then(|s| s.event_epoch.as_ref());
     world.insert_resource(EventStdp::new(&groups, dt, step, event_epoch));
+    world.insert_resource(EventCalcium::new(&groups, dt, scene.seed));
     world.insert_resource(levels);
     world.insert_resource(scaling);
     world.insert_resource(protein_levels(&neuron_groups, state));

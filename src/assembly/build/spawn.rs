@@ -75,6 +75,12 @@ impl Spawn<'_, '_> {
                 (f(r), r.traces, at)
             }),
             Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
+            Rule::CalciumRule(p) if p.event_driven => self.trafficking(move |r| {
+                let at = EventDriven {
+                    next_step: r.next_step,
+                };
+                (f(r), CaRuleState { rho: r.rho }, at)
+            }),
             Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), CaRuleState { rho: r.rho })),
             Rule::EarlyCalcium(_) => self.trafficking(move |r| {
                 let fine = EarlyCalciumRule {

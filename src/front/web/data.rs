@@ -87,7 +87,7 @@ impl Population {
         let now = CaughtUp::of(world, world.resource::<Clock>().step);
         for s in q.iter(world) {
             if let Some(w) = weights.get_mut(s.synapse.id as usize) {
-                *w = now.view(s.synapse, s.event, s.traces, s.weight).1.w_mv as f64;
+                *w = s.weight_now(&now).w_mv as f64;
             }
         }
         Population {

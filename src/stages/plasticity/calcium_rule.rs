@@ -12,6 +12,7 @@
 use super::SynapticWeight;
 use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::core::weight::EventDriven;
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
@@ -47,6 +48,12 @@ crate::params! {
         h_down_mv: f64 = 1.0, "mV", [-1e3, 1e3];
         /// Early weight at ρ = 1 (b = w1/w0 = 5).
         h_up_mv: f64 = 5.0, "mV", [-1e3, 1e3];
+        /// Integrate each synapse, Ca and ρ together, when a spike reaches it instead of on
+        /// every step ([`event_calcium`](super::event_calcium)): exact Ca decay and exact time
+        /// above each threshold in between. Needs `ca: Linear` and no trafficking,
+        /// consolidation or registered stages (nothing else may read the synapse on every
+        /// step). Left out of the checkpoint's copy of the scene when false.
+        event_driven: bool = false => skip_if "std::ops::Not::not";
     }
 }
 
@@ -55,6 +62,12 @@ crate::params! {
 pub fn drift(p: &CalciumRuleParams, rho: f64, ca: f64) -> f64 {
     let up = (ca >= p.theta_p) as u8 as f64;
     let down = (ca >= p.theta_d) as u8 as f64;
+    drift_in(p, rho, up, down)
+}
+
+/// Deterministic part of τ·dρ/dt with Θ[c − θp] = `up` and Θ[c − θd] = `down` (0 or 1).
+#[inline(always)]
+pub fn drift_in(p: &CalciumRuleParams, rho: f64, up: f64, down: f64) -> f64 {
     -rho * (1.0 - rho) * (p.rho_star - rho) + p.gamma_p * (1.0 - rho) * up - p.gamma_d * rho * down
 }
 
@@ -66,14 +79,18 @@ pub fn rho_step(p: &CalciumRuleParams, dt_ms: f64, rho: f64, ca: f64, normal: f6
     rho + drift(p, rho, ca) * h + p.sigma * (h * active).sqrt() * normal
 }
 
-/// System: calcium-rule synapses.
+/// System: clock-driven calcium-rule synapses (event-driven ones are taken by
+/// [`event_calcium`](super::event_calcium)).
 pub fn calcium_rule(
-    mut q: Query<(
-        &Synapse,
-        &SpineHeadCa,
-        &mut CaRuleState,
-        &mut SynapticWeight,
-    )>,
+    mut q: Query<
+        (
+            &Synapse,
+            &SpineHeadCa,
+            &mut CaRuleState,
+            &mut SynapticWeight,
+        ),
+        Without<EventDriven>,
+    >,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
 ) {

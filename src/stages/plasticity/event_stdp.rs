@@ -26,13 +26,16 @@
 //! STDP; Potjans, Morrison & Diesmann (2010, Front Comput Neurosci 4:141) the dopamine form.
 
 use super::SynapticWeight;
+use super::calcium_rule::CaRuleState;
 use super::event_arrivals::{Arrivals, ChunkArrivals};
+use super::event_calcium::EventCalcium;
 use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
 use crate::core::clock::Clock;
 use crate::core::prefetch::prefetch;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::core::weight::direct_efficacy_mv;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
+use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::delivery::DeliveryIndex;
 use crate::stages::groups::SynapseGroups;
 use crate::stages::guard::{NonFinite, nonfinite};
@@ -513,6 +516,7 @@ fn catch_up(
 /// completed, and the astrocyte factors.
 pub struct CaughtUp<'a> {
     pub events: &'a EventStdp,
+    pub calcium: &'a EventCalcium,
     pub upto: u64,
     pub per_neuron: &'a [f32],
 }
@@ -521,6 +525,7 @@ pub struct CaughtUp<'a> {
 #[derive(bevy_ecs::system::SystemParam)]
 pub struct EventView<'w> {
     events: Res<'w, EventStdp>,
+    calcium: Res<'w, EventCalcium>,
     scaling: Res<'w, AstrocyteScaling>,
 }
 
@@ -529,6 +534,7 @@ impl EventView<'_> {
     pub fn after(&self, upto: u64) -> CaughtUp<'_> {
         CaughtUp {
             events: &self.events,
+            calcium: &self.calcium,
             upto,
             per_neuron: &self.scaling.per_neuron,
         }
@@ -540,6 +546,7 @@ impl<'a> CaughtUp<'a> {
     pub fn of(world: &'a World, upto: u64) -> Self {
         CaughtUp {
             events: world.resource::<EventStdp>(),
+            calcium: world.resource::<EventCalcium>(),
             upto,
             per_neuron: &world.resource::<AstrocyteScaling>().per_neuron,
         }
@@ -559,6 +566,26 @@ impl<'a> CaughtUp<'a> {
                 (Some(t), w)
             }
             _ => (tr.copied(), *w),
+        }
+    }
+
+    /// The Ca, ρ and weight of a synapse as they are after `upto` steps (`w`: its weight as
+    /// [`view`](Self::view) gives it).
+    pub fn view_calcium(
+        &self,
+        syn: &Synapse,
+        clock: Option<&EventDriven>,
+        spine: &SpineHeadCa,
+        rho: Option<&CaRuleState>,
+        w: SynapticWeight,
+    ) -> (SpineHeadCa, Option<CaRuleState>, SynapticWeight) {
+        match (clock, rho) {
+            (Some(c), Some(r)) => {
+                let state = (*spine, *r, w);
+                let (s, r, w) = self.calcium.view(syn, c, state, self.upto, self.per_neuron);
+                (s, Some(r), w)
+            }
+            _ => (*spine, rho.copied(), w),
         }
     }
 }

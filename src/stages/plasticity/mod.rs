@@ -8,6 +8,7 @@
 pub mod calcium_rule;
 pub mod early_calcium;
 pub mod event_arrivals;
+pub mod event_calcium;
 pub mod event_stdp;
 pub mod pair_stdp;
 
@@ -117,6 +118,7 @@ pub fn plugin(s: &mut Schedule) {
             pair_stdp::pair_stdp_trafficked,
             event_stdp::event_stdp,
             calcium_rule::calcium_rule,
+            event_calcium::event_calcium,
             early_calcium::early_calcium_rule,
         )
             .chain()
