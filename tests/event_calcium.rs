@@ -14,7 +14,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[path = "../examples/validation_parts/helpers.rs"]
 mod validation;
@@ -70,22 +70,7 @@ fn variant(
         .replace("h_up_mv: 5.0))", &format!("h_up_mv: 5.0{flag}"))
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.ron"));
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn run(scene: &Path, out: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "run",
-        scene.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    edra_ok(&args);
-}
+use common::{run_scene as run, write_scene as write};
 
 /// A column of `synapses.csv`, as numbers in id order.
 fn column(dir: &Path, name: &str) -> Vec<f64> {
@@ -100,12 +85,6 @@ fn largest_difference(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
-}
-
-fn same_files(a: &Path, b: &Path, files: &[&str], what: &str) {
-    for f in files {
-        assert!(read(&a.join(f)) == read(&b.join(f)), "{f} differs: {what}");
-    }
 }
 
 /// Without noise, three pairs at five Δt, from DOWN and from UP. Tolerances: the clock-driven

@@ -12,7 +12,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const SCENE: &str = "scenes/event_driven.ron";
 
@@ -20,33 +20,11 @@ fn scene_text() -> String {
     String::from_utf8(read(&repo(SCENE))).unwrap()
 }
 
-/// Writes a variant of the scene and returns its path.
-fn variant(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.ron"));
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn run(scene: &Path, out: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "run",
-        scene.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    edra_ok(&args);
-}
+use common::{run_scene as run, write_scene as variant};
 
 /// synapses.csv: its header and rows.
 fn synapses(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     read_csv(&dir.join("synapses.csv"))
-}
-
-fn same_files(a: &Path, b: &Path, files: &[&str], what: &str) {
-    for f in files {
-        assert!(read(&a.join(f)) == read(&b.join(f)), "{f} differs: {what}");
-    }
 }
 
 /// The clock-driven twin takes the same spikes, and every synapse ends with the same traces and

@@ -78,3 +78,29 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// Writes scene text `text` as `dir/name.ron` and returns its path.
+pub fn write_scene(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.ron"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `edra run SCENE --out OUT EXTRA…`, which must succeed.
+pub fn run_scene(scene: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "run",
+        scene.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    edra_ok(&args);
+}
+
+/// Asserts that each of `files` is byte-identical in run folders `a` and `b`.
+pub fn same_files(a: &Path, b: &Path, files: &[&str], what: &str) {
+    for f in files {
+        assert!(read(&a.join(f)) == read(&b.join(f)), "{f} differs: {what}");
+    }
+}
