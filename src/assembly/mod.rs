@@ -5,7 +5,9 @@
 
 pub mod build;
 pub mod checkpoint;
+pub(crate) mod columns;
 pub mod output;
 pub mod parquet;
 pub mod record;
 pub mod sim;
+pub mod write_behind;

@@ -79,11 +79,13 @@ impl ColumnType {
 }
 
 /// Writes a binary checkpoint: the header, then the columns one at a time (so that a caller
-/// can produce each column only when it is written), then the checksum.
+/// can produce each column only when it is written, even a piece at a time), then the checksum.
 pub struct Writer<W: Write> {
     out: W,
     crc: crc32fast::Hasher,
     pos: u64,
+    /// Bytes of values the column begun last still expects.
+    owed: u64,
 }
 
 impl<W: Write> Writer<W> {
@@ -93,6 +95,7 @@ impl<W: Write> Writer<W> {
             out,
             crc: crc32fast::Hasher::new(),
             pos: 0,
+            owed: 0,
         };
         w.put(MAGIC)?;
         w.put(&VERSION.to_le_bytes())?;
@@ -114,27 +117,37 @@ impl<W: Write> Writer<W> {
 
     /// Writes one column.
     pub fn column(&mut self, name: &str, col: ColumnRef<'_>) -> io::Result<()> {
+        self.begin_column(name, col.kind(), col.len() as u64)?;
+        self.values(col.bytes())?;
+        self.end_column()
+    }
+
+    /// Starts a column of `count` values of type `kind`, whose bytes [`Writer::values`] then
+    /// writes, in as many pieces as the caller likes, before [`Writer::end_column`].
+    pub fn begin_column(&mut self, name: &str, kind: ColumnType, count: u64) -> io::Result<()> {
         assert!(!name.is_empty() && name.len() <= MAX_NAME, "column name");
+        assert_eq!(self.owed, 0, "a column begun before the last one ended");
         self.put(&(name.len() as u16).to_le_bytes())?;
         self.put(name.as_bytes())?;
-        self.put(&[col.kind() as u8])?;
-        self.put(&(col.len() as u64).to_le_bytes())?;
-        self.pad()?;
-        match col {
-            ColumnRef::U8(v) => self.put(v)?,
-            ColumnRef::U16(v) => self.put(bytemuck::cast_slice(v))?,
-            ColumnRef::U32(v) => self.put(bytemuck::cast_slice(v))?,
-            ColumnRef::U64(v) => self.put(bytemuck::cast_slice(v))?,
-            ColumnRef::I64(v) => self.put(bytemuck::cast_slice(v))?,
-            ColumnRef::F32(v) => self.put(bytemuck::cast_slice(v))?,
-            ColumnRef::F64(v) => self.put(bytemuck::cast_slice(v))?,
-            ColumnRef::Bool(v) => {
-                for chunk in v.chunks(1 << 16) {
-                    let bytes: Vec<u8> = chunk.iter().map(|&b| b as u8).collect();
-                    self.put(&bytes)?;
-                }
-            }
-        }
+        self.put(&[kind as u8])?;
+        self.put(&count.to_le_bytes())?;
+        self.owed = count * kind.size();
+        self.pad()
+    }
+
+    /// Writes the next values of the column begun, as little-endian bytes.
+    pub fn values(&mut self, bytes: &[u8]) -> io::Result<()> {
+        assert!(
+            bytes.len() as u64 <= self.owed,
+            "more values than the column holds"
+        );
+        self.owed -= bytes.len() as u64;
+        self.put(bytes)
+    }
+
+    /// Ends the column begun, once all its values are written.
+    pub fn end_column(&mut self) -> io::Result<()> {
+        assert_eq!(self.owed, 0, "a column ended before all its values");
         self.pad()
     }
 
@@ -197,6 +210,11 @@ impl ColumnRef<'_> {
         each_type!(ColumnRef, self, v => v.len())
     }
 
+    /// The values as stored: little-endian, a boolean as one byte 0 or 1.
+    fn bytes(&self) -> &[u8] {
+        each_type!(ColumnRef, self, v => bytemuck::cast_slice(&v[..]))
+    }
+
     fn kind(&self) -> ColumnType {
         each_type!(ColumnRef, self, v => element_type(v))
     }
@@ -228,7 +246,7 @@ fn element_type<T: Element>(_: &[T]) -> ColumnType {
 }
 
 /// An element type a column can hold.
-trait Element {
+pub(crate) trait Element {
     const TYPE: ColumnType;
 }
 
@@ -539,7 +557,8 @@ impl Column {
         each_type!(Column, self, v => element_type(&v[..]))
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether the column has no values.
+    pub fn is_empty(&self) -> bool {
         each_type!(Column, self, v => v.is_empty())
     }
 

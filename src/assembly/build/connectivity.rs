@@ -126,9 +126,10 @@ pub(super) fn synapse_sources(
         let post = neurons.find(g.replica, &g.spec.post);
         let mut source = match &scene.state {
             Some(st) => {
-                let idx: Vec<u32> = (0..st.synapses.group.len() as u32)
+                let group = &st.synapses.group[..];
+                let idx: Vec<u32> = (0..group.len() as u32)
                     .into_par_iter()
-                    .filter(|&i| st.synapses.group[i as usize] == gi as u16)
+                    .filter(|&i| group[i as usize] == gi as u16)
                     .collect();
                 let (pre, post) = ((pre.first, pre.spec.size), (post.first, post.spec.size));
                 restore::check_rows(sf, st, g, gi, &idx, next_id, pre, post)?;

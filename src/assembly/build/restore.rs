@@ -41,8 +41,34 @@ fn value(sf: &SceneFile, part: &str, name: &str, i: usize, v: f64, lo: f64, hi: 
     ))
 }
 
-/// The first value of `values` outside `[lo, hi]` or not finite, as an error.
-fn range<T: Copy + Into<f64>>(
+/// Values checked at a time: a chunk is tested without branching (so the compiler can
+/// vectorise it), in parallel, and only a chunk that fails is searched for its first bad value.
+const CHECK_CHUNK: usize = 1 << 14;
+
+/// The first index of `0..n` whose `ok` is false, checked a chunk at a time in parallel.
+fn first_bad(n: usize, ok: impl Fn(usize) -> bool + Sync) -> Option<usize> {
+    let chunks = n.div_ceil(CHECK_CHUNK);
+    let span = |c: usize| c * CHECK_CHUNK..((c + 1) * CHECK_CHUNK).min(n);
+    let c = (0..chunks)
+        .into_par_iter()
+        .position_first(|c| !span(c).fold(true, |all, i| all & ok(i)))?;
+    span(c).find(|&i| !ok(i))
+}
+
+/// The index of the first of `values` whose `ok` is false, as [`first_bad`] (a slice's chunks
+/// are tested without bounds checks).
+fn first_bad_value<T: Copy + Sync>(values: &[T], ok: impl Fn(T) -> bool + Sync) -> Option<usize> {
+    let chunks = values.par_chunks(CHECK_CHUNK);
+    let c = chunks.position_first(|c| !c.iter().fold(true, |all, &v| all & ok(v)))?;
+    let chunk = &values[c * CHECK_CHUNK..];
+    chunk
+        .iter()
+        .position(|&v| !ok(v))
+        .map(|i| c * CHECK_CHUNK + i)
+}
+
+/// The first value of `values` outside `[lo, hi]` (finite bounds) or not finite, as an error.
+fn range<T: Copy + Into<f64> + Sync>(
     sf: &SceneFile,
     part: &str,
     name: &str,
@@ -50,16 +76,70 @@ fn range<T: Copy + Into<f64>>(
     lo: f64,
     hi: f64,
 ) -> Result<()> {
-    for (i, v) in values.iter().enumerate() {
-        value(sf, part, name, i, (*v).into(), lo, hi)?;
+    let inside = |v: T| {
+        let v: f64 = v.into();
+        (v >= lo) & (v <= hi)
+    };
+    match first_bad_value(values, inside) {
+        None => Ok(()),
+        Some(i) => value(sf, part, name, i, values[i].into(), lo, hi),
     }
-    Ok(())
 }
 
 /// Whether version `a` ("major.minor.patch") is later than `b`.
 fn later(a: &str, b: &str) -> bool {
     let parse = |s: &str| -> Vec<u64> { s.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
     parse(a) > parse(b)
+}
+
+/// The bounds of a group's synapses that depend on its models: z (wider with consolidation's
+/// own limits) and, with trafficking, a positive receptor total.
+struct SynapseBounds {
+    z_lo: f64,
+    z_hi: f64,
+    total_lo: f64,
+}
+
+impl SynapseBounds {
+    fn of(g: &SynapseGroupRt) -> Self {
+        let (z_lo, z_hi) = g
+            .spec
+            .consolidation
+            .as_ref()
+            .map_or((-1.0, 1.0), |c| (c.z_min.min(-1.0), c.z_max.max(1.0)));
+        let total_lo = match g.spec.trafficking {
+            Some(_) => f64::MIN_POSITIVE,
+            None => 0.0,
+        };
+        SynapseBounds {
+            z_lo,
+            z_hi,
+            total_lo,
+        }
+    }
+
+    /// Whether a synapse's z, receptor total and PSD receptors (at most the total) hold. The
+    /// total was checked against [0, 10^9] already.
+    fn hold(&self, z: f32, total: f32, psd: f32) -> bool {
+        let (z, total, psd) = (z as f64, total as f64, psd as f64);
+        (z >= self.z_lo && z <= self.z_hi) & (total >= self.total_lo) & (psd >= 0.0 && psd <= total)
+    }
+
+    /// The error of synapse `i`, whose values do not [`hold`](Self::hold).
+    fn explain(&self, sf: &SceneFile, i: usize, z: f32, total: f32, psd: f32) -> Result<()> {
+        let (z, total, psd) = (z as f64, total as f64, psd as f64);
+        value(sf, "synapses", "z", i, z, self.z_lo, self.z_hi)?;
+        value(
+            sf,
+            "synapses",
+            "total_receptors",
+            i,
+            total,
+            self.total_lo,
+            1e9,
+        )?;
+        value(sf, "synapses", "psd_receptors", i, psd, 0.0, total)
+    }
 }
 
 /// Checks every column of a checkpoint's state against the counts the scene builds.
@@ -177,41 +257,23 @@ pub(super) fn check_state(
         0.0,
         big,
     )?;
-    for i in 0..n {
-        let g = &groups.0[s.group[i] as usize];
-        let (z_lo, z_hi) = g
-            .spec
-            .consolidation
-            .as_ref()
-            .map_or((-1.0, 1.0), |c| (c.z_min.min(-1.0), c.z_max.max(1.0)));
-        value(sf, "synapses", "z", i, s.z[i] as f64, z_lo, z_hi)?;
-        let total = s.total_receptors[i] as f64;
-        if g.spec.trafficking.is_some() {
-            value(
-                sf,
-                "synapses",
-                "total_receptors",
-                i,
-                total,
-                f64::MIN_POSITIVE,
-                big,
-            )?;
-        }
-        let psd = s.psd_receptors[i] as f64;
-        value(sf, "synapses", "psd_receptors", i, psd, 0.0, total)?;
+    let (z, total, psd, group) = (
+        &s.z[..],
+        &s.total_receptors[..],
+        &s.psd_receptors[..],
+        &s.group[..],
+    );
+    let bounds: Vec<SynapseBounds> = groups.0.iter().map(SynapseBounds::of).collect();
+    let ok = |i: usize| bounds[group[i] as usize].hold(z[i], total[i], psd[i]);
+    if let Some(i) = first_bad(n, ok) {
+        bounds[group[i] as usize].explain(sf, i, z[i], total[i], psd[i])?;
     }
     if !s.next_step.is_empty() {
         syn("next_step", s.next_step.len())?;
-        for (i, &k) in s.next_step.iter().enumerate() {
-            value(
-                sf,
-                "synapses",
-                "next_step",
-                i,
-                k as f64,
-                0.0,
-                st.step as f64,
-            )?;
+        let next = &s.next_step[..];
+        if let Some(i) = first_bad_value(next, |k| k <= st.step) {
+            let (k, last) = (next[i] as f64, st.step as f64);
+            value(sf, "synapses", "next_step", i, k, 0.0, last)?;
         }
     }
 
@@ -237,8 +299,9 @@ pub(super) fn check_state(
             NeuronModel::SpikeTimes { times_ms } => times_ms.len(),
             _ => 0,
         };
-        for i in g.first as usize..(g.first + g.spec.size) as usize {
-            let cursor = nc.spike_cursor[i] as f64;
+        let cursors = &nc.spike_cursor[g.first as usize..(g.first + g.spec.size) as usize];
+        if let Some(k) = first_bad_value(cursors, |c| c as usize <= times) {
+            let (i, cursor) = (g.first as usize + k, cursors[k] as f64);
             value(sf, "neurons", "spike_cursor", i, cursor, 0.0, times as f64)?;
         }
     }
@@ -347,14 +410,17 @@ pub(super) fn check_rows(
     }
     let (seed, dt) = (scene.seed, scene.dt_ms);
     let steps = |d: &Dist, id: u32, salt| steps_of(d, seed, id, salt, dt).unwrap_or(u16::MAX);
+    // Plain slices, taken once (a mapped column is found again on every index otherwise).
+    let (pre, post) = (&s.pre[..], &s.post[..]);
+    let (axonal, dendritic) = (&s.axonal_delay_steps[..], &s.dendritic_delay_steps[..]);
     let bad = (0..idx.len()).into_par_iter().find_first(|&k| {
         let (i, id) = (idx[k] as usize, first_id + k as u32);
         let (p, q) = pairs[k];
         i != id as usize
-            || s.pre[i] != pre_first + p
-            || s.post[i] != post_first + q
-            || s.axonal_delay_steps[i] != steps(&g.spec.axonal_delay_ms, id, SALT_AXONAL)
-            || s.dendritic_delay_steps[i] != steps(&g.spec.dendritic_delay_ms, id, SALT_DENDRITIC)
+            || pre[i] != pre_first + p
+            || post[i] != post_first + q
+            || axonal[i] != steps(&g.spec.axonal_delay_ms, id, SALT_AXONAL)
+            || dendritic[i] != steps(&g.spec.dendritic_delay_ms, id, SALT_DENDRITIC)
     });
     match bad {
         None => Ok(()),

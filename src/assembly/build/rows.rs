@@ -1,5 +1,5 @@
 //! Build phase 3, rows: the initial values of each synapse (sampled from the scene's seed), or
-//! its values restored from a checkpoint ([`row_from_state`], the counterpart of
+//! its values restored from a checkpoint ([`StateRows`], the counterpart of
 //! [`crate::assembly::checkpoint::capture`]), computed in parallel a chunk at a time.
 
 use super::*;
@@ -140,55 +140,117 @@ pub(super) fn fresh_row(
         next_step: 0,
     }
 }
-/// Synapse `i` of a checkpoint.
-pub(super) fn row_from_state(st: &State, group: u16, i: u32) -> Row {
-    let c = &st.synapses;
-    let i = i as usize;
-    Row {
-        syn: Synapse {
-            id: i as u32,
-            pre: c.pre[i],
-            post: c.post[i],
-            group,
-            axonal_delay_steps: c.axonal_delay_steps[i],
-            dendritic_delay_steps: c.dendritic_delay_steps[i],
-            arrivals: c.arrivals[i],
-        },
-        weight: SynapticWeight {
-            h_mv: c.h_mv[i],
-            z: c.z[i],
-            w_mv: c.w_mv[i],
-            efficacy_mv: c.efficacy_mv[i],
-        },
-        spine: SpineHeadCa {
-            ca_um: c.ca_um[i],
-            sensitivity: c.ca_sensitivity[i],
-        },
-        nmda: NmdaSpine {
-            cleft: SynapticCleft {
-                glutamate_mm: c.glutamate_mm[i],
+/// The synapse columns of a checkpoint as plain slices, taken once (a mapped column is found
+/// again on every index otherwise), to make rows from ([`StateRows::row`]).
+pub(super) struct StateRows<'a> {
+    step: u64,
+    pre: &'a [u32],
+    post: &'a [u32],
+    axonal: &'a [u16],
+    dendritic: &'a [u16],
+    arrivals: &'a [u8],
+    glutamate_mm: &'a [f32],
+    spine_v_mv: &'a [f32],
+    open_fraction: &'a [f32],
+    ca_um: &'a [f32],
+    sensitivity: &'a [f32],
+    x_pre: &'a [f32],
+    y_post: &'a [f32],
+    eligibility_mv: &'a [f32],
+    rho: &'a [f64],
+    h_mv: &'a [f32],
+    z: &'a [f32],
+    w_mv: &'a [f32],
+    efficacy_mv: &'a [f32],
+    psd: &'a [f32],
+    total: &'a [f32],
+    tagged: &'a [bool],
+    h_residual_mv: &'a [f32],
+    z_residual: &'a [f32],
+    next_step: &'a [u64],
+}
+
+impl<'a> StateRows<'a> {
+    pub(super) fn of(st: &'a State) -> Self {
+        let c = &st.synapses;
+        StateRows {
+            step: st.step,
+            pre: &c.pre,
+            post: &c.post,
+            axonal: &c.axonal_delay_steps,
+            dendritic: &c.dendritic_delay_steps,
+            arrivals: &c.arrivals,
+            glutamate_mm: &c.glutamate_mm,
+            spine_v_mv: &c.spine_v_mv,
+            open_fraction: &c.nmda_open_fraction,
+            ca_um: &c.ca_um,
+            sensitivity: &c.ca_sensitivity,
+            x_pre: &c.x_pre,
+            y_post: &c.y_post,
+            eligibility_mv: &c.eligibility_mv,
+            rho: &c.rho,
+            h_mv: &c.h_mv,
+            z: &c.z,
+            w_mv: &c.w_mv,
+            efficacy_mv: &c.efficacy_mv,
+            psd: &c.psd_receptors,
+            total: &c.total_receptors,
+            tagged: &c.tagged,
+            h_residual_mv: &c.h_residual_mv,
+            z_residual: &c.z_residual,
+            next_step: &c.next_step,
+        }
+    }
+
+    /// Synapse `i` of the checkpoint, of group `group`.
+    pub(super) fn row(&self, group: u16, i: u32) -> Row {
+        let i = i as usize;
+        Row {
+            syn: Synapse {
+                id: i as u32,
+                pre: self.pre[i],
+                post: self.post[i],
+                group,
+                axonal_delay_steps: self.axonal[i],
+                dendritic_delay_steps: self.dendritic[i],
+                arrivals: self.arrivals[i],
             },
-            receptor: NmdaReceptor {
-                open_fraction: c.nmda_open_fraction[i],
+            weight: SynapticWeight {
+                h_mv: self.h_mv[i],
+                z: self.z[i],
+                w_mv: self.w_mv[i],
+                efficacy_mv: self.efficacy_mv[i],
             },
-            membrane: PostsynapticMembrane {
-                v_mv: c.spine_v_mv[i],
+            spine: SpineHeadCa {
+                ca_um: self.ca_um[i],
+                sensitivity: self.sensitivity[i],
             },
-        },
-        traces: StdpTraces {
-            x_pre: c.x_pre[i],
-            y_post: c.y_post[i],
-            eligibility_mv: c.eligibility_mv[i],
-        },
-        rho: c.rho[i],
-        h_residual_mv: c.h_residual_mv.get(i).copied().unwrap_or(0.0),
-        z_residual: c.z_residual.get(i).copied().unwrap_or(0.0),
-        pools: AmpaPools {
-            psd: c.psd_receptors[i],
-            total: c.total_receptors[i],
-        },
-        tagged: c.tagged[i],
-        next_step: c.next_step.get(i).copied().unwrap_or(st.step),
+            nmda: NmdaSpine {
+                cleft: SynapticCleft {
+                    glutamate_mm: self.glutamate_mm[i],
+                },
+                receptor: NmdaReceptor {
+                    open_fraction: self.open_fraction[i],
+                },
+                membrane: PostsynapticMembrane {
+                    v_mv: self.spine_v_mv[i],
+                },
+            },
+            traces: StdpTraces {
+                x_pre: self.x_pre[i],
+                y_post: self.y_post[i],
+                eligibility_mv: self.eligibility_mv[i],
+            },
+            rho: self.rho[i],
+            h_residual_mv: self.h_residual_mv.get(i).copied().unwrap_or(0.0),
+            z_residual: self.z_residual.get(i).copied().unwrap_or(0.0),
+            pools: AmpaPools {
+                psd: self.psd[i],
+                total: self.total[i],
+            },
+            tagged: self.tagged[i],
+            next_step: self.next_step.get(i).copied().unwrap_or(self.step),
+        }
     }
 }
 /// What a group's synapses are made from: its connectivity, or the checkpoint's synapses. Kept

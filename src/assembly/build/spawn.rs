@@ -158,34 +158,40 @@ pub(super) fn spawn_neurons(
     state: Option<&State>,
     recorded: &[u32],
 ) {
+    // The state's columns as plain slices, taken once (see `StateRows`).
+    let cols = state.map(|s| &s.neurons);
+    let protein = cols.map(|c| &c.protein[..]);
+    let v_mv = cols.map(|c| &c.v_mv[..]);
+    let u = cols.map(|c| &c.u[..]);
+    let refractory = cols.map(|c| &c.refractory_steps[..]);
+    let cursor = cols.map(|c| &c.spike_cursor[..]);
+    let col = |c: Option<&[f32]>, id: u32| c.map(|c| c[id as usize]);
     for (gi, g) in groups.0.iter().enumerate() {
-        let col = |c: Option<&[f32]>, id: u32| c.map(|c| c[id as usize]);
         let base = |id: u32| {
             let neuron = Neuron {
                 id,
                 group: gi as u16,
             };
-            let protein = state.map_or(0.0, |s| s.neurons.protein[id as usize]);
+            let protein = protein.map_or(0.0, |p| p[id as usize]);
             (neuron, ConsolidationProteinPool { protein })
         };
-        let v = |id| col(state.map(|s| &s.neurons.v_mv[..]), id);
+        let v = |id| col(v_mv, id);
         let (first, n) = (g.first, g.spec.size);
         match &g.spec.model {
             NeuronModel::Lif(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
                 let lif = LifState {
                     v_mv: v(id).unwrap_or(p.e_l_mv as f32),
-                    refractory_steps: state.map_or(0, |s| s.neurons.refractory_steps[id as usize]),
+                    refractory_steps: refractory.map_or(0, |r| r[id as usize]),
                 };
                 (base(id), lif)
             }),
             NeuronModel::Izhikevich(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
                 let v0 = v(id).unwrap_or(-65.0);
-                let u =
-                    col(state.map(|s| &s.neurons.u[..]), id).unwrap_or((p.b * v0 as f64) as f32);
+                let u = col(u, id).unwrap_or((p.b * v0 as f64) as f32);
                 (base(id), IzhikevichState { v_mv: v0, u })
             }),
             NeuronModel::SpikeTimes { .. } => spawn_neuron_batch(world, first, n, recorded, |id| {
-                let next = state.map_or(0, |s| s.neurons.spike_cursor[id as usize]);
+                let next = cursor.map_or(0, |c| c[id as usize]);
                 (base(id), SpikeCursor { next })
             }),
             NeuronModel::Poisson { .. } => {
@@ -348,7 +354,7 @@ pub(super) fn spawn_all_synapses(
     scene: &Scene,
     recorded: &[u32],
 ) -> u64 {
-    let state = scene.state.as_ref();
+    let state = scene.state.as_ref().map(StateRows::of);
     let mut max_delay = 0u64;
     for (gi, (g, source)) in groups.0.iter().zip(sources).enumerate() {
         let ca_delay = match &g.spec.ca {
@@ -370,7 +376,7 @@ pub(super) fn spawn_all_synapses(
             }
             RowSource::State(idx) => {
                 let i = idx[last - k];
-                row_from_state(state.expect("state rows"), gi as u16, i)
+                state.as_ref().expect("state rows").row(gi as u16, i)
             }
         };
         let rows = Rows::new(source, &row);

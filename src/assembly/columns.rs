@@ -1,0 +1,481 @@
+//! The per-synapse and per-neuron columns of a checkpoint, read out of the world's tables: a
+//! table at a time through its component slices (bevy's contiguous queries), in id order,
+//! whole (the state of a RON checkpoint) or a piece at a time (written straight into a binary
+//! checkpoint, [`Get::write`]). Entities are spawned in id order, so each table holds a few
+//! runs of consecutive ids ([`Run`]; recorded entities have a table of their own).
+
+use crate::core::synapse::Synapse;
+use crate::scene::binary::{Column, ColumnType, Element, Writer};
+use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
+use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
+use crate::stages::neurons::{IzhikevichState, LifState, Neuron, SpikeCursor};
+use crate::stages::plasticity::event_stdp::EventDriven;
+use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
+use crate::stages::trafficking::AmpaPools;
+use bevy_ecs::prelude::*;
+use std::io::{self, Write};
+use std::ops::Range;
+
+/// A kind of entity whose checkpoint columns come from its tables: how its rows are sliced.
+pub trait Kind {
+    /// The rows of one table (or a range of them), a slice per component.
+    type Rows<'w>: Copy;
+    /// How many rows.
+    fn len(rows: &Self::Rows<'_>) -> usize;
+    /// The id of the entity at `row`.
+    fn id(rows: &Self::Rows<'_>, row: usize) -> u32;
+    /// The rows `range` of `rows`.
+    fn cut<'w>(rows: &Self::Rows<'w>, range: Range<usize>) -> Self::Rows<'w>;
+}
+
+/// The synapses.
+pub struct Synapses;
+
+/// The neurons.
+pub struct Neurons;
+
+/// The components a synapse may carry, read a whole table at a time.
+pub type SynapseQuery = (
+    &'static Synapse,
+    Option<&'static NmdaSpine>,
+    &'static SpineHeadCa,
+    Option<&'static StdpTraces>,
+    Option<&'static CaRuleState>,
+    &'static SynapticWeight,
+    Option<&'static AmpaPools>,
+    Option<&'static SynapticTag>,
+    Option<&'static EarlyCalciumRule>,
+    Option<&'static EventDriven>,
+);
+
+/// The components of a neuron's state, read a whole table at a time.
+pub type NeuronQuery = (
+    &'static Neuron,
+    Option<&'static LifState>,
+    Option<&'static IzhikevichState>,
+    Option<&'static SpikeCursor>,
+    &'static ConsolidationProteinPool,
+);
+
+/// Rows of synapses: a slice per component, `None` where the table's synapses lack it.
+#[derive(Clone, Copy)]
+pub struct SynapseRows<'w> {
+    synapse: &'w [Synapse],
+    nmda: Option<&'w [NmdaSpine]>,
+    spine: &'w [SpineHeadCa],
+    traces: Option<&'w [StdpTraces]>,
+    rho: Option<&'w [CaRuleState]>,
+    weight: &'w [SynapticWeight],
+    pools: Option<&'w [AmpaPools]>,
+    tag: Option<&'w [SynapticTag]>,
+    early: Option<&'w [EarlyCalciumRule]>,
+    event: Option<&'w [EventDriven]>,
+}
+
+/// Rows of neurons: a slice per component, `None` where the table's neurons lack it.
+#[derive(Clone, Copy)]
+pub struct NeuronRows<'w> {
+    neuron: &'w [Neuron],
+    lif: Option<&'w [LifState]>,
+    izh: Option<&'w [IzhikevichState]>,
+    cursor: Option<&'w [SpikeCursor]>,
+    pool: &'w [ConsolidationProteinPool],
+}
+
+impl Kind for Synapses {
+    type Rows<'w> = SynapseRows<'w>;
+
+    fn len(rows: &SynapseRows) -> usize {
+        rows.synapse.len()
+    }
+
+    fn id(rows: &SynapseRows, row: usize) -> u32 {
+        rows.synapse[row].id
+    }
+
+    fn cut<'w: 'w>(s: &SynapseRows<'w>, range: Range<usize>) -> SynapseRows<'w> {
+        let r = || range.clone();
+        SynapseRows {
+            synapse: &s.synapse[r()],
+            nmda: s.nmda.map(|c| &c[r()]),
+            spine: &s.spine[r()],
+            traces: s.traces.map(|c| &c[r()]),
+            rho: s.rho.map(|c| &c[r()]),
+            weight: &s.weight[r()],
+            pools: s.pools.map(|c| &c[r()]),
+            tag: s.tag.map(|c| &c[r()]),
+            early: s.early.map(|c| &c[r()]),
+            event: s.event.map(|c| &c[r()]),
+        }
+    }
+}
+
+impl Kind for Neurons {
+    type Rows<'w> = NeuronRows<'w>;
+
+    fn len(rows: &NeuronRows) -> usize {
+        rows.neuron.len()
+    }
+
+    fn id(rows: &NeuronRows, row: usize) -> u32 {
+        rows.neuron[row].id
+    }
+
+    fn cut<'w: 'w>(s: &NeuronRows<'w>, range: Range<usize>) -> NeuronRows<'w> {
+        let r = || range.clone();
+        NeuronRows {
+            neuron: &s.neuron[r()],
+            lif: s.lif.map(|c| &c[r()]),
+            izh: s.izh.map(|c| &c[r()]),
+            cursor: s.cursor.map(|c| &c[r()]),
+            pool: &s.pool[r()],
+        }
+    }
+}
+
+/// Entities `first..first + rows.len()`: the rows `rows` of table `table`.
+struct Run {
+    first: usize,
+    table: usize,
+    rows: Range<usize>,
+}
+
+/// Every table of one kind of entity, and the runs of consecutive ids in them.
+pub struct Tables<'w, K: Kind> {
+    tables: Vec<K::Rows<'w>>,
+    runs: Vec<Run>,
+}
+
+impl<'w> Tables<'w, Synapses> {
+    /// The synapse tables of `world` (synapse queries are dense); `n` synapses in all.
+    pub fn synapses(world: &'w World, q: &'w mut QueryState<SynapseQuery>, n: usize) -> Self {
+        let tables = q.contiguous_iter(world).expect("synapse queries are dense");
+        let tables = tables.map(|t| SynapseRows {
+            synapse: t.0,
+            nmda: t.1,
+            spine: t.2,
+            traces: t.3,
+            rho: t.4,
+            weight: t.5,
+            pools: t.6,
+            tag: t.7,
+            early: t.8,
+            event: t.9,
+        });
+        Tables::new(tables.collect(), n)
+    }
+}
+
+impl<'w> Tables<'w, Neurons> {
+    /// The neuron tables of `world` (neuron queries are dense); `n` neurons in all.
+    pub fn neurons(world: &'w World, q: &'w mut QueryState<NeuronQuery>, n: usize) -> Self {
+        let tables = q.contiguous_iter(world).expect("neuron queries are dense");
+        let tables = tables.map(|t| NeuronRows {
+            neuron: t.0,
+            lif: t.1,
+            izh: t.2,
+            cursor: t.3,
+            pool: t.4,
+        });
+        Tables::new(tables.collect(), n)
+    }
+}
+
+impl<'w, K: Kind> Tables<'w, K> {
+    /// `tables` with their runs, in id order; they must cover the ids `0..n` once each.
+    fn new(tables: Vec<K::Rows<'w>>, n: usize) -> Self {
+        let mut runs = Vec::new();
+        for (table, t) in tables.iter().enumerate() {
+            let len = K::len(t);
+            let mut start = 0;
+            for row in 1..=len {
+                if row == len || K::id(t, row) != K::id(t, row - 1).wrapping_add(1) {
+                    let first = K::id(t, start) as usize;
+                    runs.push(Run {
+                        first,
+                        table,
+                        rows: start..row,
+                    });
+                    start = row;
+                }
+            }
+        }
+        runs.sort_unstable_by_key(|r| r.first);
+        let mut next = 0;
+        for r in &runs {
+            assert_eq!(r.first, next, "internal: ids are not 0..{n} once each");
+            next += r.rows.len();
+        }
+        assert_eq!(next, n, "internal: ids are not 0..{n} once each");
+        Tables { tables, runs }
+    }
+
+    /// Every entity in id order, at most `chunk` rows at a time, with the id of the first.
+    fn pieces(&self, chunk: usize) -> impl Iterator<Item = (usize, K::Rows<'w>)> + '_ {
+        self.runs.iter().flat_map(move |run| {
+            let (table, rows) = (&self.tables[run.table], run.rows.clone());
+            let starts = rows.clone().step_by(chunk);
+            starts.map(move |r| {
+                let end = r.saturating_add(chunk).min(rows.end);
+                (run.first + r - rows.start, K::cut(table, r..end))
+            })
+        })
+    }
+}
+
+/// `out[i] = f(from[i])`, or the default (0) where the component is absent.
+#[inline]
+fn fill<C, T: Copy + Default>(out: &mut [T], from: Option<&[C]>, f: impl Fn(&C) -> T) {
+    match from {
+        Some(c) => out.iter_mut().zip(c).for_each(|(o, c)| *o = f(c)),
+        None => out.fill(T::default()),
+    }
+}
+
+/// How a checkpoint column is read from rows of entities of kind `K`: it fills a slice as long
+/// as the rows, with 0 where they lack the component.
+pub enum Get<K: Kind> {
+    U8(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [u8])),
+    U16(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [u16])),
+    U32(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [u32])),
+    U64(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [u64])),
+    F32(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [f32])),
+    F64(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [f64])),
+    Bool(for<'a, 'w> fn(&'a K::Rows<'w>, &mut [bool])),
+}
+
+impl<K: Kind> Clone for Get<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: Kind> Copy for Get<K> {}
+
+/// The per-synapse columns of a checkpoint, named as in
+/// [`State::visit_columns`](crate::scene::state::State::visit_columns) and in its order, each
+/// with how it is read: the one list that both forms of checkpoint are captured from.
+pub const SYNAPSE_COLUMNS: &[(&str, Get<Synapses>)] = &[
+    (
+        "synapses.pre",
+        Get::U32(|s, o| fill(o, Some(s.synapse), |x| x.pre)),
+    ),
+    (
+        "synapses.post",
+        Get::U32(|s, o| fill(o, Some(s.synapse), |x| x.post)),
+    ),
+    (
+        "synapses.group",
+        Get::U16(|s, o| fill(o, Some(s.synapse), |x| x.group)),
+    ),
+    (
+        "synapses.axonal_delay_steps",
+        Get::U16(|s, o| fill(o, Some(s.synapse), |x| x.axonal_delay_steps)),
+    ),
+    (
+        "synapses.dendritic_delay_steps",
+        Get::U16(|s, o| fill(o, Some(s.synapse), |x| x.dendritic_delay_steps)),
+    ),
+    (
+        "synapses.arrivals",
+        Get::U8(|s, o| fill(o, Some(s.synapse), |x| x.arrivals)),
+    ),
+    (
+        "synapses.glutamate_mm",
+        Get::F32(|s, o| fill(o, s.nmda, |x| x.cleft.glutamate_mm)),
+    ),
+    (
+        "synapses.spine_v_mv",
+        Get::F32(|s, o| fill(o, s.nmda, |x| x.membrane.v_mv)),
+    ),
+    (
+        "synapses.nmda_open_fraction",
+        Get::F32(|s, o| fill(o, s.nmda, |x| x.receptor.open_fraction)),
+    ),
+    (
+        "synapses.ca_um",
+        Get::F32(|s, o| fill(o, Some(s.spine), |x| x.ca_um)),
+    ),
+    (
+        "synapses.ca_sensitivity",
+        Get::F32(|s, o| fill(o, Some(s.spine), |x| x.sensitivity)),
+    ),
+    (
+        "synapses.x_pre",
+        Get::F32(|s, o| fill(o, s.traces, |x| x.x_pre)),
+    ),
+    (
+        "synapses.y_post",
+        Get::F32(|s, o| fill(o, s.traces, |x| x.y_post)),
+    ),
+    (
+        "synapses.eligibility_mv",
+        Get::F32(|s, o| fill(o, s.traces, |x| x.eligibility_mv)),
+    ),
+    ("synapses.rho", Get::F64(|s, o| fill(o, s.rho, |x| x.rho))),
+    (
+        "synapses.h_mv",
+        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.h_mv)),
+    ),
+    (
+        "synapses.z",
+        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.z)),
+    ),
+    (
+        "synapses.w_mv",
+        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.w_mv)),
+    ),
+    (
+        "synapses.efficacy_mv",
+        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.efficacy_mv)),
+    ),
+    (
+        "synapses.psd_receptors",
+        Get::F32(|s, o| fill(o, s.pools, |x| x.psd)),
+    ),
+    (
+        "synapses.total_receptors",
+        Get::F32(|s, o| fill(o, s.pools, |x| x.total)),
+    ),
+    (
+        "synapses.tagged",
+        Get::Bool(|s, o| fill(o, s.tag, |x| x.tagged)),
+    ),
+    (
+        "synapses.h_residual_mv",
+        Get::F32(|s, o| fill(o, s.early, |x| x.h_residual_mv)),
+    ),
+    (
+        "synapses.z_residual",
+        Get::F32(|s, o| fill(o, s.tag, |x| x.z_residual)),
+    ),
+    // Only in a scene with event-driven groups (see `checkpoint::synapse_columns_of`).
+    (
+        "synapses.next_step",
+        Get::U64(|s, o| fill(o, s.event, |x| x.next_step)),
+    ),
+];
+
+/// The per-neuron columns of a checkpoint read from the neurons' components (the Poisson
+/// sources' next steps come from their calendar), named and ordered as in
+/// [`State::visit_columns`](crate::scene::state::State::visit_columns). A neuron has one
+/// model: its potential is the LIF or the Izhikevich one.
+pub const NEURON_COLUMNS: &[(&str, Get<Neurons>)] = &[
+    (
+        "neurons.v_mv",
+        Get::F32(|s, o| {
+            fill(o, s.lif, |x| x.v_mv);
+            if let Some(izh) = s.izh {
+                fill(o, Some(izh), |x| x.v_mv);
+            }
+        }),
+    ),
+    ("neurons.u", Get::F32(|s, o| fill(o, s.izh, |x| x.u))),
+    (
+        "neurons.refractory_steps",
+        Get::U32(|s, o| fill(o, s.lif, |x| x.refractory_steps)),
+    ),
+    (
+        "neurons.spike_cursor",
+        Get::U32(|s, o| fill(o, s.cursor, |x| x.next)),
+    ),
+    (
+        "neurons.protein",
+        Get::F64(|s, o| fill(o, Some(s.pool), |x| x.protein)),
+    ),
+];
+
+/// Entities read out of the world at a time when a column is written: 64 KiB of `f32`, which
+/// stay in the cache until they are summed and copied on.
+const PIECE: usize = 1 << 14;
+
+/// The buffers a column is read into a piece at a time, one per type.
+#[derive(Default)]
+pub struct Scratch {
+    u8: Vec<u8>,
+    u16: Vec<u16>,
+    u32: Vec<u32>,
+    u64: Vec<u64>,
+    f32: Vec<f32>,
+    f64: Vec<f64>,
+    bool: Vec<bool>,
+}
+
+impl<K: Kind> Get<K> {
+    /// The column of the `n` entities of `tables`, in id order.
+    pub fn column(self, tables: &Tables<K>, n: usize) -> Column {
+        fn whole<K: Kind, T: Copy + Default>(
+            tables: &Tables<K>,
+            n: usize,
+            f: for<'a, 'w> fn(&'a K::Rows<'w>, &mut [T]),
+        ) -> Vec<T> {
+            let mut v = vec![T::default(); n];
+            for (first, rows) in tables.pieces(usize::MAX) {
+                f(&rows, &mut v[first..first + K::len(&rows)]);
+            }
+            v
+        }
+        match self {
+            Get::U8(f) => Column::U8(whole(tables, n, f).into()),
+            Get::U16(f) => Column::U16(whole(tables, n, f).into()),
+            Get::U32(f) => Column::U32(whole(tables, n, f).into()),
+            Get::U64(f) => Column::U64(whole(tables, n, f).into()),
+            Get::F32(f) => Column::F32(whole(tables, n, f).into()),
+            Get::F64(f) => Column::F64(whole(tables, n, f).into()),
+            Get::Bool(f) => Column::Bool(whole(tables, n, f)),
+        }
+    }
+
+    /// The type of the column's values.
+    fn kind(self) -> ColumnType {
+        fn of<K: Kind, T: Element>(_: for<'a, 'w> fn(&'a K::Rows<'w>, &mut [T])) -> ColumnType {
+            T::TYPE
+        }
+        match self {
+            Get::U8(f) => of::<K, _>(f),
+            Get::U16(f) => of::<K, _>(f),
+            Get::U32(f) => of::<K, _>(f),
+            Get::U64(f) => of::<K, _>(f),
+            Get::F32(f) => of::<K, _>(f),
+            Get::F64(f) => of::<K, _>(f),
+            Get::Bool(f) => of::<K, _>(f),
+        }
+    }
+
+    /// Writes the column `name` of the `n` entities of `tables` to `w`, a piece at a time
+    /// through `scratch`, without holding it whole.
+    pub fn write<W: Write>(
+        self,
+        name: &str,
+        tables: &Tables<K>,
+        n: usize,
+        w: &mut Writer<W>,
+        scratch: &mut Scratch,
+    ) -> io::Result<()> {
+        fn pieces<K: Kind, T: bytemuck::NoUninit + Default, W: Write>(
+            tables: &Tables<K>,
+            w: &mut Writer<W>,
+            buf: &mut Vec<T>,
+            f: for<'a, 'w> fn(&'a K::Rows<'w>, &mut [T]),
+        ) -> io::Result<()> {
+            buf.resize(PIECE, T::default());
+            for (_, rows) in tables.pieces(PIECE) {
+                let out = &mut buf[..K::len(&rows)];
+                f(&rows, out);
+                w.values(bytemuck::cast_slice(out))?;
+            }
+            Ok(())
+        }
+        w.begin_column(name, self.kind(), n as u64)?;
+        match self {
+            Get::U8(f) => pieces(tables, w, &mut scratch.u8, f)?,
+            Get::U16(f) => pieces(tables, w, &mut scratch.u16, f)?,
+            Get::U32(f) => pieces(tables, w, &mut scratch.u32, f)?,
+            Get::U64(f) => pieces(tables, w, &mut scratch.u64, f)?,
+            Get::F32(f) => pieces(tables, w, &mut scratch.f32, f)?,
+            Get::F64(f) => pieces(tables, w, &mut scratch.f64, f)?,
+            Get::Bool(f) => pieces(tables, w, &mut scratch.bool, f)?,
+        }
+        w.end_column()
+    }
+}
