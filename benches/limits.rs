@@ -113,6 +113,19 @@ struct Pass {
     per_step: f64,
 }
 
+/// A pass named `what` that reads `reads`, reads and writes `writes`, `per_step` times a step.
+fn pass(what: &'static str, reads: &[Column], writes: &[Column], per_step: f64) -> Pass {
+    Pass {
+        what,
+        reads: reads.to_vec(),
+        writes: writes.to_vec(),
+        per_step,
+    }
+}
+
+/// A component: its name and size in bytes.
+type Column = (&'static str, usize);
+
 /// The passes over every synapse that a step of `scenes/bench/cascade.ron` makes (dt 1 ms,
 /// slow clock = every step), from the systems' queries: stage 1 `nmda_ca_influx`, stage 3
 /// `pair_stdp_trafficked`, stage 4 `traffic_ampa` (every `traffic_every(1 ms)` steps), stage 6
@@ -129,48 +142,23 @@ fn cascade_passes() -> Vec<Pass> {
     let pools = ("AmpaPools", size_of::<AmpaPools>());
     let tag = ("SynapticTag", size_of::<SynapticTag>());
     vec![
-        Pass {
-            what: "1 nmda_ca_influx",
-            reads: vec![syn],
-            writes: vec![nmda, ca],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "3 pair_stdp_trafficked",
-            reads: vec![syn],
-            writes: vec![tr, w],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "4 traffic_ampa",
-            reads: vec![syn],
-            writes: vec![pools, w],
-            per_step: 1.0 / traffic_every(1.0) as f64,
-        },
-        Pass {
-            what: "6 tag_synapses",
-            reads: vec![syn, w],
-            writes: vec![tag],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "6 capture_proteins",
-            reads: vec![syn],
-            writes: vec![w, tag],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "guard check_synapses_finite",
-            reads: vec![ca, w],
-            writes: vec![],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "guard check_slow_state_finite",
-            reads: vec![tr, nmda, pools],
-            writes: vec![],
-            per_step: 1.0,
-        },
+        pass("1 nmda_ca_influx", &[syn], &[nmda, ca], 1.0),
+        pass("3 pair_stdp_trafficked", &[syn], &[tr, w], 1.0),
+        pass(
+            "4 traffic_ampa",
+            &[syn],
+            &[pools, w],
+            1.0 / traffic_every(1.0) as f64,
+        ),
+        pass("6 tag_synapses", &[syn, w], &[tag], 1.0),
+        pass("6 capture_proteins", &[syn], &[w, tag], 1.0),
+        pass("guard check_synapses_finite", &[ca, w], &[], 1.0),
+        pass(
+            "guard check_slow_state_finite",
+            &[tr, nmda, pools],
+            &[],
+            1.0,
+        ),
     ]
 }
 
@@ -186,36 +174,11 @@ fn w3_passes() -> Vec<Pass> {
     let w = ("SynapticWeight", size_of::<SynapticWeight>());
     let scale = ("astrocyte scale (per neuron)", size_of::<f32>());
     vec![
-        Pass {
-            what: "1 linear_ca_influx",
-            reads: vec![syn],
-            writes: vec![ca],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "3 calcium_rule",
-            reads: vec![syn, ca],
-            writes: vec![rho, w],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "4 direct_efficacy",
-            reads: vec![syn, scale],
-            writes: vec![w],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "guard check_synapses_finite",
-            reads: vec![ca, w],
-            writes: vec![],
-            per_step: 1.0,
-        },
-        Pass {
-            what: "guard check_slow_state_finite",
-            reads: vec![rho],
-            writes: vec![],
-            per_step: 0.01,
-        },
+        pass("1 linear_ca_influx", &[syn], &[ca], 1.0),
+        pass("3 calcium_rule", &[syn, ca], &[rho, w], 1.0),
+        pass("4 direct_efficacy", &[syn, scale], &[w], 1.0),
+        pass("guard check_synapses_finite", &[ca, w], &[], 1.0),
+        pass("guard check_slow_state_finite", &[rho], &[], 0.01),
     ]
 }
 
