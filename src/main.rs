@@ -284,30 +284,68 @@ fn run(
     force: bool,
     format: output::Format,
 ) -> edra::Result<()> {
+    let ranks = ranks()?;
     let threads = init_threads(threads);
     let chunk_rows = chunk_rows_from_env()?;
     let sf = load(path, seed, duration_ms)?;
     fits(&sf, force, true)?;
     let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
-    let mut sim = Simulation::new(sf)?;
+    let mut sim = Simulation::new_on(sf, edra::stages::registered(), &ranks)?;
+    let every = |ms: f64| ((ms / sim.clock().dt_ms).round() as u64).max(1);
+    if !ranks.is_root() {
+        // The other ranks step their share and send rank 0 what it writes.
+        let rolling = checkpoint_every_ms.map(|ms| (every(ms), None));
+        return run_and_write(&mut sim, None, format, threads, &stop_on_signals(), rolling);
+    }
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
-    let folder = output::RunFolder::create(&dir)?;
+    let folder = agree(&ranks, output::RunFolder::create(&dir))?;
     let stop = stop_on_signals();
     let rolling = checkpoint_every_ms.map(|ms| {
-        let every = ((ms / sim.clock().dt_ms).round() as u64).max(1);
-        (every, folder.rolling_checkpoint(format.checkpoint_form()))
+        (
+            every(ms),
+            Some(folder.rolling_checkpoint(format.checkpoint_form())),
+        )
     });
     sim.stream_recorders_as(folder.path(), chunk_rows, format)?;
-    run_and_write(&mut sim, folder.path(), format, threads, &stop, rolling)?;
+    run_and_write(
+        &mut sim,
+        Some(folder.path()),
+        format,
+        threads,
+        &stop,
+        rolling,
+    )?;
     let dir = folder.commit()?;
     eprintln!("wrote {}", dir.display());
-    if stop.load(Ordering::Relaxed) {
+    if stop.load(Ordering::Relaxed) || sim.stopping() {
         return Err(EdraError::Interrupted {
             t_ms: sim.t_ms(),
             checkpoint: dir.join(format.checkpoint_file()),
         });
     }
     Ok(())
+}
+
+/// The processes of this run: with the feature `mpi`, MPI's world (one process when not
+/// started by `mpirun`); without it, one process.
+fn ranks() -> edra::Result<edra::engine::ranks::Ranks> {
+    #[cfg(feature = "mpi")]
+    return edra::engine::ranks::Ranks::from_env();
+    #[cfg(not(feature = "mpi"))]
+    Ok(edra::engine::ranks::Ranks::single())
+}
+
+/// Rank 0's `result`, agreed on by every rank: a failure there (a run folder it cannot take)
+/// is every rank's error. Ranks other than 0 do not call it: they wait in their first
+/// exchange, which a failing rank 0 ends by aborting the job.
+fn agree<T>(ranks: &edra::engine::ranks::Ranks, result: edra::Result<T>) -> edra::Result<T> {
+    if ranks.size() > 1
+        && let Err(e) = &result
+    {
+        eprintln!("{e}");
+        ranks.abort(e.exit_code() as i32);
+    }
+    result
 }
 
 /// The environment variable that sets how many rows a streamed recorder holds before they are
@@ -344,33 +382,53 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 /// first, then renamed over it, so `path` is always a whole checkpoint).
 fn run_and_write(
     sim: &mut Simulation,
-    dir: &Path,
+    dir: Option<&Path>,
     format: output::Format,
     threads: usize,
     stop: &AtomicBool,
-    rolling: Option<(u64, PathBuf)>,
+    rolling: Option<(u64, Option<PathBuf>)>,
 ) -> edra::Result<()> {
-    let mut spikes = output::SpikeFile::create(dir, format)?;
+    let mut spikes = dir
+        .map(|d| output::SpikeFile::create(d, format))
+        .transpose()?;
     let (start_ms, end_ms) = (sim.t_ms(), sim.scene().duration_ms);
     let start_step = sim.clock().step;
+    if let Some(s) = &mut spikes {
+        s.from_step(start_step);
+    }
     let mut progress = Progress::new(start_ms, end_ms);
     let wall = Instant::now();
     let mut n_spikes = 0u64;
     let end = sim.clock().steps(end_ms);
-    while sim.clock().step < end && !stop.load(Ordering::Relaxed) {
+    while sim.clock().step < end && !sim.stopping() {
         sim.step()?;
+        if stop.load(Ordering::Relaxed) {
+            sim.ask_to_stop();
+        }
         if let Some((every, path)) = &rolling
             && sim.clock().step.is_multiple_of(*every)
             && sim.clock().step < end
         {
-            let form = edra::checkpoint::Form::of(path)?;
-            output::write_whole(path, |tmp| sim.save_checkpoint_as(tmp, form))?;
+            // Rank 0 writes it; the other ranks (without a path) send their share.
+            let path = path.as_deref().unwrap_or(Path::new("unused.ron"));
+            sim.write_checkpoint(path, edra::checkpoint::Form::of(path)?)?;
         }
-        n_spikes += spikes.write_last_step(sim)?;
-        if sim.clock().step.is_multiple_of(256) {
+        if let Some(s) = &mut spikes {
+            n_spikes += s.write_complete(sim)?;
+        }
+        if sim.clock().step.is_multiple_of(256) && dir.is_some() {
             progress.update(sim.t_ms());
         }
     }
+    sim.complete_spikes()?;
+    let (Some(dir), Some(mut spikes)) = (dir, spikes) else {
+        // A rank other than 0: its synapses and its share of the checkpoint go to rank 0,
+        // which writes them (in the order rank 0 asks for them below).
+        output::synapse_rows(sim);
+        sim.checkpoint_of_ranks()?;
+        return Ok(());
+    };
+    n_spikes += spikes.write_complete(sim)?;
     progress.finish();
     let wall_s = wall.elapsed().as_secs_f64();
 
@@ -396,7 +454,8 @@ fn run_and_write(
     };
     output::write_synapses_as(sim, dir, format, Some(&summary))?;
     sim.finish_recorders_with(Some(&summary))?;
-    sim.save_checkpoint(&dir.join(format.checkpoint_file()))?;
+    let path = dir.join(format.checkpoint_file());
+    sim.write_checkpoint(&path, format.checkpoint_form())?;
     output::write_summary(dir, &summary)?;
     spikes.finish(Some(&summary))?;
     eprintln!(

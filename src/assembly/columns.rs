@@ -162,8 +162,15 @@ impl<'w> Tables<'w, Synapses> {
             early: t.8,
             event: t.9,
         });
-        Tables::new(tables.collect(), n)
+        Tables::new(tables.collect(), n, partial(world))
     }
+}
+
+/// Whether `world` holds a share of a run's entities (one rank of several).
+fn partial(world: &World) -> bool {
+    world
+        .get_resource::<crate::engine::partition::Partition>()
+        .is_some_and(|p| !p.is_whole())
 }
 
 impl<'w> Tables<'w, Neurons> {
@@ -177,13 +184,14 @@ impl<'w> Tables<'w, Neurons> {
             cursor: t.3,
             pool: t.4,
         });
-        Tables::new(tables.collect(), n)
+        Tables::new(tables.collect(), n, partial(world))
     }
 }
 
 impl<'w, K: Kind> Tables<'w, K> {
-    /// `tables` with their runs, in id order; they must cover the ids `0..n` once each.
-    fn new(tables: Vec<K::Rows<'w>>, n: usize) -> Self {
+    /// `tables` with their runs, in id order; they must cover the ids `0..n` once each, or
+    /// (`partial`: this rank's share of a run shared among ranks) some of them once each.
+    fn new(tables: Vec<K::Rows<'w>>, n: usize, partial: bool) -> Self {
         let mut runs = Vec::new();
         for (table, t) in tables.iter().enumerate() {
             let len = K::len(t);
@@ -203,10 +211,17 @@ impl<'w, K: Kind> Tables<'w, K> {
         runs.sort_unstable_by_key(|r| r.first);
         let mut next = 0;
         for r in &runs {
-            assert_eq!(r.first, next, "internal: ids are not 0..{n} once each");
-            next += r.rows.len();
+            // A rank of a shared run holds some of the ids only ([`Tables::partial`]).
+            assert!(
+                r.first == next || (partial && r.first > next),
+                "internal: ids are not 0..{n} once each"
+            );
+            next = r.first + r.rows.len();
         }
-        assert_eq!(next, n, "internal: ids are not 0..{n} once each");
+        assert!(
+            next == n || (partial && next <= n),
+            "internal: ids are not 0..{n} once each"
+        );
         Tables { tables, runs }
     }
 

@@ -155,7 +155,8 @@ pub fn synapse_variable_names(sim: &Simulation) -> Vec<&'static str> {
         .collect()
 }
 
-/// Every synapse's row, in id order, with event-driven synapses caught up to now.
+/// Every synapse's row, in id order, with event-driven synapses caught up to now. On a run
+/// shared among ranks every rank calls it, and rank 0 gets every rank's rows (the others none).
 pub fn synapse_rows(sim: &mut Simulation) -> Vec<SynapseRow> {
     let world = sim.world_mut();
     let reg = world.resource::<Registered>().clone();
@@ -180,7 +181,11 @@ pub fn synapse_rows(sim: &mut Simulation) -> Vec<SynapseRow> {
         })
         .collect();
     rows.sort_unstable_by_key(|r| r.id);
-    rows
+    let ranks = sim
+        .world()
+        .resource::<crate::engine::ranks::Ranks>()
+        .clone();
+    crate::assembly::gather::synapse_rows_to_root(&ranks, rows)
 }
 
 /// Writes `synapses.csv`: one row per synapse in id order (id, group, the sweep values of its
@@ -239,6 +244,8 @@ pub struct SpikeFile {
     sink: SpikeSink,
     partial: std::path::PathBuf,
     done: std::path::PathBuf,
+    /// The first step not written yet ([`SpikeFile::write_complete`]).
+    next: Option<u64>,
 }
 
 enum SpikeSink {
@@ -266,6 +273,7 @@ impl SpikeFile {
             sink,
             done: dir.join(format!("spikes.{ext}")),
             partial,
+            next: None,
         })
     }
 
@@ -277,6 +285,30 @@ impl SpikeFile {
                 .map_err(io_err(&self.partial)),
             SpikeSink::Parquet(p) => p.push_last_step(sim),
         }
+    }
+
+    /// Writes the spikes of the steps from `step` on as they become complete
+    /// ([`SpikeFile::write_complete`]).
+    pub fn from_step(&mut self, step: u64) {
+        self.next = Some(step);
+    }
+
+    /// Writes the spikes of every step not written yet whose spikes are complete (on a run
+    /// shared among ranks, those of the last exchange interval; on one process, the step just
+    /// taken); returns how many.
+    pub fn write_complete(&mut self, sim: &Simulation) -> Result<u64> {
+        let end = sim.spikes_complete_before();
+        let mut n = 0;
+        for step in self.next.unwrap_or(end.saturating_sub(1))..end {
+            n += match &mut self.sink {
+                SpikeSink::Csv(w) => sim
+                    .write_spikes_of_step(step, w)
+                    .map_err(io_err(&self.partial))?,
+                SpikeSink::Parquet(p) => p.push_step(sim, step)?,
+            };
+        }
+        self.next = Some(end);
+        Ok(n)
     }
 
     /// Writes the rest (with `summary` in a Parquet file's metadata) and renames the file to

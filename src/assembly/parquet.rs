@@ -203,13 +203,17 @@ impl SpikeParquet {
     /// [`Simulation::write_spikes_of_last_step`]); returns how many. Allocates nothing unless
     /// a buffer fills and is written out.
     pub fn push_last_step(&mut self, sim: &Simulation) -> Result<u64> {
-        let step = sim.clock().step;
-        if step == 0 {
-            return Ok(0);
+        match sim.clock().step {
+            0 => Ok(0),
+            step => self.push_step(sim, step - 1),
         }
-        let t = (step - 1) as f64 * sim.clock().dt_ms;
+    }
+
+    /// Adds the spikes of step `step` (held by the spike history).
+    pub fn push_step(&mut self, sim: &Simulation, step: u64) -> Result<u64> {
+        let t = step as f64 * sim.clock().dt_ms;
         let mut n = 0;
-        for id in sim.world().resource::<SpikeHistory>().fired_on(step - 1) {
+        for id in sim.world().resource::<SpikeHistory>().fired_on(step) {
             self.t_ms.push(t);
             self.neuron.push(id);
             n += 1;

@@ -173,7 +173,8 @@ impl RecorderRt {
         }
     }
 
-    fn due(&self, step: u64) -> bool {
+    /// Whether the recorder samples on step `step`.
+    pub fn due(&self, step: u64) -> bool {
         step.is_multiple_of(self.every_steps as u64)
     }
 }

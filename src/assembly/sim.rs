@@ -1,7 +1,7 @@
 //! [`Simulation`]: load a scene, step it, read and write its components, save a checkpoint.
 //! The `edra` command is a thin layer over this.
 
-use crate::assembly::build::{BuildInfo, build_world};
+use crate::assembly::build::{BuildInfo, build_world_on};
 use crate::assembly::output::{Format, RecorderFiles, RunSummary};
 use crate::assembly::record::{NeuronData, Recorders, SynapseData, chunk_values};
 use crate::core::clock::Clock;
@@ -9,6 +9,8 @@ use crate::core::error::{EdraError, Result};
 use crate::core::param_path::ParamValue;
 use crate::core::registry::{Registered, Stages};
 use crate::core::stage::Stage;
+use crate::engine::exchange::{SpikeExchange, exchange};
+use crate::engine::ranks::Ranks;
 use crate::engine::schedule::{Plugin, cascade_schedule};
 use crate::scene::{Scene, SceneFile};
 use crate::stages::guard::NonFinite;
@@ -58,6 +60,12 @@ pub struct Simulation {
     scene: SceneFile,
     /// The recorders' files when they stream to disk ([`Simulation::stream_recorders`]).
     recorder_files: Option<RecorderFiles>,
+    /// This rank's error, on a run shared among ranks, until the ranks agree on it at the next
+    /// spike exchange (it steps no more meanwhile).
+    failed: Option<EdraError>,
+    /// This rank was asked to stop; `stopping`: the ranks agreed to.
+    stop_asked: bool,
+    stopping: bool,
 }
 
 /// A synapse's variables at one moment: (name, cascade stage, component, value or None).
@@ -95,10 +103,17 @@ impl Simulation {
 
     /// Builds a scene already read, with stages registered on top of the built-in cascade; the
     /// scene is checked again against them.
-    pub fn new_with(mut scene: SceneFile, registered: Stages) -> Result<Self> {
+    pub fn new_with(scene: SceneFile, registered: Stages) -> Result<Self> {
+        Self::new_on(scene, registered, &Ranks::single())
+    }
+
+    /// Builds this rank's share of a scene already read, on a run shared among `ranks` (every
+    /// rank calls it; see [`crate::engine::partition`]).
+    pub fn new_on(mut scene: SceneFile, registered: Stages, ranks: &Ranks) -> Result<Self> {
         init_threads(None);
         scene.check(&registered)?;
-        let mut world = build_world(&scene, &registered)?;
+        refuse_on_ranks(&scene, ranks.size())?;
+        let mut world = build_world_on(&scene, &registered, ranks)?;
         if !crate::core::synapse::tables_sorted_by_group(&mut world) {
             return Err(EdraError::Other(
                 "internal: synapse or neuron tables are not sorted by group after the build".into(),
@@ -110,6 +125,9 @@ impl Simulation {
             schedule: step_schedule(&registered),
             scene,
             recorder_files: None,
+            failed: None,
+            stop_asked: false,
+            stopping: false,
         })
     }
 
@@ -151,9 +169,40 @@ impl Simulation {
 
     /// Advances one step. A non-finite value stops the run with an error naming the entity, the
     /// variable and the time.
+    ///
+    /// On a run shared among ranks, a rank that fails steps no more and tells the others at
+    /// the next spike exchange, where every rank returns the error of the lowest failing rank.
     pub fn step(&mut self) -> Result<()> {
-        self.schedule.run(&mut self.world);
-        self.check_finite()?;
+        let step = self.clock().step;
+        if self.failed.is_none() {
+            self.schedule.run(&mut self.world);
+            if let Err(e) = self.check_finite() {
+                if self.ranks().size() == 1 {
+                    return Err(e);
+                }
+                self.failed = Some(e);
+            }
+        }
+        if self.ranks().size() > 1 {
+            let ranks = self.ranks().clone();
+            let mut recs = self.world.resource_mut::<Recorders>();
+            if self.failed.is_some() {
+                // Stepping no more: nothing sampled, but every rank takes part in the gathers.
+                recs.0.iter_mut().for_each(|r| r.last_sample = r.rows.len());
+            }
+            crate::assembly::gather::recorder_rows_to_root(&ranks, &mut recs, step);
+        }
+        let said = exchange(
+            &mut self.world,
+            step,
+            false,
+            self.failed.is_some(),
+            self.stop_asked,
+        );
+        if said.failed {
+            return Err(self.agree_on_error());
+        }
+        self.stopping |= said.stop;
         let mut clock = self.world.resource_mut::<Clock>();
         clock.step += 1;
         if clock.step.is_multiple_of(100_000) {
@@ -222,6 +271,73 @@ impl Simulation {
         match self.recorder_files.take() {
             Some(files) => files.finish(&mut self.world.resource_mut::<Recorders>(), summary),
             None => Ok(()),
+        }
+    }
+
+    /// The ranks this run is shared among (one process: [`Ranks::single`]).
+    pub fn ranks(&self) -> &Ranks {
+        self.world.resource::<Ranks>()
+    }
+
+    /// Asks the run to stop (a signal): on one process at once, on several at the next spike
+    /// exchange, where every rank learns it ([`Simulation::stopping`]).
+    pub fn ask_to_stop(&mut self) {
+        self.stop_asked = true;
+        if self.ranks().size() == 1 {
+            self.stopping = true;
+        }
+    }
+
+    /// Whether the run was asked to stop (on several ranks: whether the ranks agreed to).
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// Ends the open exchange interval where the run ends: every rank's spikes of the steps
+    /// taken are then complete on every rank (every rank calls it at the same step). Returns
+    /// the agreed error if a rank failed.
+    pub fn complete_spikes(&mut self) -> Result<()> {
+        let step = self.clock().step;
+        let open = self.world.resource::<SpikeExchange>().complete_before < step;
+        if step == 0 || !open {
+            return Ok(());
+        }
+        let said = exchange(
+            &mut self.world,
+            step - 1,
+            true,
+            self.failed.is_some(),
+            self.stop_asked,
+        );
+        if said.failed {
+            return Err(self.agree_on_error());
+        }
+        self.stopping |= said.stop;
+        Ok(())
+    }
+
+    /// The steps whose spikes are complete (every neuron's) on this rank: those before this.
+    pub fn spikes_complete_before(&self) -> u64 {
+        self.world.resource::<SpikeExchange>().complete_before
+    }
+
+    /// The error of the lowest failing rank, agreed on by every rank (one collective, which
+    /// every rank reaches after an exchange that reported a failure).
+    fn agree_on_error(&mut self) -> EdraError {
+        let local = self
+            .failed
+            .take()
+            .map(|e| format!("{}\u{1f}{e}", e.exit_code()));
+        match self.ranks().any_failed(local) {
+            Some((rank, said)) => {
+                let (code, message) = said.split_once('\u{1f}').unwrap_or(("1", &said));
+                EdraError::OnRank {
+                    rank,
+                    code: code.parse().unwrap_or(1),
+                    message: message.to_string(),
+                }
+            }
+            None => EdraError::other("internal: an exchange reported a failure no rank has"),
         }
     }
 
@@ -428,6 +544,35 @@ impl Simulation {
         }
     }
 
+    /// The scene with its complete state, on a run shared among ranks: on rank 0, `Some`,
+    /// put together from every rank's share; `None` on the others. Every rank calls it at the
+    /// same step; it first completes the spikes of the open exchange interval.
+    pub fn checkpoint_of_ranks(&mut self) -> Result<Option<Scene>> {
+        self.complete_spikes()?;
+        let state = crate::assembly::gather::state_to_root(&mut self.world);
+        Ok(state.map(|state| Scene {
+            state: Some(state),
+            ..self.scene.scene.clone()
+        }))
+    }
+
+    /// Writes a checkpoint to `path` in `form`, on one process or several (every rank calls it;
+    /// rank 0 writes, whole or not at all).
+    pub fn write_checkpoint(
+        &mut self,
+        path: &Path,
+        form: crate::assembly::checkpoint::Form,
+    ) -> Result<()> {
+        use crate::assembly::{checkpoint, output::write_whole};
+        if self.ranks().size() == 1 {
+            return write_whole(path, |tmp| self.save_checkpoint_as(tmp, form));
+        }
+        match self.checkpoint_of_ranks()? {
+            Some(scene) => write_whole(path, |tmp| checkpoint::write_as(scene, tmp, form)),
+            None => Ok(()),
+        }
+    }
+
     /// Writes a checkpoint to `path`: RON text if it ends in `.ron`, the binary form
     /// ([`crate::scene::binary`]) if it ends in `.ckpt`.
     pub fn save_checkpoint(&mut self, path: &Path) -> Result<()> {
@@ -453,20 +598,60 @@ impl Simulation {
     /// Writes the spikes of the step just completed as `t_ms,neuron` lines (no allocation);
     /// returns how many.
     pub fn write_spikes_of_last_step(&self, w: &mut impl std::io::Write) -> std::io::Result<u64> {
-        let step = self.clock().step;
-        if step == 0 {
-            return Ok(0);
+        match self.clock().step {
+            0 => Ok(0),
+            step => self.write_spikes_of_step(step - 1, w),
         }
-        let t = (step - 1) as f64 * self.clock().dt_ms;
+    }
+
+    /// Writes the spikes of step `step` (held by the spike history, and complete:
+    /// [`Simulation::spikes_complete_before`]) as `t_ms,neuron` lines; returns how many.
+    pub fn write_spikes_of_step(
+        &self,
+        step: u64,
+        w: &mut impl std::io::Write,
+    ) -> std::io::Result<u64> {
+        let t = step as f64 * self.clock().dt_ms;
         let mut n = 0;
         for id in self
             .world
             .resource::<crate::engine::spikes::SpikeHistory>()
-            .fired_on(step - 1)
+            .fired_on(step)
         {
             writeln!(w, "{t},{id}")?;
             n += 1;
         }
         Ok(n)
     }
+}
+
+/// The first synapse group whose axonal delay can round to 0 steps (a normal or log-normal
+/// delay can, whatever its mean).
+pub fn zero_axonal_delay(scene: &Scene) -> Option<usize> {
+    let min_steps = |d: &crate::core::params::Dist| (d.min_in(0.0, f64::MAX) / scene.dt_ms).round();
+    scene
+        .synapses
+        .iter()
+        .position(|g| min_steps(&g.axonal_delay_ms) < 1.0)
+}
+
+/// Refuses, on a run shared among `ranks` > 1 processes, what the ranks cannot share: an
+/// axonal delay that can be 0 steps (a spike would have to cross ranks within its step). Every
+/// rank reads the same scene, so every rank refuses it alike, with the same message.
+pub fn refuse_on_ranks(sf: &SceneFile, ranks: usize) -> Result<()> {
+    if ranks <= 1 {
+        return Ok(());
+    }
+    let scene = &sf.scene;
+    if let Some(i) = zero_axonal_delay(scene) {
+        return Err(sf.error_at(
+            &format!("synapses[{i}].axonal_delay_ms"),
+            format!(
+                "can be shorter than one step ({} ms): on {ranks} ranks a spike reaches another \
+                 rank no sooner than the next step; give the group an axonal delay of at least dt",
+                scene.dt_ms
+            ),
+        ));
+    }
+    Ok(())
 }

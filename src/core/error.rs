@@ -44,6 +44,13 @@ pub enum EdraError {
     Interrupted { t_ms: f64, checkpoint: PathBuf },
     /// A command-line value that is refused before any work (exit code 2, as a scene is).
     Argument(String),
+    /// An error of one rank of a run shared among several (MPI), which every rank returns
+    /// alike: the lowest failing rank, its error's message and exit code.
+    OnRank {
+        rank: usize,
+        code: u8,
+        message: String,
+    },
     /// Anything else (a synapse id not in the run).
     Other(String),
 }
@@ -62,6 +69,7 @@ impl EdraError {
             EdraError::Output { .. } => 3,
             EdraError::NonFinite { .. } => 4,
             EdraError::Interrupted { .. } => 5,
+            EdraError::OnRank { code, .. } => *code,
             EdraError::Other(_) => 1,
         }
     }
@@ -106,6 +114,7 @@ impl fmt::Display for EdraError {
                  `edra run {}` continues the run",
                 checkpoint.display()
             ),
+            EdraError::OnRank { rank, message, .. } => write!(f, "{message} (rank {rank})"),
             EdraError::Argument(m) | EdraError::Other(m) => write!(f, "{m}"),
         }
     }

@@ -92,6 +92,15 @@ impl Dist {
         }
     }
 
+    /// The smallest value the distribution can give inside `[lo, hi]`.
+    pub fn min_in(&self, lo: f64, hi: f64) -> f64 {
+        match self {
+            Dist::Const(c) => c.clamp(lo, hi),
+            Dist::Random(Random::Uniform { min, .. }) => min.clamp(lo, hi),
+            _ => lo,
+        }
+    }
+
     /// The largest value the distribution can give inside `[lo, hi]`.
     pub fn max_in(&self, lo: f64, hi: f64) -> f64 {
         match self {

@@ -14,6 +14,7 @@
 //! integration done per astrocyte domain, and is documented as edra's own.
 
 use crate::core::clock::Clock;
+use crate::engine::ranks::Ranks;
 use crate::engine::spikes::SpikeHistory;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -99,17 +100,37 @@ pub fn count_domain_spikes(
 }
 
 /// System (slow clock): astrocytes integrate activity and publish their scaling factor.
+///
+/// On a run shared among ranks each rank counted the spikes of the neurons it owns; the
+/// windows' counts are summed over the ranks first (integers: exact in any order), so every
+/// rank integrates every astrocyte alike.
 pub fn integrate_astrocytes(
     mut q: Query<&mut AstrocyteUnit>,
     mut scaling: ResMut<AstrocyteScaling>,
     clock: Res<Clock>,
+    ranks: Res<Ranks>,
+    mut counts: Local<Vec<u64>>,
 ) {
+    if ranks.size() > 1 {
+        sum_windows_over_ranks(&mut q, &ranks, &mut counts);
+    }
     let dt_s = clock.slow_dt_ms() / 1000.0;
     let scaling = &mut *scaling;
     for mut a in &mut q {
         astrocyte_step(&scaling.params[a.params as usize], dt_s, &mut a);
         let (first, n) = (a.first_neuron as usize, a.n_neurons as usize);
         scaling.per_neuron[first..first + n].fill(a.scale as f32);
+    }
+}
+
+/// Replaces each astrocyte's window count by its sum over the ranks (one collective). Query
+/// order is the same on every rank: every rank spawns every astrocyte, in the same order.
+fn sum_windows_over_ranks(q: &mut Query<&mut AstrocyteUnit>, ranks: &Ranks, counts: &mut Vec<u64>) {
+    counts.clear();
+    counts.extend(q.iter().map(|a| a.spikes_in_window as u64));
+    ranks.all_reduce_sum_u64(counts);
+    for (mut a, &n) in q.iter_mut().zip(counts.iter()) {
+        a.spikes_in_window = n as u32;
     }
 }
 

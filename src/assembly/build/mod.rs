@@ -19,6 +19,9 @@ use crate::core::registry::{Registered, Stages};
 use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Recorded, Synapse};
 use crate::core::weight::direct_efficacy_mv;
+use crate::engine::exchange::SpikeExchange;
+use crate::engine::partition::Partition;
+use crate::engine::ranks::Ranks;
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::scene::recorders::{RecordKind, kind_of, variable_names, variable_units};
 use crate::scene::state::State;
@@ -76,6 +79,14 @@ pub struct BuildInfo {
 /// Builds the world of a scene file, with the stages `registered` on top of the built-in
 /// cascade: the phases of the module doc, in order.
 pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
+    build_world_on(sf, registered, &Ranks::single())
+}
+
+/// [`build_world`] for this rank of `ranks`: the neurons it owns ([`Partition`]) and the
+/// synapses onto them; everything that belongs to no neuron whole. Every rank calls it (it
+/// agrees on the spike history's length and the exchange interval with one collective).
+pub fn build_world_on(sf: &SceneFile, registered: &Stages, ranks: &Ranks) -> Result<World> {
+    let part = Partition::new(ranks.rank() as u32, ranks.size() as u32);
     let scene = &sf.scene;
     let state = scene.state.as_ref();
     // 1. Replicas, groups and their ids; a checkpoint is checked against them.
@@ -104,19 +115,24 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
 
     // 3–4. Rows and entities.
     let mut world = World::new();
-    let entities = n_neurons as u64 + n_synapses as u64 + levels.params.len() as u64 + n_astrocytes;
+    let shared = (n_neurons as u64 + n_synapses as u64).div_ceil(part.ranks as u64);
+    let entities = shared + levels.params.len() as u64 + n_astrocytes;
     let spare = reserve_entities(&mut world, entities);
-    spawn_neurons(
-        &mut world,
-        &neuron_groups,
-        state,
-        &recorders.ids(RecordKind::Neurons),
-    );
+    let recorded = recorders.ids(RecordKind::Neurons);
+    spawn_neurons(&mut world, &neuron_groups, state, &recorded, part);
     spawn_regions(&mut world, &mut levels, state);
-    let (scaling, n_astro) =
-        spawn_astrocytes(&mut world, &replicas, &neuron_groups, n_neurons, state);
+    let (scaling, n_astro) = spawn_astrocytes(
+        &mut world,
+        &replicas,
+        &neuron_groups,
+        n_neurons,
+        state,
+        part,
+    );
     let recorded = recorders.ids(RecordKind::Synapses);
-    let max_delay = spawn_all_synapses(&mut world, &groups, sources, scene, &recorded);
+    let (max_delay, min_axonal) =
+        spawn_all_synapses(&mut world, &groups, sources, scene, &recorded, part);
+    let (max_delay, min_axonal) = agree_on_delays(ranks, max_delay, min_axonal);
     // The resources (and whatever is spawned later) take the spare low entity ids.
     let spare: Vec<Entity> = spare
         .into_iter()
@@ -167,6 +183,12 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
     world.insert_resource(replicas);
     world.insert_resource(NonFinite::default());
     world.insert_resource(info);
+    world.insert_resource(part);
+    world.insert_resource(ranks.clone());
+    world.insert_resource(SpikeExchange::new(
+        interval(&timeline, min_axonal, max_delay),
+        step,
+    ));
     // Parameter changes that took effect before a checkpoint are applied again.
     let past: Vec<ParamChange> = timeline.changes[..timeline.change_cursor].to_vec();
     world.insert_resource(timeline);
@@ -177,9 +199,32 @@ pub fn build_world(sf: &SceneFile, registered: &Stages) -> Result<World> {
         world.resource::<NeuronGroups>(),
         world.resource::<Clock>(),
         saved,
+        part,
     );
     world.insert_resource(calendar);
     Ok(world)
+}
+
+/// The longest delay and the shortest axonal delay over every rank's synapses (one collective;
+/// the identity on one process), so that every rank keeps as many steps of spikes and
+/// exchanges them at the same interval.
+fn agree_on_delays(ranks: &Ranks, max_delay: u64, min_axonal: u64) -> (u64, u64) {
+    let mut v = [max_delay, u64::MAX - min_axonal];
+    ranks.all_reduce_max_u64(&mut v);
+    (v[0], u64::MAX - v[1])
+}
+
+/// Steps between two spike exchanges: the shortest axonal delay (a spike is read by another
+/// rank's synapses no sooner; at most the steps the history holds), one step when reward rules read the last step's spikes, and at
+/// least one step. A scene with an axonal delay of 0 is refused on more than one rank before
+/// the build ([`crate::assembly::sim::refuse_on_ranks`]).
+fn interval(timeline: &Timeline, min_axonal: u64, max_delay: u64) -> u64 {
+    if timeline.rules.is_empty() {
+        // Without synapses, as many steps as the history holds.
+        min_axonal.min(max_delay + 1).max(1)
+    } else {
+        1
+    }
 }
 
 #[cfg(test)]

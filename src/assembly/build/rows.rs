@@ -299,7 +299,8 @@ impl RowSource {
 /// it goes. Keeps the largest axonal and dendritic delay.
 pub(super) struct Rows<'a> {
     pub(super) source: RowSource,
-    pub(super) row: &'a (dyn Fn(&RowSource, usize) -> Row + Sync),
+    /// Row `k`, or `None` for a synapse onto a neuron another rank owns.
+    pub(super) row: &'a (dyn Fn(&RowSource, usize) -> Option<Row> + Sync),
     pub(super) n: usize,
     pub(super) next: usize,
     pub(super) freed: usize,
@@ -307,13 +308,18 @@ pub(super) struct Rows<'a> {
     pub(super) pos: usize,
     pub(super) max_axonal: u64,
     pub(super) max_dendritic: u64,
+    /// The shortest axonal delay of the rows taken (`u64::MAX` before the first).
+    pub(super) min_axonal: u64,
+    /// Rows left are divided by this for the lower bound of the size hint (the ranks the
+    /// synapses are shared among), so that a spawner reserves about what it will get.
+    pub(super) share: usize,
 }
 impl<'a> Rows<'a> {
     const CHUNK: usize = 1 << 15;
 
     pub(super) fn new(
         source: RowSource,
-        row: &'a (dyn Fn(&RowSource, usize) -> Row + Sync),
+        row: &'a (dyn Fn(&RowSource, usize) -> Option<Row> + Sync),
     ) -> Self {
         let n = source.len();
         Rows {
@@ -326,6 +332,36 @@ impl<'a> Rows<'a> {
             pos: 0,
             max_axonal: 0,
             max_dendritic: 0,
+            min_axonal: u64::MAX,
+            share: 1,
+        }
+    }
+}
+impl Rows<'_> {
+    /// Computes the next chunk of rows in parallel (those this rank keeps: possibly none).
+    fn fill(&mut self) {
+        let end = (self.next + Rows::CHUNK).min(self.n);
+        let (source, row) = (&self.source, self.row);
+        let ks = (self.next..end).into_par_iter();
+        if self.share == 1 {
+            // Every row is kept: written in place, without the gathering of a filter.
+            let all = |k| row(source, k).expect("one rank keeps every row");
+            ks.map(all).collect_into_vec(&mut self.buf);
+        } else {
+            self.buf.clear();
+            self.buf.par_extend(ks.filter_map(|k| row(source, k)));
+        }
+        for r in &self.buf {
+            let axonal = r.syn.axonal_delay_steps as u64;
+            self.max_axonal = self.max_axonal.max(axonal);
+            self.min_axonal = self.min_axonal.min(axonal);
+            self.max_dendritic = self.max_dendritic.max(r.syn.dendritic_delay_steps as u64);
+        }
+        self.next = end;
+        self.pos = 0;
+        if end - self.freed >= (self.n / 16).max(Rows::CHUNK) {
+            self.source.keep(self.n - end);
+            self.freed = end;
         }
     }
 }
@@ -333,33 +369,18 @@ impl Iterator for &mut Rows<'_> {
     type Item = Row;
 
     fn next(&mut self) -> Option<Row> {
-        if self.pos == self.buf.len() {
+        while self.pos == self.buf.len() {
             if self.next == self.n {
                 return None;
             }
-            let end = (self.next + Rows::CHUNK).min(self.n);
-            let (source, row) = (&self.source, self.row);
-            (self.next..end)
-                .into_par_iter()
-                .map(|k| row(source, k))
-                .collect_into_vec(&mut self.buf);
-            for r in &self.buf {
-                self.max_axonal = self.max_axonal.max(r.syn.axonal_delay_steps as u64);
-                self.max_dendritic = self.max_dendritic.max(r.syn.dendritic_delay_steps as u64);
-            }
-            self.next = end;
-            self.pos = 0;
-            if end - self.freed >= (self.n / 16).max(Rows::CHUNK) {
-                self.source.keep(self.n - end);
-                self.freed = end;
-            }
+            self.fill();
         }
         self.pos += 1;
         Some(self.buf[self.pos - 1])
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.buf.len() - self.pos + self.n - self.next;
-        (left, Some(left))
+        let (held, left) = (self.buf.len() - self.pos, self.n - self.next);
+        (held + left / self.share, Some(held + left))
     }
 }

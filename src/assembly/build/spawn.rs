@@ -37,13 +37,13 @@ pub(super) fn reserve_entities(world: &mut World, n: u64) -> Vec<Entity> {
 }
 /// Spawns a group's synapses, each with the complete bundle of its models in one `spawn_batch`
 /// (so no synapse moves between tables), the recorded ones with [`Recorded`]. Returns the
-/// largest axonal and dendritic delay, steps.
+/// largest axonal and dendritic delay and the shortest axonal delay, steps.
 pub(super) fn spawn_synapses(
     world: &mut World,
     g: &SynapseGroupRt,
     rows: Rows,
     recorded: &[u32],
-) -> (u64, u64) {
+) -> (u64, u64, u64) {
     let base = |r: &Row| (r.syn, r.weight, r.spine);
     let spawn = Spawn {
         world,
@@ -66,7 +66,10 @@ pub(super) struct Spawn<'a, 'w> {
     recorded: &'a [u32],
 }
 impl Spawn<'_, '_> {
-    fn rule<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B + Copy) -> (u64, u64) {
+    fn rule<B: Bundle<Effect: NoBundleEffect>>(
+        self,
+        f: impl Fn(&Row) -> B + Copy,
+    ) -> (u64, u64, u64) {
         match &self.g.spec.rule {
             Rule::PairStdp(p) if p.event_driven => self.trafficking(move |r| {
                 let at = EventDriven {
@@ -95,7 +98,7 @@ impl Spawn<'_, '_> {
     fn trafficking<B: Bundle<Effect: NoBundleEffect>>(
         self,
         f: impl Fn(&Row) -> B + Copy,
-    ) -> (u64, u64) {
+    ) -> (u64, u64, u64) {
         match self.g.spec.trafficking {
             Some(_) => self.tagging(move |r| (f(r), r.pools)),
             None => self.tagging(f),
@@ -105,7 +108,7 @@ impl Spawn<'_, '_> {
     fn tagging<B: Bundle<Effect: NoBundleEffect>>(
         self,
         f: impl Fn(&Row) -> B + Copy,
-    ) -> (u64, u64) {
+    ) -> (u64, u64, u64) {
         match self.g.spec.consolidation {
             Some(_) => self.all(move |r| {
                 (
@@ -120,7 +123,7 @@ impl Spawn<'_, '_> {
         }
     }
 
-    fn all<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B) -> (u64, u64) {
+    fn all<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B) -> (u64, u64, u64) {
         let mut rows = self.rows;
         let mut recorded_rows = Vec::new();
         let bundles = (&mut rows)
@@ -135,21 +138,24 @@ impl Spawn<'_, '_> {
         for _ in self.world.spawn_batch(bundles) {}
         let with_mark = recorded_rows.iter().map(|r| (f(r), Recorded));
         for _ in self.world.spawn_batch(with_mark) {}
-        (rows.max_axonal, rows.max_dendritic)
+        (rows.max_axonal, rows.max_dendritic, rows.min_axonal)
     }
 }
 /// Spawns the neurons of `first..first + n` in one batch, the recorded ones in another with
 /// [`Recorded`] (`recorded` is sorted).
 pub(super) fn spawn_neuron_batch<B: Bundle<Effect: NoBundleEffect>>(
     world: &mut World,
-    first: u32,
-    n: u32,
+    (first, n): (u32, u32),
+    part: Partition,
     recorded: &[u32],
     f: impl Fn(u32) -> B,
 ) {
     let is_rec = |id: &u32| recorded.binary_search(id).is_ok();
-    for _ in world.spawn_batch((first..first + n).filter(|id| !is_rec(id)).map(&f)) {}
-    let rec = recorded.iter().filter(|&&id| id >= first && id < first + n);
+    let ids = (first..first + n).filter(|&id| part.owns(id));
+    for _ in world.spawn_batch(ids.filter(|id| !is_rec(id)).map(&f)) {}
+    let rec = recorded
+        .iter()
+        .filter(|&&id| id >= first && id < first + n && part.owns(id));
     for _ in world.spawn_batch(rec.map(|&id| (f(id), Recorded))) {}
 }
 pub(super) fn spawn_neurons(
@@ -157,6 +163,7 @@ pub(super) fn spawn_neurons(
     groups: &NeuronGroups,
     state: Option<&State>,
     recorded: &[u32],
+    part: Partition,
 ) {
     // The state's columns as plain slices, taken once (see `StateRows`).
     let cols = state.map(|s| &s.neurons);
@@ -176,32 +183,34 @@ pub(super) fn spawn_neurons(
             (neuron, ConsolidationProteinPool { protein })
         };
         let v = |id| col(v_mv, id);
-        let (first, n) = (g.first, g.spec.size);
+        let ids = (g.first, g.spec.size);
         match &g.spec.model {
-            NeuronModel::Lif(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
+            NeuronModel::Lif(p) => spawn_neuron_batch(world, ids, part, recorded, |id| {
                 let lif = LifState {
                     v_mv: v(id).unwrap_or(p.e_l_mv as f32),
                     refractory_steps: refractory.map_or(0, |r| r[id as usize]),
                 };
                 (base(id), lif)
             }),
-            NeuronModel::Izhikevich(p) => spawn_neuron_batch(world, first, n, recorded, |id| {
+            NeuronModel::Izhikevich(p) => spawn_neuron_batch(world, ids, part, recorded, |id| {
                 let v0 = v(id).unwrap_or(-65.0);
                 let u = col(u, id).unwrap_or((p.b * v0 as f64) as f32);
                 (base(id), IzhikevichState { v_mv: v0, u })
             }),
-            NeuronModel::SpikeTimes { .. } => spawn_neuron_batch(world, first, n, recorded, |id| {
-                let next = cursor.map_or(0, |c| c[id as usize]);
-                (base(id), SpikeCursor { next })
-            }),
+            NeuronModel::SpikeTimes { .. } => {
+                spawn_neuron_batch(world, ids, part, recorded, |id| {
+                    let next = cursor.map_or(0, |c| c[id as usize]);
+                    (base(id), SpikeCursor { next })
+                })
+            }
             NeuronModel::Poisson { .. } => {
-                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), PoissonSource))
+                spawn_neuron_batch(world, ids, part, recorded, |id| (base(id), PoissonSource))
             }
             NeuronModel::Regular { .. } => {
-                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), RegularSource))
+                spawn_neuron_batch(world, ids, part, recorded, |id| (base(id), RegularSource))
             }
             NeuronModel::Pairing(_) => {
-                spawn_neuron_batch(world, first, n, recorded, |id| (base(id), PairingSource))
+                spawn_neuron_batch(world, ids, part, recorded, |id| (base(id), PairingSource))
             }
         }
     }
@@ -226,6 +235,7 @@ pub(super) fn spawn_astrocytes(
     neurons: &NeuronGroups,
     n_neurons: usize,
     state: Option<&State>,
+    part: Partition,
 ) -> (AstrocyteScaling, u64) {
     let mut scaling = AstrocyteScaling {
         per_neuron: vec![1.0; n_neurons],
@@ -252,7 +262,9 @@ pub(super) fn spawn_astrocytes(
                     spikes_in_window: 0,
                 };
                 // A checkpoint gives the state; the layout (id, domain, parameters) is the
-                // scene's, whatever the checkpoint says of it.
+                // scene's, whatever the checkpoint says of it. The spikes of the open window
+                // go to rank 0 alone: the ranks sum their counts at the window's end.
+                let window = |n: u32| if part.rank == 0 { n } else { 0 };
                 let unit = match state {
                     Some(s) => {
                         let saved = &s.astrocytes[id as usize];
@@ -260,7 +272,7 @@ pub(super) fn spawn_astrocytes(
                             activity_hz: saved.activity_hz,
                             error_integral_hz_s: saved.error_integral_hz_s,
                             scale: saved.scale,
-                            spikes_in_window: saved.spikes_in_window,
+                            spikes_in_window: window(saved.spikes_in_window),
                             ..fresh
                         }
                     }
@@ -345,17 +357,20 @@ pub(super) fn find_recorded_entities(world: &mut World, recorders: &mut Recorder
     }
 }
 
-/// Spawns every group's synapses from its source (fresh rows or the checkpoint's); returns the
-/// longest delay in steps a spike must be kept for (axonal plus a linear-Ca delay, or dendritic).
+/// Spawns every group's synapses from its source (fresh rows or the checkpoint's), those onto
+/// the neurons `part` owns; returns the longest delay in steps a spike must be kept for (axonal
+/// plus a linear-Ca delay, or dendritic) and the shortest axonal delay (`u64::MAX` without
+/// synapses), both over this rank's synapses.
 pub(super) fn spawn_all_synapses(
     world: &mut World,
     groups: &SynapseGroups,
     sources: Vec<RowSource>,
     scene: &Scene,
     recorded: &[u32],
-) -> u64 {
+    part: Partition,
+) -> (u64, u64) {
     let state = scene.state.as_ref().map(StateRows::of);
-    let mut max_delay = 0u64;
+    let (mut max_delay, mut min_axonal) = (0u64, u64::MAX);
     for (gi, (g, source)) in groups.0.iter().zip(sources).enumerate() {
         let ca_delay = match &g.spec.ca {
             CaModel::Linear(p) => (p.delay_ms / scene.dt_ms).round() as u64,
@@ -372,16 +387,20 @@ pub(super) fn spawn_all_synapses(
             } => {
                 let (i, j) = pairs[last - k];
                 let syn = (pre_first + i, post_first + j, g.first_id + k as u32);
-                fresh_row(g, gi as u16, syn, h0, scene)
+                part.owns(syn.1)
+                    .then(|| fresh_row(g, gi as u16, syn, h0, scene))
             }
             RowSource::State(idx) => {
                 let i = idx[last - k];
-                state.as_ref().expect("state rows").row(gi as u16, i)
+                let r = state.as_ref().expect("state rows").row(gi as u16, i);
+                part.owns(r.syn.post).then_some(r)
             }
         };
-        let rows = Rows::new(source, &row);
-        let (axonal, dendritic) = spawn_synapses(world, g, rows, recorded);
+        let mut rows = Rows::new(source, &row);
+        rows.share = part.ranks as usize;
+        let (axonal, dendritic, shortest) = spawn_synapses(world, g, rows, recorded);
         max_delay = max_delay.max(axonal + ca_delay).max(dendritic);
+        min_axonal = min_axonal.min(shortest);
     }
-    max_delay
+    (max_delay, min_axonal)
 }

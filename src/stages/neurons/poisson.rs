@@ -14,6 +14,7 @@
 use super::{NeuronGroups, NeuronModel};
 use crate::core::clock::Clock;
 use crate::core::rng::{self, Purpose};
+use crate::engine::partition::Partition;
 use crate::engine::spikes::SpikeHistory;
 use bevy_ecs::prelude::*;
 
@@ -68,6 +69,9 @@ pub struct PoissonCalendar {
     groups: Vec<SourceGroup>,
     dt_ms: f64,
     seed: u64,
+    /// The sources this rank owns, the only ones it fires (each source's spikes are keyed
+    /// draws of its own, so sharing them out changes none).
+    part: Partition,
 }
 
 /// Steps from a spike (or a fresh start) to the next spike: 1 + ⌊ln u / ln(1 − p)⌋, or never
@@ -87,11 +91,17 @@ fn gap(seed: u64, id: u32, step: u64, purpose: Purpose, odds: Odds) -> u64 {
 impl PoissonCalendar {
     /// The calendar of `groups` at step `step`: each source's next spike from `saved` (a
     /// checkpoint's column, by neuron id) or drawn afresh.
-    pub fn new(groups: &NeuronGroups, clock: &Clock, saved: Option<&[u64]>) -> Self {
+    pub fn new(
+        groups: &NeuronGroups,
+        clock: &Clock,
+        saved: Option<&[u64]>,
+        part: Partition,
+    ) -> Self {
         let mut cal = PoissonCalendar {
             slots: vec![Vec::new(); SLOTS as usize],
             dt_ms: clock.dt_ms,
             seed: clock.seed,
+            part,
             ..Default::default()
         };
         for (g, ng) in groups.0.iter().enumerate() {
@@ -117,7 +127,7 @@ impl PoissonCalendar {
             match saved.filter(|s| !s.is_empty()) {
                 Some(next) => {
                     let g = &cal.groups[gi];
-                    for id in g.first..g.first + g.size {
+                    for id in (g.first..g.first + g.size).filter(|&id| part.owns(id)) {
                         let src = Source {
                             id,
                             group: gi as u32,
@@ -160,7 +170,8 @@ impl PoissonCalendar {
             s.retain(|src| src.group != group);
         }
         self.far.retain(|(_, src)| src.group != group);
-        for id in g.first..g.first + g.size {
+        let part = self.part;
+        for id in (g.first..g.first + g.size).filter(|&id| part.owns(id)) {
             let k = gap(self.seed, id, step, Purpose::PoissonStart, g.odds);
             let due = if k == u64::MAX { k } else { step + k - 1 };
             self.schedule(Source { id, group }, due, step);
