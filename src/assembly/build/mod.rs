@@ -110,7 +110,7 @@ pub fn build_world_on(sf: &SceneFile, registered: &Stages, ranks: &Ranks) -> Res
         )?;
     }
     // 2. Connectivity (or the checkpoint's synapses) of every group.
-    let (sources, n_synapses) = synapse_sources(sf, &mut groups, &neuron_groups)?;
+    let (sources, n_synapses) = synapse_sources(sf, &mut groups, &neuron_groups, part)?;
     let mut recorders = recorders(sf, &neuron_groups, &groups, levels.params.len(), registered)?;
 
     // 3–4. Rows and entities.
@@ -229,7 +229,7 @@ fn interval(timeline: &Timeline, min_axonal: u64, max_delay: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::connectivity::{choose, connect};
+    use super::connectivity::{choose, connect, connect_owned};
     use super::*;
 
     #[test]
@@ -251,6 +251,49 @@ mod tests {
             ))
             .unwrap();
             assert!(connect(&g, 1000, 1000, 1, 0).is_empty(), "p = {p}");
+        }
+    }
+
+    /// The pairs each of K ranks draws for the posts it owns (round-robin), with their
+    /// indices, are together the whole group's, each at its index: for every rule, recurrent
+    /// (no autapses) and feed-forward, with more ranks than posts too.
+    #[test]
+    fn each_rank_draws_its_share_of_the_pairs_at_their_places() {
+        let rules = [
+            "OneToOne",
+            "AllToAll",
+            "FixedProbability(0.2)",
+            "FixedInDegree(4)",
+            "FixedOutDegree(5)",
+        ];
+        for conn in rules {
+            for (pre, post, n_pre, n_post) in
+                [("g", "g", 13, 13), ("a", "b", 17, 9), ("a", "b", 3, 2)]
+            {
+                let g: SynapseGroup = ron::from_str(&format!(
+                    "SynapseGroup(name: \"s\", pre: \"{pre}\", post: \"{post}\", connectivity: {conn})"
+                ))
+                .unwrap();
+                let whole = connect(&g, n_pre, n_post, 5, 2);
+                for ranks in [1u32, 2, 3, 4] {
+                    let mut seen = vec![None; whole.len()];
+                    for rank in 0..ranks {
+                        let owns = |j: u32| (7 + j) % ranks == rank;
+                        let o = connect_owned(&g, (n_pre, n_post), 5, 2, &owns);
+                        assert_eq!(o.count, whole.len() as u64, "{conn} {ranks} ranks");
+                        assert_eq!(o.pairs.len(), o.ids.len());
+                        for (&pair, &id) in o.pairs.iter().zip(&o.ids) {
+                            assert!(owns(pair.1), "{conn}: a pair onto another rank's post");
+                            assert!(
+                                seen[id as usize].replace(pair).is_none(),
+                                "{conn}: id {id} twice"
+                            );
+                        }
+                    }
+                    let seen: Vec<_> = seen.into_iter().map(|p| p.expect("every id")).collect();
+                    assert_eq!(seen, whole, "{conn} on {ranks} ranks ({pre}→{post})");
+                }
+            }
         }
     }
 

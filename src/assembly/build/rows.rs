@@ -256,9 +256,12 @@ impl<'a> StateRows<'a> {
 /// What a group's synapses are made from: its connectivity, or the checkpoint's synapses. Kept
 /// in reverse order, so that the part already spawned can be cut off the end and freed.
 pub(super) enum RowSource {
-    /// (pre, post) pairs as indices within the two neuron groups, and the groups' first ids.
+    /// (pre, post) pairs as indices within the two neuron groups, each pair's index in the
+    /// group (`ids`; empty when the pairs are all the group's, in order), and the groups'
+    /// first ids.
     Fresh {
         pairs: Vec<(u32, u32)>,
+        ids: Vec<u32>,
         pre_first: u32,
         post_first: u32,
     },
@@ -275,7 +278,10 @@ impl RowSource {
 
     pub(super) fn reverse(&mut self) {
         match self {
-            RowSource::Fresh { pairs, .. } => pairs.reverse(),
+            RowSource::Fresh { pairs, ids, .. } => {
+                pairs.reverse();
+                ids.reverse();
+            }
             RowSource::State(idx) => idx.reverse(),
         }
     }
@@ -283,9 +289,11 @@ impl RowSource {
     /// Keeps the first `n` (the rows not yet spawned) and frees the rest.
     pub(super) fn keep(&mut self, n: usize) {
         match self {
-            RowSource::Fresh { pairs, .. } => {
+            RowSource::Fresh { pairs, ids, .. } => {
                 pairs.truncate(n);
                 pairs.shrink_to_fit();
+                ids.truncate(n);
+                ids.shrink_to_fit();
             }
             RowSource::State(idx) => {
                 idx.truncate(n);

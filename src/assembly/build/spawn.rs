@@ -377,18 +377,24 @@ pub(super) fn spawn_all_synapses(
             CaModel::Nmda(_) | CaModel::Off => 0,
         };
         let h0 = g.h0_mv() as f32;
-        // Sources are reversed: row k is at `count − 1 − k`, which `RowSource::keep` keeps.
-        let last = g.count as usize - 1;
+        // Sources are reversed: row k is at `len − 1 − k`, which `RowSource::keep` keeps.
+        let last = source.len().saturating_sub(1);
+        // Fresh pairs are this rank's already (`connect_owned`); a checkpoint's are all.
+        let share = match &source {
+            RowSource::Fresh { .. } => 1,
+            RowSource::State(_) => part.ranks as usize,
+        };
         let row = |source: &RowSource, k: usize| match source {
             RowSource::Fresh {
                 pairs,
+                ids,
                 pre_first,
                 post_first,
             } => {
                 let (i, j) = pairs[last - k];
-                let syn = (pre_first + i, post_first + j, g.first_id + k as u32);
-                part.owns(syn.1)
-                    .then(|| fresh_row(g, gi as u16, syn, h0, scene))
+                let id = ids.get(last - k).map_or(k as u32, |&id| id);
+                let syn = (pre_first + i, post_first + j, g.first_id + id);
+                Some(fresh_row(g, gi as u16, syn, h0, scene))
             }
             RowSource::State(idx) => {
                 let i = idx[last - k];
@@ -397,7 +403,7 @@ pub(super) fn spawn_all_synapses(
             }
         };
         let mut rows = Rows::new(source, &row);
-        rows.share = part.ranks as usize;
+        rows.share = share;
         let (axonal, dendritic, shortest) = spawn_synapses(world, g, rows, recorded);
         max_delay = max_delay.max(axonal + ca_delay).max(dendritic);
         min_axonal = min_axonal.min(shortest);
