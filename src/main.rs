@@ -210,7 +210,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Every rank of an MPI run knows an agreed error alike: rank 0 says it.
+            if !matches!(e, EdraError::OnRank { .. })
+                || edra::engine::ranks::Ranks::speaks_for_all()
+            {
+                eprintln!("error: {e}");
+            }
             ExitCode::from(e.exit_code())
         }
     }
@@ -236,16 +241,37 @@ fn convert(input: &Path, output: &Path) -> edra::Result<()> {
 
 /// Refuses, before anything is built, a scene that cannot run here: ids beyond 32 bits, or more
 /// memory than the machine has available (unless `force`). Exit 2, with the figures. With
-/// `streamed` (`edra run`) the recorders count one chunk each: the rest goes to disk.
-fn fits(sf: &SceneFile, force: bool, streamed: bool) -> edra::Result<()> {
+/// `streamed` (`edra run`) the recorders count one chunk each: the rest goes to disk. On
+/// `ranks` processes each needs its share, from the memory its host has for each of the
+/// processes it runs ([`memory_per_process`]).
+fn fits(sf: &SceneFile, force: bool, streamed: bool, ranks: usize) -> edra::Result<()> {
     let mut e = edra::build::estimate(&sf.scene);
     if streamed {
         e = e.streamed();
     }
-    match edra::build::refusal(&e, edra::build::available_memory(), force) {
+    let mut available = edra::build::available_memory();
+    if ranks > 1 {
+        e = e.per_rank(ranks);
+        available = available.map(|a| a / memory_per_process());
+    }
+    match edra::build::refusal(&e, available, force) {
+        Some(why) if ranks > 1 => Err(EdraError::Argument(format!(
+            "{}: {why} (each of {ranks} ranks holds its share of the synapses and neurons; \
+             the figures are one rank's)",
+            sf.file
+        ))),
         Some(why) => Err(EdraError::Argument(format!("{}: {why}", sf.file))),
         None => Ok(()),
     }
+}
+
+/// How many processes of the run share this host's memory: OpenMPI's
+/// `OMPI_COMM_WORLD_LOCAL_SIZE` (1 when unset).
+fn memory_per_process() -> f64 {
+    std::env::var("OMPI_COMM_WORLD_LOCAL_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(1.0, |n| n.max(1) as f64)
 }
 
 /// Loads a scene and applies the command-line overrides.
@@ -286,11 +312,15 @@ fn run(
 ) -> edra::Result<()> {
     let ranks = ranks()?;
     let threads = init_threads(threads);
-    let chunk_rows = chunk_rows_from_env()?;
-    let sf = load(path, seed, duration_ms)?;
-    fits(&sf, force, true)?;
+    // Every rank reads and checks the scene; a refusal on any is every rank's.
+    let (chunk_rows, sf) = ranks.agree((|| {
+        let chunk_rows = chunk_rows_from_env()?;
+        let sf = load(path, seed, duration_ms)?;
+        fits(&sf, force, true, ranks.size())?;
+        Ok((chunk_rows, sf))
+    })())?;
     let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
-    let mut sim = Simulation::new_on(sf, edra::stages::registered(), &ranks)?;
+    let mut sim = ranks.agree(Simulation::new_on(sf, edra::stages::registered(), &ranks))?;
     let every = |ms: f64| ((ms / sim.clock().dt_ms).round() as u64).max(1);
     if !ranks.is_root() {
         // The other ranks step their share and send rank 0 what it writes.
@@ -434,6 +464,7 @@ fn run_and_write(
 
     let steps = sim.clock().step - start_step;
     let info = sim.info().clone();
+    let cost = sim.exchange_cost();
     let summary = RunSummary {
         scene: sim.scene().name.clone(),
         edra_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -451,6 +482,10 @@ fn run_and_write(
         threads,
         wall_s,
         synapse_steps_per_s: info.synapses as f64 * steps as f64 / wall_s.max(1e-9),
+        ranks: sim.ranks().size(),
+        exchange_calls: cost.calls,
+        exchange_s: cost.seconds,
+        exchange_bytes: cost.bytes,
     };
     output::write_synapses_as(sim, dir, format, Some(&summary))?;
     sim.finish_recorders_with(Some(&summary))?;
@@ -568,7 +603,7 @@ fn show(
 ) -> edra::Result<()> {
     init_threads(threads);
     let sf = load(path, None, duration_ms)?;
-    fits(&sf, false, false)?;
+    fits(&sf, false, false, 1)?;
     let mut sim = Simulation::new(sf)?;
     let report = edra::front::show::synapse_report(&mut sim, id)?;
     to_stdout(|out| out.write_all(report.as_bytes()))

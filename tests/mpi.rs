@@ -6,7 +6,9 @@
 //! equals an uninterrupted run; and what several ranks refuse.
 //!
 //! Without `mpirun` the tests are skipped with a message, unless `EDRA_REQUIRE_MPI` is set (CI).
-//! The `mpirun` flags are those of `tests/mpi_ranks.rs`, which says why each is needed.
+//! `mpirun` runs as root in CI and in containers (`--allow-run-as-root`), with more ranks than
+//! the machine has cores (`--oversubscribe`), and kills a hung job instead of waiting for ever
+//! (`--timeout`, seconds).
 #![cfg(feature = "mpi")]
 
 use std::path::{Path, PathBuf};
@@ -86,9 +88,15 @@ fn summary(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("summary.ron")).expect("summary.ron");
     text.lines()
         .filter(|l| {
-            !["wall_s", "synapse_steps_per_s", "threads"]
-                .iter()
-                .any(|k| l.contains(k))
+            ![
+                "wall_s",
+                "synapse_steps_per_s",
+                "threads",
+                "ranks",
+                "exchange_",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -215,7 +223,66 @@ fn several_ranks_refuse_a_zero_axonal_delay_at_its_field() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("synapses[2].axonal_delay_ms"), "{err}");
+    let said = err.lines().filter(|l| l.starts_with("error:")).count();
+    assert_eq!(said, 1, "said once, by rank 0: {err}");
     assert!(!out.exists(), "no run folder");
     ok(&run(1, &scene, &out), "the same scene on one process");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rank whose synapses go non-finite stops the whole job, not only itself: every rank
+/// returns its error (the synapse, the variable and the time, said once, by rank 0) with exit
+/// code 4, and no run folder is left. Trafficking far too fast for its 100 ms step on the one
+/// neuron that rank 1 owns (`lone`, neuron 5 of 6; ownership is round-robin) overflows its PSD
+/// pool; the other neuron's synapses are sound.
+#[test]
+fn a_rank_that_goes_non_finite_stops_the_job_with_its_message() {
+    if !have_mpirun() {
+        return;
+    }
+    let dir = scratch("nonfinite");
+    let scene = dir.join("rank_fails.ron");
+    std::fs::write(&scene, RANK_FAILS).expect("write");
+    let alone = run(1, &scene, &dir.join("one"));
+    let one = String::from_utf8_lossy(&alone.stderr).to_string();
+    assert_eq!(alone.status.code(), Some(4), "{one}");
+    let out = dir.join("two");
+    let o = run(2, &scene, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    let said: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(said.len(), 1, "said once: {err}");
+    let first = one
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("one process's error");
+    assert_eq!(
+        said[0],
+        format!("{first} (rank 1)"),
+        "the same error, from rank 1"
+    );
+    assert!(!out.exists() && !dir.join("one").exists(), "no run folder");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two LIF neurons fed by four Poisson sources; the synapses onto `lone` traffic AMPA
+/// receptors at 10^4/min on a 100 ms step (k·dt = 16.7, forward Euler needs < 2).
+const RANK_FAILS: &str = r#"Scene(
+    name: "rank_fails",
+    seed: 3,
+    dt_ms: 100.0,
+    duration_ms: 60000.0,
+    neurons: [
+        NeuronGroup(name: "input", size: 4, model: Poisson(rate_hz: 5.0)),
+        NeuronGroup(name: "steady", size: 1, model: Lif(())),
+        NeuronGroup(name: "lone", size: 1, model: Lif(())),
+    ],
+    synapses: [
+        SynapseGroup(name: "stable", pre: "input", post: "steady", connectivity: AllToAll,
+            axonal_delay_ms: 100.0, dendritic_delay_ms: 0.0, ca: Linear(()), rule: Static,
+            trafficking: Some(()), init: (h_mv: 2.0)),
+        SynapseGroup(name: "unstable", pre: "input", post: "lone", connectivity: AllToAll,
+            axonal_delay_ms: 100.0, dendritic_delay_ms: 0.0, ca: Linear(()), rule: Static,
+            trafficking: Some((k_endo_per_min: 10000.0)), init: (h_mv: 2.0)),
+    ],
+)"#;

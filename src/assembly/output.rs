@@ -106,6 +106,22 @@ pub struct RunSummary {
     pub threads: usize,
     pub wall_s: f64,
     pub synapse_steps_per_s: f64,
+    /// MPI processes of the run (1 without `mpirun`).
+    #[serde(default = "one")]
+    pub ranks: usize,
+    /// Rank 0's spike exchanges: collective calls, wall seconds in them (waiting for the
+    /// slowest rank included) and bytes received. 0 on one process.
+    #[serde(default)]
+    pub exchange_calls: u64,
+    #[serde(default)]
+    pub exchange_s: f64,
+    #[serde(default)]
+    pub exchange_bytes: u64,
+}
+
+/// The default of [`RunSummary::ranks`], for summaries written before it.
+fn one() -> usize {
+    1
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> EdraError + '_ {

@@ -349,6 +349,10 @@ mod tests {
             threads: 1,
             wall_s: 0.5,
             synapse_steps_per_s: 6000.0,
+            ranks: 2,
+            exchange_calls: 10,
+            exchange_s: 0.01,
+            exchange_bytes: 400,
         };
         spikes.finish(Some(&summary)).unwrap();
         let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();

@@ -9,7 +9,7 @@ use crate::core::error::{EdraError, Result};
 use crate::core::param_path::ParamValue;
 use crate::core::registry::{Registered, Stages};
 use crate::core::stage::Stage;
-use crate::engine::exchange::{SpikeExchange, exchange};
+use crate::engine::exchange::{ExchangeCost, SpikeExchange, exchange};
 use crate::engine::ranks::Ranks;
 use crate::engine::schedule::{Plugin, cascade_schedule};
 use crate::scene::{Scene, SceneFile};
@@ -279,6 +279,11 @@ impl Simulation {
         self.world.resource::<Ranks>()
     }
 
+    /// What this rank's spike exchanges have cost so far (nothing on one process).
+    pub fn exchange_cost(&self) -> ExchangeCost {
+        self.world.resource::<SpikeExchange>().cost
+    }
+
     /// Asks the run to stop (a signal): on one process at once, on several at the next spike
     /// exchange, where every rank learns it ([`Simulation::stopping`]).
     pub fn ask_to_stop(&mut self) {
@@ -324,20 +329,10 @@ impl Simulation {
     /// The error of the lowest failing rank, agreed on by every rank (one collective, which
     /// every rank reaches after an exchange that reported a failure).
     fn agree_on_error(&mut self) -> EdraError {
-        let local = self
-            .failed
-            .take()
-            .map(|e| format!("{}\u{1f}{e}", e.exit_code()));
-        match self.ranks().any_failed(local) {
-            Some((rank, said)) => {
-                let (code, message) = said.split_once('\u{1f}').unwrap_or(("1", &said));
-                EdraError::OnRank {
-                    rank,
-                    code: code.parse().unwrap_or(1),
-                    message: message.to_string(),
-                }
-            }
-            None => EdraError::other("internal: an exchange reported a failure no rank has"),
+        let local = self.failed.take().map_or(Ok(()), Err);
+        match self.ranks().agree(local) {
+            Err(e) => e,
+            Ok(()) => EdraError::other("internal: an exchange reported a failure no rank has"),
         }
     }
 

@@ -16,7 +16,7 @@
 //! parses itself, because the number of steps is known.
 
 use crate::engine::partition::Partition;
-use crate::engine::ranks::Ranks;
+use crate::engine::ranks::{Gathered, Ranks};
 use crate::engine::spikes::SpikeHistory;
 use bevy_ecs::prelude::*;
 
@@ -32,8 +32,23 @@ pub struct SpikeExchange {
     pub interval: u64,
     /// Spikes of the steps before this one are complete on this rank (every neuron's).
     pub complete_before: u64,
-    /// The message sent (kept, so that an exchange allocates only while it grows).
+    /// The message sent and the messages received (kept, so that an exchange allocates only
+    /// while they grow).
     send: Vec<u32>,
+    received: Gathered,
+    /// What the exchanges of this process cost so far: see [`ExchangeCost`].
+    pub cost: ExchangeCost,
+}
+
+/// The exchanges' cost on one rank, for the run summary and the scaling figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ExchangeCost {
+    /// Collective calls (one per interval).
+    pub calls: u64,
+    /// Wall seconds in them, waiting for the slowest rank included.
+    pub seconds: f64,
+    /// Bytes received (every rank's message, this rank's own included).
+    pub bytes: u64,
 }
 
 /// What an exchange told every rank.
@@ -53,6 +68,8 @@ impl SpikeExchange {
             interval: interval.max(1),
             complete_before: step,
             send: Vec::new(),
+            received: Gathered::default(),
+            cost: ExchangeCost::default(),
         }
     }
 
@@ -76,6 +93,7 @@ pub fn exchange(world: &mut World, step: u64, force: bool, failed: bool, stop: b
         if !force && !ex.due(step) {
             return Exchanged::default();
         }
+        let ex = &mut *ex;
         let first = ex.complete_before;
         let mut spikes = world.resource_mut::<SpikeHistory>();
         let send = &mut ex.send;
@@ -87,8 +105,12 @@ pub fn exchange(world: &mut World, step: u64, force: bool, failed: bool, stop: b
             send.extend(spikes.fired_on(t).filter(|&n| part.owns(n)));
             send[at] = (send.len() - at - 1) as u32;
         }
-        let all = ranks.all_gather_u32(send);
-        let said = receive(&all, first, step, &mut spikes);
+        let start = std::time::Instant::now();
+        ranks.all_gather_u32(send, &mut ex.received);
+        ex.cost.calls += 1;
+        ex.cost.seconds += start.elapsed().as_secs_f64();
+        ex.cost.bytes += 4 * ex.received.all.len() as u64;
+        let said = receive(&ex.received.all, first, step, &mut spikes);
         ex.complete_before = step + 1;
         said
     })

@@ -1,9 +1,9 @@
 //! The processes of a run and what they say to each other: the only place in edra that talks
 //! to MPI (issue 13).
 //!
-//! A run is `size` processes, the ranks `0..size`. [`Ranks`] says which one this is, which
-//! neurons it owns (contiguous, balanced blocks: [`owned_range`](Ranks::owned_range),
-//! [`owner_of`](Ranks::owner_of)), and offers the few collectives the engine needs. Every
+//! A run is `size` processes, the ranks `0..size`. [`Ranks`] says which one this is and offers
+//! the few collectives the engine needs (which neurons a rank owns is the engine's
+//! [`Partition`](crate::engine::partition::Partition)). Every
 //! collective must be called by every rank, in the same order, or the job hangs; each is the
 //! identity for one process, which then makes no MPI call at all.
 //!
@@ -39,10 +39,23 @@
 //! hook's `MPI_Abort` is the one call made without it.)
 
 use bevy_ecs::prelude::*;
-use std::ops::Range;
 
-#[cfg(feature = "mpi")]
-use crate::core::error::Result;
+use crate::core::error::{EdraError, Result};
+
+/// What [`Ranks::all_gather_u32`] gathered, with the buffers it gathers into.
+#[derive(Clone, Debug, Default)]
+pub struct Gathered {
+    /// Every rank's elements, in rank order.
+    pub all: Vec<u32>,
+    /// Each rank's count and where its elements start (MPI's C ints; unused by one process).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    counts: Vec<i32>,
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    displs: Vec<i32>,
+}
+
+/// This process's rank once [`Ranks::from_env`] has run (0 before, and without MPI).
+static PROCESS_RANK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Which of the run's processes this is, and the MPI world it is part of.
 ///
@@ -76,6 +89,7 @@ impl Ranks {
     #[cfg(feature = "mpi")]
     pub fn from_env() -> Result<Self> {
         let (world, rank, size) = mpi_world::MpiWorld::init()?;
+        PROCESS_RANK.store(rank, std::sync::atomic::Ordering::Relaxed);
         Ok(Ranks {
             rank,
             size,
@@ -98,35 +112,20 @@ impl Ranks {
         self.rank == 0
     }
 
-    /// The neurons this rank owns out of `n_neurons`: rank `r` owns the ids
-    /// `n·r/size .. n·(r+1)/size` (rounded down), so the blocks are contiguous, in rank order,
-    /// cover every neuron once and differ in length by at most one. A rank owns none when
-    /// there are fewer neurons than ranks.
-    pub fn owned_range(&self, n_neurons: u32) -> Range<u32> {
-        block_start(n_neurons, self.rank, self.size)
-            ..block_start(n_neurons, self.rank + 1, self.size)
-    }
-
-    /// The rank that owns `neuron` out of `n_neurons` (the inverse of
-    /// [`owned_range`](Self::owned_range)), in O(1).
-    ///
-    /// # Panics
-    /// If `neuron >= n_neurons`.
-    pub fn owner_of(&self, neuron: u32, n_neurons: u32) -> usize {
-        block_owner(neuron, n_neurons, self.size)
-    }
-
-    /// Every rank's `local`, concatenated in rank order, on every rank. Ranks may give
-    /// different counts. Two MPI calls: an all-gather of the counts, then `MPI_Allgatherv`.
+    /// Every rank's `local`, concatenated in rank order, on every rank, into `into.all`. Ranks
+    /// may give different counts. Two MPI calls: an all-gather of the counts, then
+    /// `MPI_Allgatherv`. `into` keeps its buffers, so that a gather of no more than the last
+    /// allocates nothing.
     ///
     /// # Panics
     /// On every rank alike, if the total exceeds `i32::MAX` elements (MPI counts are C ints).
-    pub fn all_gather_u32(&self, local: &[u32]) -> Vec<u32> {
+    pub fn all_gather_u32(&self, local: &[u32], into: &mut Gathered) {
         #[cfg(feature = "mpi")]
         if let Some(w) = self.multi() {
-            return w.all_gather_u32(local);
+            return w.all_gather_u32(local, into);
         }
-        local.to_vec()
+        into.all.clear();
+        into.all.extend_from_slice(local);
     }
 
     /// Element-wise sum over the ranks of `v` (the same length on every rank), in place on
@@ -218,27 +217,42 @@ impl Ranks {
         local.map(|m| (self.rank, m))
     }
 
+    /// `result` of every rank, agreed on: if any rank failed, every rank returns the error of
+    /// the lowest failing one as [`EdraError::OnRank`] (its message and exit code), so that a
+    /// scene refused on one rank is refused on all alike. One process returns `result` as it
+    /// is and makes no call.
+    pub fn agree<T>(&self, result: Result<T>) -> Result<T> {
+        if self.size == 1 {
+            return result;
+        }
+        let local = result
+            .as_ref()
+            .err()
+            .map(|e| format!("{}\u{1f}{e}", e.exit_code()));
+        match self.any_failed(local) {
+            None => result,
+            Some((rank, said)) => {
+                let (code, message) = said.split_once('\u{1f}').unwrap_or(("1", &said));
+                Err(EdraError::OnRank {
+                    rank,
+                    code: code.parse().unwrap_or(1),
+                    message: message.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Whether this process should print what every rank knows alike (an agreed error): rank 0
+    /// of an MPI run, or a process outside one.
+    pub fn speaks_for_all() -> bool {
+        PROCESS_RANK.load(std::sync::atomic::Ordering::Relaxed) == 0
+    }
+
     /// The world, when there is more than one process to talk to.
     #[cfg(feature = "mpi")]
     fn multi(&self) -> Option<&mpi_world::MpiWorld> {
         self.world.as_ref().filter(|_| self.size > 1)
     }
-}
-
-/// The first neuron of rank `rank`'s block: `n·rank/size`, rounded down (`n` for
-/// `rank == size`).
-fn block_start(n: u32, rank: usize, size: usize) -> u32 {
-    (n as u64 * rank as u64 / size as u64) as u32
-}
-
-/// The rank whose block holds `neuron`: the largest `r` with `⌊n·r/size⌋ ≤ neuron`, which is
-/// `⌈(neuron+1)·size/n⌉ − 1 = ⌊((neuron+1)·size − 1)/n⌋`.
-fn block_owner(neuron: u32, n: u32, size: usize) -> usize {
-    assert!(
-        neuron < n,
-        "neuron {neuron} is not one of the {n} neurons of the run"
-    );
-    (((neuron as u64 + 1) * size as u64 - 1) / n as u64) as usize
 }
 
 /// The MPI side: initialisation, finalisation at exit, and the collectives for more than one
@@ -340,16 +354,20 @@ mod mpi_world {
             (lock(&CALLS), SimpleCommunicator::world())
         }
 
-        pub(super) fn all_gather_u32(&self, local: &[u32]) -> Vec<u32> {
+        pub(super) fn all_gather_u32(&self, local: &[u32], into: &mut super::Gathered) {
             let (_calls, world) = self.comm();
-            let mut counts = vec![0 as mpi::Count; world.size() as usize];
-            world.all_gather_into(&count(local.len(), "all_gather_u32"), &mut counts[..]);
-            let displs = displacements(&counts, "all_gather_u32");
-            let total = counts.iter().map(|&c| c as usize).sum();
-            let mut all = vec![0u32; total];
-            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-            world.all_gather_varcount_into(local, &mut part);
-            all
+            let n = count(local.len(), "all_gather_u32");
+            into.counts.resize(world.size() as usize, 0);
+            world.all_gather_into(&n, &mut into.counts[..]);
+            let total = displacements_into(&into.counts, &mut into.displs, "all_gather_u32");
+            into.all.resize(total.max(1), 0);
+            // Never an empty slice (see `not_in_place`): the spare word is sent with count 0.
+            let spare = [0u32];
+            let local = if local.is_empty() { &spare[..] } else { local };
+            let mut part =
+                PartitionMut::new(&mut into.all[..total], &into.counts[..], &into.displs[..]);
+            world.all_gather_varcount_into(&local[..n as usize], &mut part);
+            into.all.truncate(total);
         }
 
         pub(super) fn all_reduce<T: Equivalence + Copy>(&self, v: &mut [T], op: SystemOperation) {
@@ -446,17 +464,25 @@ mod mpi_world {
     /// The offsets of the blocks of `counts` laid end to end; panics (on every rank alike,
     /// since every rank has the same counts) if the total is beyond an MPI count.
     fn displacements(counts: &[mpi::Count], what: &str) -> Vec<mpi::Count> {
-        let mut at = 0usize;
-        let displs = counts
-            .iter()
-            .map(|&c| {
-                let d = at;
-                at += c as usize;
-                d as mpi::Count
-            })
-            .collect();
-        count(at, what);
+        let mut displs = Vec::with_capacity(counts.len());
+        displacements_into(counts, &mut displs, what);
         displs
+    }
+
+    /// [`displacements`] into `displs`; returns the total.
+    fn displacements_into(
+        counts: &[mpi::Count],
+        displs: &mut Vec<mpi::Count>,
+        what: &str,
+    ) -> usize {
+        displs.clear();
+        let mut at = 0usize;
+        for &c in counts {
+            displs.push(at as mpi::Count);
+            at += c as usize;
+        }
+        count(at, what);
+        at
     }
 
     /// On a panic anywhere in this process: the usual message, then `MPI_Abort`, so that the
@@ -476,50 +502,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_cover_every_neuron_once_in_rank_order_and_are_balanced() {
-        for size in 1..=9usize {
-            for n in 0..=40u32 {
-                let mut next = 0;
-                for rank in 0..size {
-                    let (a, b) = (block_start(n, rank, size), block_start(n, rank + 1, size));
-                    assert_eq!(a, next, "n {n} size {size} rank {rank}");
-                    assert!(b - a == n / size as u32 || b - a == n / size as u32 + 1);
-                    for neuron in a..b {
-                        assert_eq!(block_owner(neuron, n, size), rank, "n {n} size {size}");
-                    }
-                    next = b;
-                }
-                assert_eq!(next, n);
-            }
-        }
-    }
-
-    #[test]
-    fn blocks_do_not_overflow_at_the_largest_counts() {
-        let n = u32::MAX;
-        assert_eq!(block_start(n, 1024, 1024), n);
-        assert_eq!(block_owner(n - 1, n, 1024), 1023);
-        assert_eq!(block_owner(0, n, 1024), 0);
-        let first_of_last = block_start(n, 1023, 1024);
-        assert_eq!(block_owner(first_of_last, n, 1024), 1023);
-        assert_eq!(block_owner(first_of_last - 1, n, 1024), 1022);
-    }
-
-    #[test]
-    #[should_panic(expected = "not one of the 10 neurons")]
-    fn a_neuron_beyond_the_run_has_no_owner() {
-        Ranks::single().owner_of(10, 10);
-    }
-
-    #[test]
-    fn one_process_owns_everything_and_its_collectives_are_the_identity() {
+    fn one_process_is_root_and_its_collectives_are_the_identity() {
         let r = Ranks::single();
         assert_eq!((r.rank(), r.size(), r.is_root()), (0, 1, true));
-        assert_eq!(r.owned_range(7), 0..7);
-        assert_eq!(r.owned_range(0), 0..0);
-        assert_eq!(r.owner_of(6, 7), 0);
-        assert_eq!(r.all_gather_u32(&[3, 1, 4]), vec![3, 1, 4]);
-        assert_eq!(r.all_gather_u32(&[]), Vec::<u32>::new());
+        let mut g = Gathered::default();
+        r.all_gather_u32(&[3, 1, 4], &mut g);
+        assert_eq!(g.all, vec![3, 1, 4]);
+        r.all_gather_u32(&[], &mut g);
+        assert_eq!(g.all, Vec::<u32>::new());
         let mut u = [1, u64::MAX];
         r.all_reduce_sum_u64(&mut u);
         assert_eq!(u, [1, u64::MAX]);
@@ -546,7 +536,9 @@ mod tests {
     fn from_env_outside_mpirun_is_the_mpi_singleton_and_can_be_called_again() {
         let (a, b) = (Ranks::from_env().unwrap(), Ranks::from_env().unwrap());
         assert_eq!((a.rank(), a.size(), b.rank(), b.size()), (0, 1, 0, 1));
-        assert_eq!(a.all_gather_u32(&[2, 7]), vec![2, 7]);
+        let mut g = Gathered::default();
+        a.all_gather_u32(&[2, 7], &mut g);
+        assert_eq!(g.all, vec![2, 7]);
         assert_eq!(b.gather_bytes_to_root(b""), Some(vec![vec![]]));
         assert_eq!(a.any_failed(Some("no".into())), Some((0, "no".into())));
     }

@@ -112,12 +112,24 @@ pub fn summary_section(scene: &crate::scene::Scene, s: Option<&RunSummary>) -> S
             ("steps", s.steps.to_string()),
             ("spikes", s.spikes.to_string()),
             ("threads", s.threads.to_string()),
+            ("MPI ranks", s.ranks.to_string()),
             ("wall time (s)", format!("{:.3}", s.wall_s)),
             (
                 "synapse-steps per s",
                 format!("{:.3e}", s.synapse_steps_per_s),
             ),
         ]);
+        if s.ranks > 1 {
+            rows.push((
+                "spike exchanges (rank 0)",
+                format!(
+                    "{} calls, {:.3} s, {:.1} MiB received",
+                    s.exchange_calls,
+                    s.exchange_s,
+                    s.exchange_bytes as f64 / 1048576.0
+                ),
+            ));
+        }
     }
     let mut o = String::from("<h2 id=\"summary\">Run</h2>");
     o.push_str(&html::kv_table(&rows));
