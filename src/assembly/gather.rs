@@ -14,9 +14,12 @@ use crate::scene::recorders::RecordKind;
 use crate::scene::state::State;
 use bevy_ecs::prelude::*;
 
-/// Rows a rank sends in one gather (a few tens of MB at the cascade's width), far below the
-/// 2^31 bytes an MPI count can say.
-const CHUNK_ROWS: usize = 1 << 18;
+/// Rows a rank sends in one gather: 2^18 (a few tens of MB at the cascade's width of about 110
+/// bytes), fewer on more than 32 ranks, so that a round of all ranks (at most 2^23 rows, about
+/// 0.9 GB) stays below the 2^31 bytes an MPI count can say.
+fn chunk_rows(ranks: usize) -> usize {
+    ((1usize << 23) / ranks.max(1)).clamp(1, 1 << 18)
+}
 
 /// Every rank's `local` rows (each in id order), on rank 0 in id order; empty on the others.
 /// Each rank sends its rows a chunk at a time; the number of rounds is agreed first.
@@ -24,13 +27,14 @@ pub fn synapse_rows_to_root(ranks: &Ranks, local: Vec<SynapseRow>) -> Vec<Synaps
     if ranks.size() == 1 {
         return local;
     }
-    let mut rounds = [local.len().div_ceil(CHUNK_ROWS) as u64];
+    let chunk_rows = chunk_rows(ranks.size());
+    let mut rounds = [local.len().div_ceil(chunk_rows) as u64];
     ranks.all_reduce_max_u64(&mut rounds);
     let mut all = Vec::new();
     let mut bytes = Vec::new();
     for k in 0..rounds[0] as usize {
         bytes.clear();
-        let chunk = local.chunks(CHUNK_ROWS).nth(k).unwrap_or(&[]);
+        let chunk = local.chunks(chunk_rows).nth(k).unwrap_or(&[]);
         for r in chunk {
             encode(r, &mut bytes);
         }
@@ -147,8 +151,10 @@ pub fn recorder_rows_to_root(ranks: &Ranks, recs: &mut Recorders, step: u64) {
 /// (the spike history, regions, astrocytes, the timeline). It sends rank 0 the values of its own
 /// synapses and neurons, with its synapses' ids; rank 0 puts them in place. The astrocytes'
 /// spike counts of the open window are each rank's own spikes: they are summed. One sum and one
-/// gather of every rank's share at once (a first form: rank 0 holds the whole state, as one
-/// process does when it writes a checkpoint; it is bounded by 2^31 bytes per gather).
+/// gather of every rank's share, in rounds of at most 2^30 bytes. Rank 0 holds the whole state,
+/// as one process does when it writes a checkpoint, and the shares it came in; each rank's
+/// capture has the whole run's columns, its own values in them: memory that grows with the
+/// whole network on every rank, the limit of checkpoints on many hosts (docs/performance.md).
 pub fn state_to_root(world: &mut World) -> Option<State> {
     let ranks = world.resource::<Ranks>().clone();
     let part = *world.resource::<Partition>();
@@ -173,7 +179,7 @@ pub fn state_to_root(world: &mut World) -> Option<State> {
             compact(col, ids, &mut bytes);
         }
     });
-    let shares = ranks.gather_bytes_to_root(&bytes)?;
+    let shares = ranks.gather_all_bytes_to_root(&bytes)?;
     for (rank, share) in shares.iter().enumerate() {
         let from = Partition::new(rank as u32, part.ranks);
         let mut at = 0;

@@ -54,6 +54,13 @@ pub struct Gathered {
     displs: Vec<i32>,
 }
 
+/// `EDRA_MPI_GATHER_BYTES`: the bytes each rank sends per round of
+/// [`Ranks::gather_all_bytes_to_root`] instead of 2^30 / ranks (tests use a few kB, to gather a
+/// checkpoint in many rounds).
+fn gather_piece_bytes() -> Option<usize> {
+    std::env::var("EDRA_MPI_GATHER_BYTES").ok()?.parse().ok()
+}
+
 /// This process's rank once [`Ranks::from_env`] has run (0 before, and without MPI).
 static PROCESS_RANK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -172,6 +179,37 @@ impl Ranks {
             return w.gather_bytes_to_root(local, self.rank);
         }
         Some(vec![local.to_vec()])
+    }
+
+    /// [`Ranks::gather_bytes_to_root`] of any size: in rounds of at most 2^30 bytes over all
+    /// ranks, as many as the largest `local` needs (agreed first), each rank's pieces joined
+    /// again on rank 0. For what rank 0 must hold whole anyway (a checkpoint's state).
+    pub fn gather_all_bytes_to_root(&self, local: &[u8]) -> Option<Vec<Vec<u8>>> {
+        if self.size == 1 {
+            return Some(vec![local.to_vec()]);
+        }
+        let piece = gather_piece_bytes()
+            .unwrap_or((1usize << 30) / self.size)
+            .max(1);
+        let mut rounds = [local.len().div_ceil(piece) as u64];
+        self.all_reduce_max_u64(&mut rounds);
+        let mut joined: Option<Vec<Vec<u8>>> = None;
+        for r in 0..rounds[0] as usize {
+            let from = (r * piece).min(local.len());
+            let to = (from + piece).min(local.len());
+            let pieces = self.gather_bytes_to_root(&local[from..to]);
+            if let Some(pieces) = pieces {
+                let all = joined.get_or_insert_with(|| vec![Vec::new(); pieces.len()]);
+                for (all, p) in all.iter_mut().zip(pieces) {
+                    all.extend_from_slice(&p);
+                }
+            }
+        }
+        if self.is_root() {
+            joined.or_else(|| Some(vec![Vec::new(); self.size]))
+        } else {
+            None
+        }
     }
 
     /// Rank 0's `bytes`, on every rank (the others' are replaced). Two MPI calls: the length,
