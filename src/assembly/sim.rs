@@ -113,6 +113,14 @@ impl Simulation {
         init_threads(None);
         scene.check(&registered)?;
         refuse_on_ranks(&scene, ranks.size())?;
+        if ranks.size() > 1 && !registered.0.is_empty() {
+            return Err(EdraError::Argument(format!(
+                "{} stage(s) registered by the program ({}): such stages run on one process; \
+                 several MPI ranks run the built-in cascade only",
+                registered.0.len(),
+                registered.names().join(", ")
+            )));
+        }
         let mut world = build_world_on(&scene, &registered, ranks)?;
         if !crate::core::synapse::tables_sorted_by_group(&mut world) {
             return Err(EdraError::Other(
