@@ -873,6 +873,10 @@ fn long_run(scene: &str, skippable: bool) -> Result<Option<(PathBuf, String)>> {
             threads: 1,
             wall_s,
             synapse_steps_per_s: info.synapses as f64 * sim.clock().step as f64 / wall_s,
+            ranks: 1,
+            exchange_calls: 0,
+            exchange_s: 0.0,
+            exchange_bytes: 0,
         },
     )?;
     // The summary as written and read back, so the marker matches it exactly.

@@ -108,7 +108,7 @@ fn decode_all(bytes: &[u8], out: &mut Vec<SynapseRow>) {
 /// every rank's rows of that sample, in the order one process samples them (by id), and the
 /// other ranks' buffers are emptied; recorders of regions and astrocytes, which every rank
 /// samples alike, are kept on rank 0 only. One gather per recorder that sampled, so that rank
-/// 0 streams the recorders as one process does ([`crate::sim::Simulation::stream_recorders`]).
+/// 0 streams the recorders as one process does ([`crate::assembly::sim::Simulation::stream_recorders`]).
 pub fn recorder_rows_to_root(ranks: &Ranks, recs: &mut Recorders, step: u64) {
     for r in recs.0.iter_mut().filter(|r| r.due(step)) {
         let from = r.last_sample.min(r.rows.len());
@@ -144,7 +144,7 @@ pub fn recorder_rows_to_root(ranks: &Ranks, recs: &mut Recorders, step: u64) {
 }
 
 /// The complete state of a run shared among ranks, on rank 0 (`None` on the others; every
-/// rank calls it, once its spikes are complete, [`crate::sim::Simulation::complete_spikes`]).
+/// rank calls it, once its spikes are complete, [`crate::assembly::sim::Simulation::complete_spikes`]).
 ///
 /// Each rank captures its share: the columns of its synapses and neurons (the others' left at
 /// their defaults), and everything that belongs to no neuron whole, which every rank has alike

@@ -200,17 +200,7 @@ impl Simulation {
             }
             crate::assembly::gather::recorder_rows_to_root(&ranks, &mut recs, step);
         }
-        let said = exchange(
-            &mut self.world,
-            step,
-            false,
-            self.failed.is_some(),
-            self.stop_asked,
-        );
-        if said.failed {
-            return Err(self.agree_on_error());
-        }
-        self.stopping |= said.stop;
+        self.exchange_after(step, false)?;
         let mut clock = self.world.resource_mut::<Clock>();
         clock.step += 1;
         if clock.step.is_multiple_of(100_000) {
@@ -315,13 +305,14 @@ impl Simulation {
         if step == 0 || !open {
             return Ok(());
         }
-        let said = exchange(
-            &mut self.world,
-            step - 1,
-            true,
-            self.failed.is_some(),
-            self.stop_asked,
-        );
+        self.exchange_after(step - 1, true)
+    }
+
+    /// The spike exchange after step `step` (if due, or `force`): tells the other ranks whether
+    /// this one failed or was asked to stop, and returns the agreed error if any rank failed.
+    fn exchange_after(&mut self, step: u64, force: bool) -> Result<()> {
+        let (failed, stop) = (self.failed.is_some(), self.stop_asked);
+        let said = exchange(&mut self.world, step, force, failed, stop);
         if said.failed {
             return Err(self.agree_on_error());
         }

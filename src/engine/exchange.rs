@@ -98,7 +98,7 @@ pub fn exchange(world: &mut World, step: u64, force: bool, failed: bool, stop: b
         let mut spikes = world.resource_mut::<SpikeHistory>();
         let send = &mut ex.send;
         send.clear();
-        send.push(u32::from(failed) * FAILED | u32::from(stop) * STOP);
+        send.push((u32::from(failed) * FAILED) | (u32::from(stop) * STOP));
         for t in first..=step {
             let at = send.len();
             send.push(0);
