@@ -24,13 +24,29 @@ use std::path::Path;
 
 /// The complete dynamic state of `world`.
 pub fn capture(world: &mut World) -> State {
+    capture_as(world, false)
+}
+
+/// The state of one rank of a shared run: its synapse columns hold only its own synapses, in
+/// id order (not the whole run's columns, which would grow with the whole network on every
+/// rank); the rest as [`capture`].
+pub fn capture_own(world: &mut World) -> State {
+    capture_as(world, true)
+}
+
+fn capture_as(world: &mut World, own_synapses: bool) -> State {
     let info = world.resource::<BuildInfo>().clone();
     let (synapses, neurons) = (info.synapses as usize, info.neurons as usize);
     let mut cols = Vec::new();
     let which = synapse_columns_of(world);
     let mut q = world.query::<SynapseQuery>();
     let tables = Tables::synapses(world, &mut q, synapses);
-    cols.extend(whole(&which, &tables, synapses));
+    if own_synapses {
+        let column = |(name, get): &(&str, Get<Synapses>)| (name.to_string(), get.own(&tables));
+        cols.extend(which.iter().map(column));
+    } else {
+        cols.extend(whole(&which, &tables, synapses));
+    }
     let mut q = world.query::<NeuronQuery>();
     let tables = Tables::neurons(world, &mut q, neurons);
     cols.extend(whole(NEURON_COLUMNS, &tables, neurons));

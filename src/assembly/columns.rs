@@ -441,6 +441,32 @@ impl<K: Kind> Get<K> {
         }
     }
 
+    /// The column of the entities `tables` holds, in id order, without the gaps of the ids
+    /// they do not hold (one rank's share of a run).
+    pub fn own(self, tables: &Tables<K>) -> Column {
+        fn own<K: Kind, T: Copy + Default>(
+            tables: &Tables<K>,
+            f: for<'a, 'w> fn(&'a K::Rows<'w>, &mut [T]),
+        ) -> Vec<T> {
+            let mut v = Vec::new();
+            for (_, rows) in tables.pieces(usize::MAX) {
+                let at = v.len();
+                v.resize(at + K::len(&rows), T::default());
+                f(&rows, &mut v[at..]);
+            }
+            v
+        }
+        match self {
+            Get::U8(f) => Column::U8(own(tables, f).into()),
+            Get::U16(f) => Column::U16(own(tables, f).into()),
+            Get::U32(f) => Column::U32(own(tables, f).into()),
+            Get::U64(f) => Column::U64(own(tables, f).into()),
+            Get::F32(f) => Column::F32(own(tables, f).into()),
+            Get::F64(f) => Column::F64(own(tables, f).into()),
+            Get::Bool(f) => Column::Bool(own(tables, f)),
+        }
+    }
+
     /// The type of the column's values.
     fn kind(self) -> ColumnType {
         fn of<K: Kind, T: Element>(_: for<'a, 'w> fn(&'a K::Rows<'w>, &mut [T])) -> ColumnType {

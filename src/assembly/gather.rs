@@ -2,7 +2,7 @@
 //! process writes: the synapse table, gathered in bounded chunks and put back in id order, and
 //! the state of a checkpoint, put together from every rank's share.
 
-use crate::assembly::checkpoint::capture;
+use crate::assembly::checkpoint::{capture, capture_own};
 use crate::assembly::output::SynapseRow;
 use crate::assembly::record::Recorders;
 use crate::core::synapse::Synapse;
@@ -146,41 +146,45 @@ pub fn recorder_rows_to_root(ranks: &Ranks, recs: &mut Recorders, step: u64) {
 /// The complete state of a run shared among ranks, on rank 0 (`None` on the others; every
 /// rank calls it, once its spikes are complete, [`crate::assembly::sim::Simulation::complete_spikes`]).
 ///
-/// Each rank captures its share: the columns of its synapses and neurons (the others' left at
-/// their defaults), and everything that belongs to no neuron whole, which every rank has alike
-/// (the spike history, regions, astrocytes, the timeline). It sends rank 0 the values of its own
-/// synapses and neurons, with its synapses' ids; rank 0 puts them in place. The astrocytes'
-/// spike counts of the open window are each rank's own spikes: they are summed. One sum and one
-/// gather of every rank's share, in rounds of at most 2^30 bytes. Rank 0 holds the whole state,
-/// as one process does when it writes a checkpoint, and the shares it came in; each rank's
-/// capture has the whole run's columns, its own values in them: memory that grows with the
-/// whole network on every rank, the limit of checkpoints on many hosts (docs/performance.md).
+/// Rank 0 captures the whole state, its own values in place. Every other rank captures its
+/// share ([`capture_own`]: its synapses' columns only, in id order) and sends rank 0 its
+/// synapses' ids, those values and its neurons' (components, pending input and Poisson clocks);
+/// rank 0 puts them in place. What belongs to no neuron is the same on every rank (the spike
+/// history, regions, astrocytes, the timeline) but the astrocytes' spike counts of the open
+/// window, which are each rank's own spikes: they are summed. One sum, then one gather in
+/// rounds of at most 2^30 bytes. Rank 0 holds the whole state, as one process does when it
+/// writes a checkpoint, and the shares it came in; the other ranks hold their share.
 pub fn state_to_root(world: &mut World) -> Option<State> {
     let ranks = world.resource::<Ranks>().clone();
     let part = *world.resource::<Partition>();
-    let mut state = capture(world);
+    let mut state = if ranks.is_root() {
+        capture(world)
+    } else {
+        capture_own(world)
+    };
     let mut windows: Vec<u64> = (state.astrocytes.iter())
         .map(|a| a.spikes_in_window as u64)
         .collect();
     ranks.all_reduce_sum_u64(&mut windows);
-    let mut synapses: Vec<u32> = world
-        .query::<&Synapse>()
-        .iter(world)
-        .map(|s| s.id)
-        .collect();
-    synapses.sort_unstable();
-    let neurons: Vec<u32> = (0..state.neuron_input.len() as u32)
-        .filter(|&i| part.owns(i))
-        .collect();
     let mut bytes = Vec::new();
-    put_u32s(&mut bytes, &synapses);
-    state.visit_columns(&mut |name, col| {
-        if let Some(ids) = ids_of(name, &synapses, &neurons) {
-            compact(col, ids, &mut bytes);
-        }
-    });
+    if !ranks.is_root() {
+        let mut synapses: Vec<u32> = world
+            .query::<&Synapse>()
+            .iter(world)
+            .map(|s| s.id)
+            .collect();
+        synapses.sort_unstable();
+        let neurons = neurons_of(part, state.neuron_input.len());
+        put_u32s(&mut bytes, &synapses);
+        state.visit_columns(&mut |name, col| match ids_of(name, &synapses, &neurons) {
+            // Already this rank's synapses only, in id order.
+            Some(_) if name.starts_with("synapses.") => compact(col, None, &mut bytes),
+            Some(ids) => compact(col, Some(ids), &mut bytes),
+            None => {}
+        });
+    }
     let shares = ranks.gather_all_bytes_to_root(&bytes)?;
-    for (rank, share) in shares.iter().enumerate() {
+    for (rank, share) in shares.iter().enumerate().skip(1) {
         let from = Partition::new(rank as u32, part.ranks);
         let mut at = 0;
         let synapses = take_u32s(share, &mut at);
@@ -215,12 +219,17 @@ fn ids_of<'a>(name: &str, synapses: &'a [u32], neurons: &'a [u32]) -> Option<&'a
     }
 }
 
-/// Appends the values of `col` at `ids` (none if the column is empty).
-fn compact(col: ColumnMut<'_>, ids: &[u32], out: &mut Vec<u8>) {
-    fn pod<T: bytemuck::Pod>(c: &Col<T>, ids: &[u32], out: &mut Vec<u8>) {
-        if !c.is_empty() {
-            for &i in ids {
-                out.extend_from_slice(bytemuck::bytes_of(&c[i as usize]));
+/// Appends the values of `col` at `ids`, or all of them for `None` (none if the column is
+/// empty).
+fn compact(col: ColumnMut<'_>, ids: Option<&[u32]>, out: &mut Vec<u8>) {
+    fn pod<T: bytemuck::Pod>(c: &Col<T>, ids: Option<&[u32]>, out: &mut Vec<u8>) {
+        match ids {
+            _ if c.is_empty() => {}
+            None => out.extend_from_slice(bytemuck::cast_slice(&c[..])),
+            Some(ids) => {
+                for &i in ids {
+                    out.extend_from_slice(bytemuck::bytes_of(&c[i as usize]));
+                }
             }
         }
     }
@@ -232,11 +241,11 @@ fn compact(col: ColumnMut<'_>, ids: &[u32], out: &mut Vec<u8>) {
         ColumnMut::I64(c) => pod(c, ids, out),
         ColumnMut::F32(c) => pod(c, ids, out),
         ColumnMut::F64(c) => pod(c, ids, out),
-        ColumnMut::Bool(c) => {
-            if !c.is_empty() {
-                out.extend(ids.iter().map(|&i| u8::from(c[i as usize])));
-            }
-        }
+        ColumnMut::Bool(c) => match ids {
+            _ if c.is_empty() => {}
+            None => out.extend(c.iter().map(|&b| u8::from(b))),
+            Some(ids) => out.extend(ids.iter().map(|&i| u8::from(c[i as usize]))),
+        },
     }
 }
 
