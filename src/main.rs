@@ -328,7 +328,7 @@ fn run(
         return run_and_write(&mut sim, None, format, threads, &stop_on_signals(), rolling);
     }
     // Outputs go to a staging folder beside `dir` and replace it only when complete.
-    let folder = agree(&ranks, output::RunFolder::create(&dir))?;
+    let folder = abort_job_on_error(&ranks, output::RunFolder::create(&dir))?;
     let stop = stop_on_signals();
     let rolling = checkpoint_every_ms.map(|ms| {
         (
@@ -365,10 +365,12 @@ fn ranks() -> edra::Result<edra::engine::ranks::Ranks> {
     Ok(edra::engine::ranks::Ranks::single())
 }
 
-/// Rank 0's `result`, agreed on by every rank: a failure there (a run folder it cannot take)
-/// is every rank's error. Ranks other than 0 do not call it: they wait in their first
-/// exchange, which a failing rank 0 ends by aborting the job.
-fn agree<T>(ranks: &edra::engine::ranks::Ranks, result: edra::Result<T>) -> edra::Result<T> {
+/// Rank 0's `result`; a failure there (a run folder it cannot take) ends the whole job. Ranks
+/// other than 0 do not call it: they wait in their first exchange, which the abort ends.
+fn abort_job_on_error<T>(
+    ranks: &edra::engine::ranks::Ranks,
+    result: edra::Result<T>,
+) -> edra::Result<T> {
     if ranks.size() > 1
         && let Err(e) = &result
     {
@@ -440,8 +442,10 @@ fn run_and_write(
             && sim.clock().step < end
         {
             // Rank 0 writes it; the other ranks (without a path) send their share.
-            let path = path.as_deref().unwrap_or(Path::new("unused.ron"));
-            sim.write_checkpoint(path, edra::checkpoint::Form::of(path)?)?;
+            match path {
+                Some(p) => sim.write_checkpoint(p, edra::checkpoint::Form::of(p)?)?,
+                None => drop(sim.checkpoint_of_ranks()?),
+            }
         }
         if let Some(s) = &mut spikes {
             n_spikes += s.write_complete(sim)?;

@@ -179,10 +179,9 @@ fn a_checkpoint_of_two_ranks_resumes_on_three_as_one_uninterrupted_run() {
     );
     let resumed = dir.join("resumed");
     let ckpt = half.join("checkpoint.ron");
-    ok(
-        &run_with(3, &ckpt, &resumed, &["--duration-ms", "1500"]),
-        "3 ranks, second half",
-    );
+    // With rolling checkpoints on the way, which the ranks write together.
+    let more = ["--duration-ms", "1500", "--checkpoint-every-ms", "300"];
+    ok(&run_with(3, &ckpt, &resumed, &more), "3 ranks, second half");
     ok(&run(1, &scene, &whole), "one process, whole");
     for n in ["synapses.csv", "checkpoint.ron"] {
         let a = std::fs::read(whole.join(n)).expect("whole");

@@ -28,14 +28,11 @@ pub fn synapse_rows_to_root(ranks: &Ranks, local: Vec<SynapseRow>) -> Vec<Synaps
         return local;
     }
     let chunk_rows = chunk_rows(ranks.size());
-    let mut rounds = [local.len().div_ceil(chunk_rows) as u64];
-    ranks.all_reduce_max_u64(&mut rounds);
     let mut all = Vec::new();
     let mut bytes = Vec::new();
-    for k in 0..rounds[0] as usize {
+    for k in 0..ranks.rounds(local.len(), chunk_rows) {
         bytes.clear();
-        let chunk = local.chunks(chunk_rows).nth(k).unwrap_or(&[]);
-        for r in chunk {
+        for r in Ranks::piece(&local, k, chunk_rows) {
             encode(r, &mut bytes);
         }
         if let Some(parts) = ranks.gather_bytes_to_root(&bytes) {
@@ -67,31 +64,18 @@ fn encode(r: &SynapseRow, out: &mut Vec<u8>) {
 
 /// Reads every row [`encode`] wrote into `bytes`.
 fn decode_all(bytes: &[u8], out: &mut Vec<SynapseRow>) {
-    let mut at = 0;
-    let mut take = |n: usize| {
-        let s = &bytes[at..at + n];
-        at += n;
-        s
-    };
-    let u32_of = |s: &[u8]| u32::from_le_bytes(s.try_into().expect("4 bytes"));
-    let u16_of = |s: &[u8]| u16::from_le_bytes(s.try_into().expect("2 bytes"));
-    let mut left = bytes.len();
-    while left > 0 {
-        let id = u32_of(take(4));
-        let group = u16_of(take(2));
-        let pre = u32_of(take(4));
-        let post = u32_of(take(4));
-        let axonal_delay_steps = u16_of(take(2));
-        let dendritic_delay_steps = u16_of(take(2));
-        let n = u32_of(take(4)) as usize;
+    let mut c = Cursor { bytes, at: 0 };
+    while c.at < bytes.len() {
+        let (id, group, pre, post) = (c.u32(), c.u16(), c.u32(), c.u32());
+        let (axonal_delay_steps, dendritic_delay_steps) = (c.u16(), c.u16());
+        let n = c.u32() as usize;
         let values = (0..n)
             .map(|_| {
-                let present = take(1)[0] == 1;
-                let v = f32::from_bits(u32_of(take(4)));
+                let present = c.take::<1>()[0] == 1;
+                let v = f32::from_bits(c.u32());
                 present.then_some(v)
             })
             .collect();
-        left -= 22 + 5 * n;
         out.push(SynapseRow {
             id,
             group,
@@ -101,6 +85,30 @@ fn decode_all(bytes: &[u8], out: &mut Vec<SynapseRow>) {
             dendritic_delay_steps,
             values,
         });
+    }
+}
+
+/// Little-endian values read one after another from `bytes`.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+impl Cursor<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let s = self.bytes[self.at..self.at + N]
+            .try_into()
+            .expect("N bytes");
+        self.at += N;
+        s
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
     }
 }
 
@@ -286,15 +294,10 @@ fn put_u32s(out: &mut Vec<u8>, v: &[u32]) {
 }
 
 fn take_u32s(bytes: &[u8], at: &mut usize) -> Vec<u32> {
-    let n = u64::from_le_bytes(bytes[*at..*at + 8].try_into().expect("8 bytes")) as usize;
-    *at += 8;
-    let v = (0..n)
-        .map(|k| {
-            let s = *at + 4 * k;
-            u32::from_le_bytes(bytes[s..s + 4].try_into().expect("4 bytes"))
-        })
-        .collect();
-    *at += 4 * n;
+    let mut c = Cursor { bytes, at: *at };
+    let n = c.u64() as usize;
+    let v = (0..n).map(|_| c.u32()).collect();
+    *at = c.at;
     v
 }
 

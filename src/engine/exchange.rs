@@ -1,8 +1,8 @@
 //! The spike exchange between ranks: once per interval of `D` steps, one all-gather.
 //!
-//! A rank steps only the neurons it owns ([`Partition`]), so between two exchanges its
-//! [`SpikeHistory`] holds its own neurons' spikes of the open interval and every neuron's before
-//! it (Poisson sources are keyed draws, so every rank fires all of them alike). No synapse
+//! A rank steps only the neurons it owns ([`Partition`]), Poisson sources included, so between
+//! two exchanges its [`SpikeHistory`] holds its own neurons' spikes of the open interval and
+//! every neuron's before it. No synapse
 //! reads another rank's neuron sooner than `D` steps after it fired: `D` is the shortest
 //! axonal delay of the scene (the postsynaptic side of every synapse is local), or one step
 //! when reward rules read the last step's spikes. So a spike of step `s` is on every rank
@@ -83,11 +83,11 @@ impl SpikeExchange {
 /// on several, if the interval ends or `force`, sends this rank's spikes of the open interval,
 /// sets the others' and returns what the ranks said. `failed` and `stop` are this rank's.
 pub fn exchange(world: &mut World, step: u64, force: bool, failed: bool, stop: bool) -> Exchanged {
-    let ranks = world.resource::<Ranks>().clone();
-    if ranks.size() == 1 {
+    if world.resource::<Ranks>().size() == 1 {
         world.resource_mut::<SpikeExchange>().complete_before = step + 1;
         return Exchanged { failed, stop };
     }
+    let ranks = world.resource::<Ranks>().clone();
     let part = *world.resource::<Partition>();
     world.resource_scope(|world, mut ex: Mut<SpikeExchange>| {
         if !force && !ex.due(step) {

@@ -146,6 +146,16 @@ impl Ranks {
         }
     }
 
+    /// [`all_reduce_sum_u64`](Self::all_reduce_sum_u64) of `send` into `recv` (the same
+    /// length), which allocates nothing: for sums on the step's path. One `MPI_Allreduce`.
+    pub fn all_reduce_sum_u64_into(&self, send: &[u64], recv: &mut [u64]) {
+        #[cfg(feature = "mpi")]
+        if let Some(w) = self.multi() {
+            return w.all_reduce_into(send, recv, mpi::collective::SystemOperation::sum());
+        }
+        recv.copy_from_slice(send);
+    }
+
     /// As [`all_reduce_sum_u64`](Self::all_reduce_sum_u64), for signed sums (fixed-point
     /// values). One `MPI_Allreduce`.
     #[cfg_attr(not(feature = "mpi"), allow(unused_variables))]
@@ -191,14 +201,9 @@ impl Ranks {
         let piece = gather_piece_bytes()
             .unwrap_or((1usize << 30) / self.size)
             .max(1);
-        let mut rounds = [local.len().div_ceil(piece) as u64];
-        self.all_reduce_max_u64(&mut rounds);
         let mut joined: Option<Vec<Vec<u8>>> = None;
-        for r in 0..rounds[0] as usize {
-            let from = (r * piece).min(local.len());
-            let to = (from + piece).min(local.len());
-            let pieces = self.gather_bytes_to_root(&local[from..to]);
-            if let Some(pieces) = pieces {
+        for r in 0..self.rounds(local.len(), piece) {
+            if let Some(pieces) = self.gather_bytes_to_root(Self::piece(local, r, piece)) {
                 let all = joined.get_or_insert_with(|| vec![Vec::new(); pieces.len()]);
                 for (all, p) in all.iter_mut().zip(pieces) {
                     all.extend_from_slice(&p);
@@ -210,6 +215,20 @@ impl Ranks {
         } else {
             None
         }
+    }
+
+    /// How many rounds of `piece` elements the largest of the ranks' `len` needs (one
+    /// `MPI_Allreduce`): every rank then gathers that many times, some of them nothing.
+    pub fn rounds(&self, len: usize, piece: usize) -> usize {
+        let mut rounds = [len.div_ceil(piece.max(1)) as u64];
+        self.all_reduce_max_u64(&mut rounds);
+        rounds[0] as usize
+    }
+
+    /// Round `r`'s piece of `local` ([`Ranks::rounds`]): empty once `local` is all sent.
+    pub fn piece<T>(local: &[T], r: usize, piece: usize) -> &[T] {
+        let from = r.saturating_mul(piece).min(local.len());
+        &local[from..from.saturating_add(piece).min(local.len())]
     }
 
     /// Rank 0's `bytes`, on every rank (the others' are replaced). Two MPI calls: the length,
@@ -409,10 +428,19 @@ mod mpi_world {
         }
 
         pub(super) fn all_reduce<T: Equivalence + Copy>(&self, v: &mut [T], op: SystemOperation) {
-            let (_calls, world) = self.comm();
-            count(v.len(), "all_reduce");
             let send = v.to_vec();
-            world.all_reduce_into(&send[..], v, op);
+            self.all_reduce_into(&send, v, op);
+        }
+
+        pub(super) fn all_reduce_into<T: Equivalence + Copy>(
+            &self,
+            send: &[T],
+            recv: &mut [T],
+            op: SystemOperation,
+        ) {
+            let (_calls, world) = self.comm();
+            count(send.len(), "all_reduce");
+            world.all_reduce_into(send, recv, op);
         }
 
         pub(super) fn gather_bytes_to_root(
@@ -548,9 +576,17 @@ mod tests {
         assert_eq!(g.all, vec![3, 1, 4]);
         r.all_gather_u32(&[], &mut g);
         assert_eq!(g.all, Vec::<u32>::new());
+        assert_eq!(r.rounds(10, 4), 3);
+        assert_eq!(r.rounds(0, 4), 0);
+        let v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        let pieces: Vec<&[i32]> = (0..4).map(|k| Ranks::piece(&v, k, 4)).collect();
+        assert_eq!(pieces, [&v[..4], &v[4..8], &v[8..], &[][..]]);
         let mut u = [1, u64::MAX];
         r.all_reduce_sum_u64(&mut u);
         assert_eq!(u, [1, u64::MAX]);
+        let mut sum = [0, 0];
+        r.all_reduce_sum_u64_into(&u, &mut sum);
+        assert_eq!(sum, u);
         let mut i = [-5, 7];
         r.all_reduce_sum_i64(&mut i);
         assert_eq!(i, [-5, 7]);

@@ -109,7 +109,7 @@ pub fn integrate_astrocytes(
     mut scaling: ResMut<AstrocyteScaling>,
     clock: Res<Clock>,
     ranks: Res<Ranks>,
-    mut counts: Local<Vec<u64>>,
+    mut counts: Local<[Vec<u64>; 2]>,
 ) {
     if ranks.size() > 1 {
         sum_windows_over_ranks(&mut q, &ranks, &mut counts);
@@ -123,13 +123,19 @@ pub fn integrate_astrocytes(
     }
 }
 
-/// Replaces each astrocyte's window count by its sum over the ranks (one collective). Query
-/// order is the same on every rank: every rank spawns every astrocyte, in the same order.
-fn sum_windows_over_ranks(q: &mut Query<&mut AstrocyteUnit>, ranks: &Ranks, counts: &mut Vec<u64>) {
-    counts.clear();
-    counts.extend(q.iter().map(|a| a.spikes_in_window as u64));
-    ranks.all_reduce_sum_u64(counts);
-    for (mut a, &n) in q.iter_mut().zip(counts.iter()) {
+/// Replaces each astrocyte's window count by its sum over the ranks (one collective, into
+/// buffers kept between calls). Query order is the same on every rank: every rank spawns every
+/// astrocyte, in the same order.
+fn sum_windows_over_ranks(
+    q: &mut Query<&mut AstrocyteUnit>,
+    ranks: &Ranks,
+    [mine, sums]: &mut [Vec<u64>; 2],
+) {
+    mine.clear();
+    mine.extend(q.iter().map(|a| a.spikes_in_window as u64));
+    sums.resize(mine.len(), 0);
+    ranks.all_reduce_sum_u64_into(mine, sums);
+    for (mut a, &n) in q.iter_mut().zip(sums.iter()) {
         a.spikes_in_window = n as u32;
     }
 }

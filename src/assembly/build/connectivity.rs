@@ -174,7 +174,7 @@ pub(super) struct OwnedPairs {
 /// orders its pairs by post, a pair's index is the number of pairs onto the posts before its
 /// own plus its place among its post's. Each post's count is known without drawing (one-to-one,
 /// all-to-all, fixed in-degree) or is drawn and not kept (fixed probability, fixed out-degree:
-/// every rank makes every draw of these two, about a nanosecond each, and keeps its share).
+/// every rank makes every draw of these two and keeps its share).
 pub(super) fn connect_owned(
     g: &SynapseGroup,
     (n_pre, n_post): (u32, u32),

@@ -73,10 +73,9 @@ pub const CSV_BYTES_PER_FIELD: f64 = 10.0;
 impl Estimate {
     /// The memory one of `ranks` processes holds (`edra run` under `mpirun`; the counts stay
     /// the run's): a share of the synapses and neurons (round-robin by neuron, so about
-    /// 1/`ranks` of each), and, whole, the
-    /// spike history (every rank keeps every neuron's recent spikes) and the recorders (rank 0
-    /// holds them; every rank is counted as the largest). Not counted: rank 0 gathers the whole
-    /// state at the end for a checkpoint.
+    /// 1/`ranks` of each), and, whole, the spike history (every rank keeps every neuron's recent
+    /// spikes) and the recorders (rank 0 holds them; every rank is counted as the largest). Not
+    /// counted: rank 0 gathers the whole state at the end for a checkpoint.
     pub fn per_rank(mut self, ranks: usize) -> Estimate {
         let share = |x: f64| (x / ranks.max(1) as f64).ceil();
         let spread = self.bytes - self.recorder_bytes - self.spike_history_bytes;

@@ -215,8 +215,8 @@ fn agree_on_delays(ranks: &Ranks, max_delay: u64, min_axonal: u64) -> (u64, u64)
 }
 
 /// Steps between two spike exchanges: the shortest axonal delay (a spike is read by another
-/// rank's synapses no sooner; at most the steps the history holds), one step when reward rules read the last step's spikes, and at
-/// least one step. A scene with an axonal delay of 0 is refused on more than one rank before
+/// rank's synapses no sooner; at most the steps the history holds), one step when reward rules
+/// read the last step's spikes, and at least one step. A scene with an axonal delay of 0 is refused on more than one rank before
 /// the build ([`crate::assembly::sim::refuse_on_ranks`]).
 fn interval(timeline: &Timeline, min_axonal: u64, max_delay: u64) -> u64 {
     if timeline.rules.is_empty() {
