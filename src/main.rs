@@ -54,6 +54,10 @@ enum Command {
         /// (tables as Parquet, checkpoint.ckpt in the binary form).
         #[arg(long, value_enum, default_value_t = OutputFormat::Csv)]
         format: OutputFormat,
+        /// Run every step, even where the scene lets idle steps be skipped (every part
+        /// event-driven); the outputs are the same either way.
+        #[arg(long)]
+        every_step: bool,
     },
     /// Validate a scene; print entity counts and the memory it will need.
     Check { scene: PathBuf },
@@ -172,6 +176,7 @@ fn main() -> ExitCode {
             checkpoint_every_ms,
             force,
             format,
+            every_step,
         } => run(
             &scene,
             out,
@@ -179,7 +184,7 @@ fn main() -> ExitCode {
             seed,
             duration_ms,
             checkpoint_every_ms,
-            force,
+            (force, every_step),
             format.into(),
         ),
         Command::Check { scene } => check(&scene),
@@ -307,7 +312,7 @@ fn run(
     seed: Option<u64>,
     duration_ms: Option<f64>,
     checkpoint_every_ms: Option<f64>,
-    force: bool,
+    (force, every_step): (bool, bool),
     format: output::Format,
 ) -> edra::Result<()> {
     let ranks = ranks()?;
@@ -321,6 +326,9 @@ fn run(
     })())?;
     let dir = out.unwrap_or_else(|| Path::new("out").join(&sf.scene.name));
     let mut sim = ranks.agree(Simulation::new_on(sf, edra::stages::registered(), &ranks))?;
+    if every_step {
+        sim.every_step();
+    }
     let every = |ms: f64| ((ms / sim.clock().dt_ms).round() as u64).max(1);
     if !ranks.is_root() {
         // The other ranks step their share and send rank 0 what it writes.
@@ -432,25 +440,29 @@ fn run_and_write(
     let wall = Instant::now();
     let mut n_spikes = 0u64;
     let end = sim.clock().steps(end_ms);
+    let mut told = start_step;
     while sim.clock().step < end && !sim.stopping() {
         sim.step()?;
         if stop.load(Ordering::Relaxed) {
             sim.ask_to_stop();
         }
-        if let Some((every, path)) = &rolling
-            && sim.clock().step.is_multiple_of(*every)
-            && sim.clock().step < end
-        {
-            // Rank 0 writes it; the other ranks (without a path) send their share.
-            match path {
-                Some(p) => sim.write_checkpoint(p, edra::checkpoint::Form::of(p)?)?,
-                None => drop(sim.checkpoint_of_ranks()?),
-            }
-        }
+        roll(sim, &rolling, end)?;
         if let Some(s) = &mut spikes {
             n_spikes += s.write_complete(sim)?;
         }
-        if sim.clock().step.is_multiple_of(256) && dir.is_some() {
+        // Idle steps are skipped up to the next rolling checkpoint at most.
+        let limit = match &rolling {
+            Some((every, _)) => end.min((sim.clock().step / every + 1) * every),
+            None => end,
+        };
+        if sim.skip_idle(limit) > 0 {
+            if let Some(s) = &mut spikes {
+                s.pass_quiet(sim);
+            }
+            roll(sim, &rolling, end)?;
+        }
+        if sim.clock().step >= told + 256 && dir.is_some() {
+            told = sim.clock().step;
             progress.update(sim.t_ms());
         }
     }
@@ -497,8 +509,13 @@ fn run_and_write(
     sim.write_checkpoint(&path, format.checkpoint_form())?;
     output::write_summary(dir, &summary)?;
     spikes.finish(Some(&summary))?;
+    let (run, skipped, _) = sim.steps_taken();
+    let idle = match skipped {
+        0 => String::new(),
+        n => format!("; {run} steps run, {n} idle steps skipped"),
+    };
     eprintln!(
-        "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s)",
+        "{}: {} synapses, {} neurons, {:.1} ms simulated in {:.2} s ({:.3e} synapse-steps/s{idle})",
         summary.scene,
         summary.synapses,
         summary.neurons,
@@ -507,6 +524,27 @@ fn run_and_write(
         summary.synapse_steps_per_s,
     );
     Ok(())
+}
+
+/// Writes the rolling checkpoint if the clock is at one of its steps (`rolling = (k, path)`:
+/// every k steps, before `end`); rank 0 writes it, the other ranks (without a path) send their
+/// share.
+fn roll(
+    sim: &mut Simulation,
+    rolling: &Option<(u64, Option<PathBuf>)>,
+    end: u64,
+) -> edra::Result<()> {
+    let Some((every, path)) = rolling else {
+        return Ok(());
+    };
+    let step = sim.clock().step;
+    if !step.is_multiple_of(*every) || step >= end {
+        return Ok(());
+    }
+    match path {
+        Some(p) => sim.write_checkpoint(p, edra::checkpoint::Form::of(p)?),
+        None => sim.checkpoint_of_ranks().map(drop),
+    }
 }
 
 /// A progress bar on a terminal, shown once a run has taken more than a second.

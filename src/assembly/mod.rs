@@ -7,6 +7,7 @@ pub mod build;
 pub mod checkpoint;
 pub(crate) mod columns;
 pub mod gather;
+pub mod idle;
 pub mod output;
 pub mod parquet;
 pub mod record;

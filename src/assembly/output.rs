@@ -327,6 +327,12 @@ impl SpikeFile {
         Ok(n)
     }
 
+    /// Passes over the steps up to those complete now without reading them: they were skipped
+    /// as idle ([`Simulation::skip_idle`]), so none had a spike.
+    pub fn pass_quiet(&mut self, sim: &Simulation) {
+        self.next = Some(sim.spikes_complete_before());
+    }
+
     /// Writes the rest (with `summary` in a Parquet file's metadata) and renames the file to
     /// `spikes.<ext>`.
     pub fn finish(self, summary: Option<&RunSummary>) -> Result<()> {

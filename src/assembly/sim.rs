@@ -2,6 +2,7 @@
 //! The `edra` command is a thin layer over this.
 
 use crate::assembly::build::{BuildInfo, build_world_on};
+use crate::assembly::idle::IdleSteps;
 use crate::assembly::output::{Format, RecorderFiles, RunSummary};
 use crate::assembly::record::{NeuronData, Recorders, SynapseData, chunk_values};
 use crate::core::clock::Clock;
@@ -66,6 +67,11 @@ pub struct Simulation {
     /// This rank was asked to stop; `stopping`: the ranks agreed to.
     stop_asked: bool,
     stopping: bool,
+    /// Skipping idle steps, when every part of the scene is event-driven
+    /// ([`IdleSteps`]); otherwise why not.
+    idle: std::result::Result<IdleSteps, String>,
+    /// Steps run (not skipped) since the build.
+    steps_run: u64,
 }
 
 /// A synapse's variables at one moment: (name, cascade stage, component, value or None).
@@ -128,6 +134,7 @@ impl Simulation {
             ));
         }
         scene.scene.state = None;
+        let idle = IdleSteps::of(&mut world, registered.0.len());
         Ok(Simulation {
             world,
             schedule: step_schedule(&registered),
@@ -136,6 +143,8 @@ impl Simulation {
             failed: None,
             stop_asked: false,
             stopping: false,
+            idle,
+            steps_run: 0,
         })
     }
 
@@ -201,9 +210,9 @@ impl Simulation {
             crate::assembly::gather::recorder_rows_to_root(&ranks, &mut recs, step);
         }
         self.exchange_after(step, false)?;
-        let mut clock = self.world.resource_mut::<Clock>();
-        clock.step += 1;
-        if clock.step.is_multiple_of(100_000) {
+        self.world.resource_mut::<Clock>().step += 1;
+        self.steps_run += 1;
+        if self.steps_run.is_multiple_of(100_000) {
             // Without an App, change ticks must be checked or they wrap after long runs.
             self.world.check_change_ticks();
         }
@@ -338,14 +347,60 @@ impl Simulation {
     /// Runs until simulated time `t_ms`; `progress` is called now and then with the time reached.
     pub fn run_until(&mut self, t_ms: f64, progress: &mut dyn FnMut(f64)) -> Result<()> {
         let end = self.clock().steps(t_ms);
+        let mut told = self.clock().step;
         while self.clock().step < end {
-            self.step()?;
-            if self.clock().step.is_multiple_of(256) {
+            self.advance(end)?;
+            if self.clock().step >= told + 256 {
+                told = self.clock().step;
                 progress(self.t_ms());
             }
         }
         progress(self.t_ms());
         Ok(())
+    }
+
+    /// Runs one step, then, in a scene whose every part is event-driven, skips the steps after
+    /// it on which nothing can happen, up to step `limit` at most ([`IdleSteps`]): the clock
+    /// then stands at the next step that may have work. Outputs are the same as stepping every
+    /// step.
+    pub fn advance(&mut self, limit: u64) -> Result<()> {
+        self.step()?;
+        self.skip_idle(limit);
+        Ok(())
+    }
+
+    /// Right after [`Simulation::step`], in a scene whose every part is event-driven: skips the
+    /// steps on which nothing can happen, up to step `limit` at most; returns how many. Read
+    /// the spikes of the step just run first ([`Simulation::fired_last_step`]): the skipped
+    /// steps had none, and the history may forget them.
+    pub fn skip_idle(&mut self, limit: u64) -> u64 {
+        let ran = self.clock().step - 1;
+        if self.failed.is_some() || self.stopping || self.stop_asked {
+            return 0;
+        }
+        let Ok(idle) = &mut self.idle else {
+            return 0;
+        };
+        let next = idle.next_busy(&self.world, ran).min(limit);
+        if next <= ran + 1 {
+            return 0;
+        }
+        idle.skip(&mut self.world, ran, next);
+        next - (ran + 1)
+    }
+
+    /// Steps every step from now on, even in a scene where idle steps could be skipped
+    /// (`edra run --every-step`; the outputs are the same).
+    pub fn every_step(&mut self) {
+        self.idle = Err("every step was asked for".into());
+    }
+
+    /// Steps run and steps skipped since the build, and why none are skipped if none can be.
+    pub fn steps_taken(&self) -> (u64, u64, Option<&str>) {
+        match &self.idle {
+            Ok(idle) => (self.steps_run, idle.skipped, None),
+            Err(why) => (self.steps_run, 0, Some(why)),
+        }
     }
 
     fn check_finite(&mut self) -> Result<()> {

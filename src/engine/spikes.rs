@@ -159,6 +159,23 @@ impl SpikeHistory {
         count
     }
 
+    /// Whether any neuron fired on `step` (within the last [`rows`](Self::rows) steps).
+    pub fn any_on(&self, step: u64) -> bool {
+        let r = self.row(step);
+        self.bits[r..r + self.words]
+            .iter()
+            .any(|w| w.load(Relaxed) != 0)
+    }
+
+    /// Forgets the spikes of `step`: zeroes its row, which stands for `step + rows` next. A run
+    /// that skips step `step + rows` (nothing happens on it) does this instead of opening it.
+    pub fn forget(&mut self, step: u64) {
+        let r = self.row(step);
+        for w in &mut self.bits[r..r + self.words] {
+            *w.get_mut() = 0;
+        }
+    }
+
     /// The ids of the neurons that fired on `step`, in ascending order.
     pub fn fired_on(&self, step: u64) -> impl Iterator<Item = u32> + '_ {
         let r = self.row(step);
@@ -298,6 +315,20 @@ impl NeuronInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `any_on` sees a step's spikes; `forget` clears that step's row and no other.
+    #[test]
+    fn forgetting_a_step_clears_its_row_only() {
+        let mut h = SpikeHistory::new(130, 3);
+        h.clear(5);
+        h.fire(5, 129);
+        h.clear(6);
+        h.fire(6, 0);
+        assert!(h.any_on(5) && h.any_on(6));
+        h.forget(5);
+        assert!(!h.any_on(5) && h.any_on(6));
+        assert_eq!(h.fired_on(6).collect::<Vec<_>>(), vec![0]);
+    }
 
     /// Over the first steps (offsets made step by step) and after them (a window of the ring),
     /// every look-back the history holds reads the right step.

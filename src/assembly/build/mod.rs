@@ -39,7 +39,7 @@ use crate::stages::modulation::{
 };
 use crate::stages::neurons::{
     IzhikevichState, LifState, Neuron, NeuronGroupRt, NeuronGroups, NeuronModel, PairingSource,
-    PoissonCalendar, PoissonSource, RegularSource, SpikeCursor,
+    PoissonCalendar, PoissonSource, RegularSource, SpikeCursor, SpikeTimesDue,
 };
 use crate::stages::plasticity::event_calcium::EventCalcium;
 use crate::stages::plasticity::event_stdp::{EventDriven, EventStdp};
@@ -171,6 +171,7 @@ pub fn build_world_on(sf: &SceneFile, registered: &Stages, ranks: &Ranks) -> Res
     });
     world.insert_resource(spikes);
     world.insert_resource(input);
+    world.insert_resource(SpikeTimesDue::default());
     let event_epoch = state.and_then(|s| s.event_epoch.as_ref());
     world.insert_resource(EventStdp::new(&groups, dt, step, event_epoch));
     world.insert_resource(EventCalcium::new(&groups, dt, scene.seed));

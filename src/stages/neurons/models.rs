@@ -335,6 +335,51 @@ fn periodic_fires(step: u64, dt: f64, first_ms: f64, period_ms: f64, count: Opti
     ((first_ms + k * period_ms) / dt).round() as u64 == step
 }
 
+/// The first step after `after` on which a periodic train (as [`periodic_fires`] has it) fires,
+/// `None` once it has no spike left. A train with a period under two steps, or one whose next
+/// spike is not found in a few periods, gives `after + 1`: every step may have a spike.
+fn next_periodic(
+    after: u64,
+    dt: f64,
+    first_ms: f64,
+    period_ms: f64,
+    count: Option<u32>,
+) -> Option<u64> {
+    if !(period_ms.is_finite() && period_ms >= 2.0 * dt) {
+        return Some(after + 1);
+    }
+    let t = (after + 1) as f64 * dt;
+    let mut k = (((t - first_ms) / period_ms).floor() - 1.0).max(0.0);
+    for _ in 0..8 {
+        if count.is_some_and(|n| k >= n as f64) {
+            return None;
+        }
+        let step = ((first_ms + k * period_ms) / dt).round();
+        if step > after as f64 && periodic_fires(step as u64, dt, first_ms, period_ms, count) {
+            return Some(step as u64);
+        }
+        k += 1.0;
+    }
+    Some(after + 1)
+}
+
+/// The first step after `after` on which a neuron of a regular or pairing source group fires
+/// (`None`: none will, or the group is not one of these).
+pub fn next_periodic_spike(g: &super::NeuronGroupRt, after: u64, dt: f64) -> Option<u64> {
+    match g.spec.model {
+        NeuronModel::Regular { rate_hz, phase_ms } => {
+            next_periodic(after, dt, phase_ms, 1000.0 / rate_hz, None)
+        }
+        NeuronModel::Pairing(ref p) => {
+            let period = 1000.0 / p.frequency_hz;
+            let role = |r: u32| next_periodic(after, dt, p.spike_ms(r, 0), period, Some(p.pairs));
+            let post = if g.spec.size > 1 { role(1) } else { None };
+            [role(0), post].into_iter().flatten().min()
+        }
+        _ => None,
+    }
+}
+
 /// Runs `fires` for every neuron of a source query and fires those that do (synapses onto
 /// sources deliver no input: a source's spikes do not depend on it).
 fn fire_each<'a>(
@@ -405,6 +450,7 @@ pub fn fire_spike_times(
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
     mut due: Local<Vec<u64>>,
+    next: Option<ResMut<SpikeTimesDue>>,
 ) {
     let times = |g: u16| match &groups.0[g as usize].spec.model {
         NeuronModel::SpikeTimes { times_ms } => Some(times_ms),
@@ -419,7 +465,16 @@ pub fn fire_spike_times(
             }
         }
     }
+    // What a run that skips idle steps wakes for: the earliest next spike, once this step's
+    // have fired.
+    let mut next = next;
+    let mut tell = |due: &[u64]| {
+        if let Some(next) = next.as_mut() {
+            next.0 = due.iter().copied().min().unwrap_or(u64::MAX);
+        }
+    };
     if !due.iter().any(|&d| d <= clock.step) {
+        tell(&due);
         return;
     }
     let now: Vec<bool> = due.iter().map(|&d| d <= clock.step).collect();
@@ -446,7 +501,13 @@ pub fn fire_spike_times(
             spikes.fire(clock.step, n.id);
         }
     }
+    tell(&due);
 }
+
+/// The earliest step on which a spike-time source has its next spike (`u64::MAX`: none left),
+/// as [`fire_spike_times`] leaves it after each step it runs.
+#[derive(Resource, Clone, Copy, Debug, Default)]
+pub struct SpikeTimesDue(pub u64);
 
 /// The bin of 1 ms (or of one step, when dt > 1 ms) that `clock`'s step falls in. Random
 /// kicks and the uniform noise of Izhikevich neurons are drawn once per bin and held through it,
@@ -631,6 +692,35 @@ mod tests {
     use super::*;
 
     /// `phase_ms` may be left out, as other fields with a default: the train starts at 0 ms.
+    /// The next step of a periodic train is the first step after `after` on which
+    /// `periodic_fires` says it fires, found by trying every step: regular trains, trains that
+    /// start late or early, trains with a last spike, periods not a multiple of dt.
+    #[test]
+    fn next_periodic_finds_the_next_step_that_fires() {
+        let trains = [
+            (0.1, 40.0, 333.3, None),
+            (0.1, -5.0, 100.0, Some(7)),
+            (0.5, 200.0, 1000.0, Some(3)),
+            (0.25, 0.3, 0.7, None),
+            (1.0, 12.0, 50.0, Some(1)),
+        ];
+        for (dt, first, period, count) in trains {
+            let fires = |s| periodic_fires(s, dt, first, period, count);
+            for after in (0..6000).step_by(37) {
+                let brute = (after + 1..after + 20_000).find(|&s| fires(s));
+                let next = next_periodic(after, dt, first, period, count);
+                if period < 2.0 * dt {
+                    assert_eq!(next, Some(after + 1));
+                } else {
+                    assert_eq!(
+                        next, brute,
+                        "dt {dt}, first {first}, period {period}, after {after}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn regular_phase_defaults_to_0() {
         let m: NeuronModel = ron::from_str("Regular(rate_hz: 10.0)").unwrap();

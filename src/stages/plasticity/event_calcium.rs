@@ -119,6 +119,11 @@ impl EventCalcium {
         ev
     }
 
+    /// The distinct Ca delays D of the event-driven groups, steps.
+    pub fn ca_delays(&self) -> &[usize] {
+        &self.ca_delays
+    }
+
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }

@@ -146,6 +146,17 @@ impl EventStdp {
         &self.groups[self.of_group[synapse_group as usize]]
     }
 
+    /// The last step of the open epoch, at whose end every event-driven synapse is brought up
+    /// to date (`None` without event-driven pair STDP).
+    pub fn epoch_end(&self) -> Option<u64> {
+        (!self.is_empty()).then(|| self.epoch_start + self.epoch_steps - 1)
+    }
+
+    /// Whether a group's rule is gated by a third factor (dopamine), which changes every step.
+    pub fn gated(&self) -> bool {
+        self.groups.iter().any(|g| g.gate.is_some())
+    }
+
     /// Adds step `step`'s r to each gated group's running sum.
     fn extend(&mut self, step: u64, regions: &RegionLevels) {
         let j = (step - self.epoch_start) as usize;
