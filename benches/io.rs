@@ -25,9 +25,8 @@ fn load_and_spawn(c: &mut Criterion) {
         .throughput(Throughput::Elements(N as u64));
     g.bench_function("load_spawn/1000000", |b| {
         b.iter_custom(|iters| {
-            common::timed("load_spawn", N as f64, iters, || {
-                let sim = Simulation::from_ron("cascade.ron", &text).expect("scene");
-                std::hint::black_box(&sim);
+            common::timed_each("load_spawn", N as f64, iters, || {
+                Simulation::from_ron("cascade.ron", &text).expect("scene")
             })
         })
     });
@@ -63,9 +62,8 @@ fn checkpoints(c: &mut Criterion, n: usize, forms: &[&str]) {
         let key = format!("checkpoint_read/{form}/{n}");
         g.bench_function(&key, |b| {
             b.iter_custom(|iters| {
-                common::timed(&key, n as f64, iters, || {
-                    let sim = Simulation::load(path).expect("read");
-                    std::hint::black_box(&sim);
+                common::timed_each(&key, n as f64, iters, || {
+                    Simulation::load(path).expect("read")
                 })
             })
         });
