@@ -282,3 +282,32 @@ def test_tables_as_pandas_data_frames(full_run):
         assert list(frame.columns) == list(table)
         for name, column in table.items():
             assert np.array_equal(frame[name].to_numpy(), column, equal_nan=column.dtype.kind == "f")
+
+
+def test_an_event_driven_run_skips_idle_steps_with_the_cli_every_step_results(tmp_path):
+    """A scene whose every part is event-driven (a pairing protocol, event-driven pair STDP)
+    skips its idle steps in `run`; its spikes and weights are those of `edra run --every-step`."""
+    text = (ROOT / "scenes" / "experiments" / "stdp_window_pair.ron").read_text()
+    text = text.replace("ca: Linear(()),", "ca: Off,").replace(
+        "h_max_mv: 10.0))", "h_max_mv: 10.0, event_driven: true))"
+    )
+    text = text.replace("duration_ms: 60500.0", "duration_ms: 5500.0")
+    assert "event_driven: true" in text and "ca: Off" in text
+    scene = tmp_path / "pair.ron"
+    scene.write_text(text)
+    out = tmp_path / "every"
+    subprocess.run(
+        [str(edra_bin()), "run", str(scene), "--out", str(out), "--every-step"],
+        check=True,
+        cwd=ROOT,
+    )
+    sim = edra.Simulation.load(scene)
+    sim.run(sim.duration_ms)
+    spikes = read_csv(out / "spikes.csv")
+    t, neuron = sim.spikes()
+    assert len(t) > 100
+    assert [float(x) for x in spikes["t_ms"]] == t.tolist()
+    assert [int(x) for x in spikes["neuron"]] == neuron.tolist()
+    h = read_csv(out / "synapses.csv")["h_mv"]
+    assert all(same_f32(a, b) for a, b in zip(h, sim.synapses()["h_mv"]))
+    assert len(set(h)) > 10, "the window moved the weights"
