@@ -12,7 +12,8 @@
 //! - a spike fired on step f reaches a synapse: on f + d, for d an axonal delay, a dendritic
 //!   delay, or an axonal delay plus a linear Ca model's delay D;
 //! - the timeline releases a reward or changes a parameter;
-//! - a recorder samples, or the slow clock ticks (its checks run);
+//! - a recorder samples, or the slow clock ticks after a step has run since its last tick (its
+//!   checks of the state then run);
 //! - event-driven pair STDP ends its epoch (every synapse is brought up to date).
 //!
 //! Anything else in a scene — neurons with a membrane, Poisson sources,
@@ -113,9 +114,14 @@ impl IdleSteps {
         next = due.into_iter().flatten().map(after).fold(next, u64::min);
         let multiple = |every: u64| (s / every + 1) * every;
         let slow = world.resource::<Clock>().slow_every.max(1) as u64;
+        // The slow clock's checks of the state have work only if a step ran since they last
+        // ran (on a slow step, after its updates).
+        if !s.is_multiple_of(slow) {
+            next = next.min(multiple(slow));
+        }
         let recorders = world.resource::<Recorders>().0.iter();
         let samples = recorders.map(|r| multiple(r.every_steps.max(1) as u64));
-        samples.fold(next.min(multiple(slow)), u64::min)
+        samples.fold(next, u64::min)
     }
 
     /// Takes the clock from `s + 1` (step `s` has run) to `next` without running the steps
