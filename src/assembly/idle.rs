@@ -70,10 +70,12 @@ impl IdleSteps {
         let now = world.resource::<Clock>().step;
         let spikes = world.resource::<SpikeHistory>();
         let rows = spikes.rows() as u64;
-        let fired = (now.saturating_sub(rows - 1)..now).filter(|&f| spikes.any_on(f));
+        // At most one entry a row: reserved now, so that no step allocates.
+        let mut fired = VecDeque::with_capacity(rows as usize + 1);
+        fired.extend((now.saturating_sub(rows - 1)..now).filter(|&f| spikes.any_on(f)));
         Ok(IdleSteps {
             delays: delays.into_iter().collect(),
-            fired: fired.collect(),
+            fired,
             rows,
             skipped: 0,
         })

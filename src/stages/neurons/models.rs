@@ -450,6 +450,7 @@ pub fn fire_spike_times(
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
     mut due: Local<Vec<u64>>,
+    mut now: Local<Vec<bool>>,
     next: Option<ResMut<SpikeTimesDue>>,
 ) {
     let times = |g: u16| match &groups.0[g as usize].spec.model {
@@ -477,7 +478,9 @@ pub fn fire_spike_times(
         tell(&due);
         return;
     }
-    let now: Vec<bool> = due.iter().map(|&d| d <= clock.step).collect();
+    // The groups with a spike due now (kept between steps: no allocation once sized).
+    now.clear();
+    now.extend(due.iter().map(|&d| d <= clock.step));
     for g in (0..due.len()).filter(|&g| now[g]) {
         due[g] = u64::MAX;
     }
