@@ -184,7 +184,8 @@ fn main() -> ExitCode {
             seed,
             duration_ms,
             checkpoint_every_ms,
-            (force, every_step),
+            force,
+            every_step,
             format.into(),
         ),
         Command::Check { scene } => check(&scene),
@@ -312,7 +313,8 @@ fn run(
     seed: Option<u64>,
     duration_ms: Option<f64>,
     checkpoint_every_ms: Option<f64>,
-    (force, every_step): (bool, bool),
+    force: bool,
+    every_step: bool,
     format: output::Format,
 ) -> edra::Result<()> {
     let ranks = ranks()?;

@@ -222,7 +222,7 @@ fn binary_file(path: &Path, header: &str) -> Result<BinaryWriter> {
         source,
     };
     let w = WriteBehind::create(path).map_err(out)?;
-    Writer::summed_by_output(w, header).map_err(out)
+    Writer::new(w, header).map_err(out)
 }
 
 type BinaryWriter = Writer<WriteBehind>;
@@ -233,9 +233,7 @@ fn close_binary(w: BinaryWriter, path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    w.finish_summed(WriteBehind::checksum)
-        .and_then(WriteBehind::finish)
-        .map_err(out)?;
+    w.finish().and_then(WriteBehind::finish).map_err(out)?;
     Ok(())
 }
 

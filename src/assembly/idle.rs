@@ -91,11 +91,7 @@ impl IdleSteps {
             self.fired.pop_front();
         }
         let after = |step: u64| step.max(s + 1);
-        let mut next = after(
-            world
-                .get_resource::<SpikeTimesDue>()
-                .map_or(u64::MAX, |d| d.0),
-        );
+        let mut next = after(world.resource::<SpikeTimesDue>().0);
         let dt = world.resource::<Clock>().dt_ms;
         for g in &world.resource::<NeuronGroups>().0 {
             next = next.min(next_periodic_spike(g, s, dt).unwrap_or(u64::MAX));
@@ -133,11 +129,8 @@ impl IdleSteps {
         let rows = self.rows;
         {
             let mut spikes = world.resource_mut::<SpikeHistory>();
-            for &f in self
-                .fired
-                .iter()
-                .filter(|&&f| s < f + rows && f + rows < next)
-            {
+            // Every step kept in `fired` is still within reach (f + rows > s).
+            for &f in self.fired.iter().filter(|&&f| f + rows < next) {
                 spikes.forget(f);
             }
         }
@@ -156,14 +149,12 @@ fn every_part_event_driven(world: &World, registered: usize) -> Result<(), Strin
         return Err("stages are registered by the program".into());
     }
     let info = world.resource::<BuildInfo>();
+    // Without regions no rule is gated by dopamine either.
     if info.regions > 0 || info.astrocytes > 0 {
         return Err("dopamine regions or astrocytes change on every step".into());
     }
     if !world.resource::<Timeline>().rules.is_empty() {
         return Err("reward rules read every step's spikes".into());
-    }
-    if world.resource::<EventStdp>().gated() {
-        return Err("an event-driven rule is gated by dopamine".into());
     }
     for g in &world.resource::<NeuronGroups>().0 {
         use NeuronModel::{Pairing, Regular, SpikeTimes};
@@ -179,8 +170,8 @@ fn every_part_event_driven(world: &World, registered: usize) -> Result<(), Strin
     }
     for g in &world.resource::<SynapseGroups>().0 {
         let event_driven = match (&g.spec.rule, &g.spec.ca) {
-            // Event-driven pair STDP takes no Ca: a linear model's is not stepped either.
-            (Rule::PairStdp(p), CaModel::Off | CaModel::Linear(_)) => p.event_driven,
+            // The scene refuses event-driven pair STDP with a Ca model.
+            (Rule::PairStdp(p), CaModel::Off) => p.event_driven,
             (Rule::CalciumRule(p), CaModel::Linear(_)) => p.event_driven,
             _ => false,
         };

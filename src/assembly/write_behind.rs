@@ -1,14 +1,12 @@
 //! A file written behind its producer: the bytes are gathered into chunks that a thread of its
 //! own hands to the kernel, so that preparing the next chunk (reading it out of the world,
 //! summing it) and copying the last one into the page cache overlap. A binary checkpoint of
-//! 10^6 synapses is 172 MB, whose `write` calls alone take about 0.1 s. The thread also sums the
-//! bytes (CRC-32, [`WriteBehind::checksum`]), which takes about 0.03 s of them off the producer.
+//! 10^6 synapses is 172 MB, whose `write` calls alone take about 0.1 s.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// Bytes of one chunk.
@@ -29,8 +27,6 @@ pub struct WriteBehind {
     /// Chunks written, back from the thread.
     empty: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<io::Result<File>>>,
-    /// The CRC-32 of the bytes written so far, kept by the thread (locked once a chunk).
-    sum: Arc<Mutex<crc32fast::Hasher>>,
 }
 
 impl WriteBehind {
@@ -45,11 +41,9 @@ impl WriteBehind {
     fn start(open: impl FnOnce() -> io::Result<File> + Send + 'static) -> io::Result<Self> {
         let (full, to_write) = sync_channel::<Vec<u8>>(CHUNKS);
         let (written, empty) = sync_channel::<Vec<u8>>(CHUNKS);
-        let sum = Arc::new(Mutex::new(crc32fast::Hasher::new()));
-        let summed = Arc::clone(&sum);
         let thread = std::thread::Builder::new()
             .name("edra-write".into())
-            .spawn(move || write_chunks(open()?, to_write, written, &summed))?;
+            .spawn(move || write_chunks(open()?, to_write, written))?;
         Ok(WriteBehind {
             chunk: Vec::with_capacity(CHUNK_BYTES),
             spare: (1..CHUNKS)
@@ -58,15 +52,7 @@ impl WriteBehind {
             full: Some(full),
             empty,
             thread: Some(thread),
-            sum,
         })
-    }
-
-    /// The CRC-32 of every byte written so far (waits until they are all written).
-    pub fn checksum(&mut self) -> io::Result<u32> {
-        self.flush()?;
-        let sum = self.sum.lock().map(|h| h.clone().finalize());
-        sum.map_err(|_| io::Error::other("the checksum's lock is poisoned"))
     }
 
     /// Hands the chunk being filled to the thread and takes an empty one.
@@ -107,18 +93,13 @@ impl WriteBehind {
     }
 }
 
-/// The thread: sums and writes each full chunk and sends it back empty, until the producer
-/// hangs up.
+/// The thread: writes each full chunk and sends it back empty, until the producer hangs up.
 fn write_chunks(
     mut file: File,
     to_write: Receiver<Vec<u8>>,
     written: SyncSender<Vec<u8>>,
-    sum: &Mutex<crc32fast::Hasher>,
 ) -> io::Result<File> {
     for mut chunk in to_write {
-        sum.lock()
-            .map_err(|_| io::Error::other("the checksum's lock is poisoned"))?
-            .update(&chunk);
         file.write_all(&chunk)?;
         chunk.clear();
         // The producer may have stopped taking chunks back (it is finishing).
@@ -186,11 +167,6 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(
-            w.checksum().unwrap(),
-            crc32fast::hash(&bytes),
-            "the thread's sum"
-        );
         w.finish().unwrap();
         assert!(std::fs::read(&path).unwrap() == bytes);
         let _ = std::fs::remove_file(&path);

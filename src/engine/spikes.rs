@@ -69,10 +69,8 @@ impl SpikeHistory {
     /// Opens `step`: clears its row before neurons write into it and makes the table
     /// [`lookback`](Self::lookback) reads.
     pub fn clear(&mut self, step: u64) {
+        self.forget(step);
         let r = self.row(step);
-        for w in &mut self.bits[r..r + self.words] {
-            *w.get_mut() = 0;
-        }
         if step >= self.rows as u64 {
             // Every look-back is within the run: a window of the ring, no table to make.
             self.window = Some(self.rows - 1 - r / self.words);

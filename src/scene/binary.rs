@@ -82,9 +82,7 @@ impl ColumnType {
 /// can produce each column only when it is written, even a piece at a time), then the checksum.
 pub struct Writer<W: Write> {
     out: W,
-    /// The CRC-32 of the bytes so far; `None` when the output sums them itself
-    /// ([`Writer::summed_by_output`]).
-    crc: Option<crc32fast::Hasher>,
+    crc: crc32fast::Hasher,
     pos: u64,
     /// Bytes of values the column begun last still expects.
     owed: u64,
@@ -93,19 +91,9 @@ pub struct Writer<W: Write> {
 impl<W: Write> Writer<W> {
     /// Starts a checkpoint whose header is `header` (RON text, every column empty).
     pub fn new(out: W, header: &str) -> io::Result<Self> {
-        Self::start(out, header, Some(crc32fast::Hasher::new()))
-    }
-
-    /// [`Writer::new`] for an output that sums the bytes itself (on a thread of its own):
-    /// [`Writer::finish_summed`] then takes the checksum from it.
-    pub fn summed_by_output(out: W, header: &str) -> io::Result<Self> {
-        Self::start(out, header, None)
-    }
-
-    fn start(out: W, header: &str, crc: Option<crc32fast::Hasher>) -> io::Result<Self> {
         let mut w = Writer {
             out,
-            crc,
+            crc: crc32fast::Hasher::new(),
             pos: 0,
             owed: 0,
         };
@@ -117,9 +105,7 @@ impl<W: Write> Writer<W> {
     }
 
     fn put(&mut self, b: &[u8]) -> io::Result<()> {
-        if let Some(crc) = &mut self.crc {
-            crc.update(b);
-        }
+        self.crc.update(b);
         self.pos += b.len() as u64;
         self.out.write_all(b)
     }
@@ -166,24 +152,9 @@ impl<W: Write> Writer<W> {
     }
 
     /// Writes the end of the columns and the checksum; returns the output.
-    ///
-    /// # Panics
-    /// For a writer made by [`Writer::summed_by_output`] (use [`Writer::finish_summed`]).
     pub fn finish(mut self) -> io::Result<W> {
         self.put(&0u16.to_le_bytes())?;
-        let crc = self.crc.take().expect("a writer that sums its bytes");
-        self.trailer(crc.finalize())
-    }
-
-    /// Writes the end of the columns and the checksum that `sum` gives: the CRC-32 of every
-    /// byte the output has taken (of a writer made by [`Writer::summed_by_output`]).
-    pub fn finish_summed(mut self, sum: impl FnOnce(&mut W) -> io::Result<u32>) -> io::Result<W> {
-        self.put(&0u16.to_le_bytes())?;
-        let crc = sum(&mut self.out)?;
-        self.trailer(crc)
-    }
-
-    fn trailer(mut self, crc: u32) -> io::Result<W> {
+        let crc = std::mem::take(&mut self.crc).finalize();
         self.out.write_all(&crc.to_le_bytes())?;
         self.out.write_all(END)?;
         self.out.flush()?;
@@ -312,30 +283,6 @@ pub enum Column {
     Bool(Vec<bool>),
 }
 
-/// Bytes of a column summed by one thread: large columns are cut into pieces this long, summed
-/// on the worker threads and the sums combined in order (CRC-32 combines exactly).
-const SUM_PIECE: usize = 8 << 20;
-
-/// Adds `bytes` to `crc`, the pieces of a long slice summed in parallel.
-fn sum_in_parallel(crc: &mut crc32fast::Hasher, bytes: &[u8]) {
-    use rayon::prelude::*;
-    if bytes.len() <= SUM_PIECE {
-        crc.update(bytes);
-        return;
-    }
-    let sums: Vec<crc32fast::Hasher> = bytes
-        .par_chunks(SUM_PIECE)
-        .map(|piece| {
-            let mut h = crc32fast::Hasher::new();
-            h.update(piece);
-            h
-        })
-        .collect();
-    for h in &sums {
-        crc.combine(h);
-    }
-}
-
 /// Reads from `input`, `len` bytes long in all, checking the checksum as it goes.
 struct Reader<R: Read> {
     input: Input<R>,
@@ -427,7 +374,7 @@ impl<R: Read> Reader<R> {
         let col = Col::mapped(map, self.pos as usize, count as usize)
             .ok_or_else(|| self.refuse(what, "is not aligned to its values"))?;
         let at = self.pos as usize;
-        sum_in_parallel(&mut self.crc, &map[at..at + bytes as usize]);
+        self.crc.update(&map[at..at + bytes as usize]);
         self.pos += bytes;
         Ok(col)
     }
@@ -683,35 +630,6 @@ pub fn take_columns(state: &mut State) -> Vec<(String, Column)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A long slice summed in parallel pieces, combined in order, sums as in one pass; and a
-    /// writer whose output sums its bytes writes the same file as one that sums them itself.
-    #[test]
-    fn sums_in_pieces_and_by_the_output_are_the_one_pass_sum() {
-        let bytes: Vec<u8> = (0..2 * SUM_PIECE + 4099)
-            .map(|i| (i * 31 % 253) as u8)
-            .collect();
-        for n in [0, 17, SUM_PIECE, SUM_PIECE + 1, bytes.len()] {
-            let mut h = crc32fast::Hasher::new();
-            h.update(b"head");
-            sum_in_parallel(&mut h, &bytes[..n]);
-            let whole = [&b"head"[..], &bytes[..n]].concat();
-            assert_eq!(h.finalize(), crc32fast::hash(&whole), "{n} bytes");
-        }
-        let col: Vec<f32> = (0..1000).map(|i| i as f32 * 0.5).collect();
-        let write = |summed: bool| {
-            let mut w = match summed {
-                true => Writer::summed_by_output(Vec::new(), "HEADER").unwrap(),
-                false => Writer::new(Vec::new(), "HEADER").unwrap(),
-            };
-            w.column("synapses.w", ColumnRef::F32(&col)).unwrap();
-            match summed {
-                true => w.finish_summed(|out| Ok(crc32fast::hash(out))).unwrap(),
-                false => w.finish().unwrap(),
-            }
-        };
-        assert_eq!(write(true), write(false));
-    }
 
     /// A state with a value in every kind of column, and a registered stage's column.
     fn state() -> State {

@@ -451,7 +451,7 @@ pub fn fire_spike_times(
     spikes: Res<SpikeHistory>,
     mut due: Local<Vec<u64>>,
     mut now: Local<Vec<bool>>,
-    next: Option<ResMut<SpikeTimesDue>>,
+    mut next: Option<ResMut<SpikeTimesDue>>,
 ) {
     let times = |g: u16| match &groups.0[g as usize].spec.model {
         NeuronModel::SpikeTimes { times_ms } => Some(times_ms),
@@ -468,7 +468,6 @@ pub fn fire_spike_times(
     }
     // What a run that skips idle steps wakes for: the earliest next spike, once this step's
     // have fired.
-    let mut next = next;
     let mut tell = |due: &[u64]| {
         if let Some(next) = next.as_mut() {
             next.0 = due.iter().copied().min().unwrap_or(u64::MAX);
@@ -694,7 +693,6 @@ pub fn update_izhikevich(
 mod tests {
     use super::*;
 
-    /// `phase_ms` may be left out, as other fields with a default: the train starts at 0 ms.
     /// The next step of a periodic train is the first step after `after` on which
     /// `periodic_fires` says it fires, found by trying every step: regular trains, trains that
     /// start late or early, trains with a last spike, periods not a multiple of dt.
@@ -724,6 +722,7 @@ mod tests {
         }
     }
 
+    /// `phase_ms` may be left out, as other fields with a default: the train starts at 0 ms.
     #[test]
     fn regular_phase_defaults_to_0() {
         let m: NeuronModel = ron::from_str("Regular(rate_hz: 10.0)").unwrap();

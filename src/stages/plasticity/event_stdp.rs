@@ -152,11 +152,6 @@ impl EventStdp {
         (!self.is_empty()).then(|| self.epoch_start + self.epoch_steps - 1)
     }
 
-    /// Whether a group's rule is gated by a third factor (dopamine), which changes every step.
-    pub fn gated(&self) -> bool {
-        self.groups.iter().any(|g| g.gate.is_some())
-    }
-
     /// Adds step `step`'s r to each gated group's running sum.
     fn extend(&mut self, step: u64, regions: &RegionLevels) {
         let j = (step - self.epoch_start) as usize;
