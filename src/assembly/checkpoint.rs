@@ -2,8 +2,8 @@
 
 use crate::assembly::build::BuildInfo;
 use crate::assembly::columns::{
-    Get, Kind, NEURON_COLUMNS, NeuronQuery, SYNAPSE_COLUMNS, Scratch, SynapseQuery, Synapses,
-    Tables,
+    Get, Kind, NEURON_COLUMNS, NeuronQuery, Scratch, SynapseColumn, SynapseQuery, Tables,
+    synapse_columns,
 };
 use crate::assembly::write_behind::WriteBehind;
 use crate::core::clock::Clock;
@@ -41,15 +41,15 @@ fn capture_as(world: &mut World, own_synapses: bool) -> State {
     let which = synapse_columns_of(world);
     let mut q = world.query::<SynapseQuery>();
     let tables = Tables::synapses(world, &mut q, synapses);
+    let which = which.iter().map(|c| (c.name, c.get));
     if own_synapses {
-        let column = |(name, get): &(&str, Get<Synapses>)| (name.to_string(), get.own(&tables));
-        cols.extend(which.iter().map(column));
+        cols.extend(which.map(|(name, get)| (name.to_string(), get.own(&tables))));
     } else {
-        cols.extend(whole(&which, &tables, synapses));
+        cols.extend(whole(which, &tables, synapses));
     }
     let mut q = world.query::<NeuronQuery>();
     let tables = Tables::neurons(world, &mut q, neurons);
-    cols.extend(whole(NEURON_COLUMNS, &tables, neurons));
+    cols.extend(whole(NEURON_COLUMNS.iter().copied(), &tables, neurons));
     cols.extend(other_columns(world));
     cols.extend(registered_columns(world, synapses));
     let mut state = capture_but_columns(world);
@@ -60,12 +60,13 @@ fn capture_as(world: &mut World, own_synapses: bool) -> State {
 
 /// The columns `which` of the `n` entities of `tables`, whole and named.
 fn whole<K: Kind>(
-    which: &[(&'static str, Get<K>)],
+    which: impl Iterator<Item = (&'static str, Get<K>)>,
     tables: &Tables<K>,
     n: usize,
 ) -> Vec<(String, Column)> {
-    let column = |(name, get): &(&str, Get<K>)| (name.to_string(), get.column(tables, n));
-    which.iter().map(column).collect()
+    which
+        .map(|(name, get)| (name.to_string(), get.column(tables, n)))
+        .collect()
 }
 
 /// The state of `world` but for its columns (left empty): what the header of a binary
@@ -114,14 +115,12 @@ fn other_columns(world: &World) -> [(String, Column); 3] {
 }
 
 /// The declared synapse columns this world has (`next_step` only with event-driven groups).
-fn synapse_columns_of(world: &World) -> Vec<(&'static str, Get<Synapses>)> {
+fn synapse_columns_of(world: &World) -> Vec<SynapseColumn> {
     let event =
         !world.resource::<EventStdp>().is_empty() || !world.resource::<EventCalcium>().is_empty();
-    SYNAPSE_COLUMNS
-        .iter()
-        .copied()
-        .filter(|(name, _)| event || *name != "synapses.next_step")
-        .collect()
+    let mut which = synapse_columns();
+    which.retain(|c| event || c.name != "synapses.next_step");
+    which
 }
 
 /// The registered stages' columns, named as in a binary checkpoint
@@ -198,15 +197,15 @@ pub fn write_binary(world: &mut World, scene: &Scene, path: &Path) -> Result<()>
 fn write_tables(
     world: &World,
     (synapses, neurons): (&mut QueryState<SynapseQuery>, &mut QueryState<NeuronQuery>),
-    which: &[(&'static str, Get<Synapses>)],
+    which: &[SynapseColumn],
     w: &mut BinaryWriter,
 ) -> std::io::Result<()> {
     let info = world.resource::<BuildInfo>();
     let (n_synapses, n_neurons) = (info.synapses as usize, info.neurons as usize);
     let mut scratch = Scratch::default();
     let tables = Tables::synapses(world, synapses, n_synapses);
-    for (name, get) in which {
-        get.write(name, &tables, n_synapses, w, &mut scratch)?;
+    for c in which {
+        c.get.write(c.name, &tables, n_synapses, w, &mut scratch)?;
     }
     let tables = Tables::neurons(world, neurons, n_neurons);
     for (name, get) in NEURON_COLUMNS.iter().filter(|_| n_neurons > 0) {

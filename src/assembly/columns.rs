@@ -4,6 +4,7 @@
 //! checkpoint, [`Get::write`]). Entities are spawned in id order, so each table holds a few
 //! runs of consecutive ids ([`Run`]; recorded entities have a table of their own).
 
+use crate::core::columns::{Field, StateColumns};
 use crate::core::synapse::Synapse;
 use crate::scene::binary::{Column, ColumnType, Element, Writer};
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
@@ -267,109 +268,111 @@ impl<K: Kind> Clone for Get<K> {
 
 impl<K: Kind> Copy for Get<K> {}
 
-/// The per-synapse columns of a checkpoint, named as in
-/// [`State::visit_columns`](crate::scene::state::State::visit_columns) and in its order, each
-/// with how it is read: the one list that both forms of checkpoint are captured from.
-pub const SYNAPSE_COLUMNS: &[(&str, Get<Synapses>)] = &[
-    (
-        "synapses.pre",
-        Get::U32(|s, o| fill(o, Some(s.synapse), |x| x.pre)),
-    ),
-    (
-        "synapses.post",
-        Get::U32(|s, o| fill(o, Some(s.synapse), |x| x.post)),
-    ),
-    (
-        "synapses.group",
-        Get::U16(|s, o| fill(o, Some(s.synapse), |x| x.group)),
-    ),
-    (
-        "synapses.axonal_delay_steps",
-        Get::U16(|s, o| fill(o, Some(s.synapse), |x| x.axonal_delay_steps)),
-    ),
-    (
-        "synapses.dendritic_delay_steps",
-        Get::U16(|s, o| fill(o, Some(s.synapse), |x| x.dendritic_delay_steps)),
-    ),
-    (
-        "synapses.arrivals",
-        Get::U8(|s, o| fill(o, Some(s.synapse), |x| x.arrivals)),
-    ),
-    (
-        "synapses.glutamate_mm",
-        Get::F32(|s, o| fill(o, s.nmda, |x| x.cleft.glutamate_mm)),
-    ),
-    (
-        "synapses.spine_v_mv",
-        Get::F32(|s, o| fill(o, s.nmda, |x| x.membrane.v_mv)),
-    ),
-    (
-        "synapses.nmda_open_fraction",
-        Get::F32(|s, o| fill(o, s.nmda, |x| x.receptor.open_fraction)),
-    ),
-    (
-        "synapses.ca_um",
-        Get::F32(|s, o| fill(o, Some(s.spine), |x| x.ca_um)),
-    ),
-    (
-        "synapses.ca_sensitivity",
-        Get::F32(|s, o| fill(o, Some(s.spine), |x| x.sensitivity)),
-    ),
-    (
-        "synapses.x_pre",
-        Get::F32(|s, o| fill(o, s.traces, |x| x.x_pre)),
-    ),
-    (
-        "synapses.y_post",
-        Get::F32(|s, o| fill(o, s.traces, |x| x.y_post)),
-    ),
-    (
-        "synapses.eligibility_mv",
-        Get::F32(|s, o| fill(o, s.traces, |x| x.eligibility_mv)),
-    ),
-    ("synapses.rho", Get::F64(|s, o| fill(o, s.rho, |x| x.rho))),
-    (
-        "synapses.h_mv",
-        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.h_mv)),
-    ),
-    (
-        "synapses.z",
-        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.z)),
-    ),
-    (
-        "synapses.w_mv",
-        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.w_mv)),
-    ),
-    (
-        "synapses.efficacy_mv",
-        Get::F32(|s, o| fill(o, Some(s.weight), |x| x.efficacy_mv)),
-    ),
-    (
-        "synapses.psd_receptors",
-        Get::F32(|s, o| fill(o, s.pools, |x| x.psd)),
-    ),
-    (
-        "synapses.total_receptors",
-        Get::F32(|s, o| fill(o, s.pools, |x| x.total)),
-    ),
-    (
-        "synapses.tagged",
-        Get::Bool(|s, o| fill(o, s.tag, |x| x.tagged)),
-    ),
-    (
-        "synapses.h_residual_mv",
-        Get::F32(|s, o| fill(o, s.early, |x| x.h_residual_mv)),
-    ),
-    (
-        "synapses.z_residual",
-        Get::F32(|s, o| fill(o, s.tag, |x| x.z_residual)),
-    ),
-    // Only in a scene with event-driven groups (see `checkpoint::synapse_columns_of`).
-    (
-        "synapses.next_step",
-        Get::U64(|s, o| fill(o, s.event, |x| x.next_step)),
-    ),
-];
+/// A per-synapse column of a checkpoint, as its component declares it
+/// ([`crate::core::columns`]), with how it is read out of rows of synapses.
+#[derive(Clone, Copy)]
+pub struct SynapseColumn {
+    pub name: &'static str,
+    /// The values a checkpoint may hold, `None` where the build checks them.
+    pub range: Option<(f64, f64)>,
+    /// Whether a checkpoint may leave it out.
+    pub optional: bool,
+    pub get: Get<Synapses>,
+}
+
+/// The slices of component `C` in rows of synapses, `None` where they lack it.
+pub trait SliceOf<C> {
+    fn slice_of(&self) -> Option<&[C]>;
+}
+
+/// [`SliceOf`] for the components of [`SynapseRows`], by its field: one every synapse has,
+/// or one it `may` lack.
+macro_rules! slices {
+    ($($c:ty => $field:ident),*; may: $($mc:ty => $mfield:ident),*) => {
+        $(impl SliceOf<$c> for SynapseRows<'_> {
+            #[inline(always)]
+            fn slice_of(&self) -> Option<&[$c]> {
+                Some(self.$field)
+            }
+        })*
+        $(impl SliceOf<$mc> for SynapseRows<'_> {
+            #[inline(always)]
+            fn slice_of(&self) -> Option<&[$mc]> {
+                self.$mfield
+            }
+        })*
+    };
+}
+
+slices! {
+    Synapse => synapse, SpineHeadCa => spine, SynapticWeight => weight;
+    may: NmdaSpine => nmda, StdpTraces => traces, CaRuleState => rho, EarlyCalciumRule => early,
+    AmpaPools => pools, SynapticTag => tag, EventDriven => event
+}
+
+/// Every per-synapse column of a checkpoint, component after component in cascade order, each
+/// component's in the order it declares them; the order of
+/// [`State::visit_columns`](crate::scene::state::State::visit_columns) and of a binary file. A
+/// new component with checkpoint columns is one line here (and one in [`SynapseQuery`]).
+pub fn synapse_columns() -> Vec<SynapseColumn> {
+    [
+        columns_of::<Synapse>(),
+        columns_of::<NmdaSpine>(),
+        columns_of::<SpineHeadCa>(),
+        columns_of::<StdpTraces>(),
+        columns_of::<CaRuleState>(),
+        columns_of::<EarlyCalciumRule>(),
+        columns_of::<SynapticWeight>(),
+        columns_of::<AmpaPools>(),
+        columns_of::<SynapticTag>(),
+        columns_of::<EventDriven>(),
+    ]
+    .concat()
+}
+
+/// The columns component `C` declares, read from rows of synapses.
+fn columns_of<C: StateColumns>() -> Vec<SynapseColumn>
+where
+    for<'w> SynapseRows<'w>: SliceOf<C>,
+{
+    const { assert!(C::COLUMNS.len() <= 6, "at most 6 columns a component") };
+    let all = [
+        column::<C, 0>(),
+        column::<C, 1>(),
+        column::<C, 2>(),
+        column::<C, 3>(),
+        column::<C, 4>(),
+        column::<C, 5>(),
+    ];
+    all.into_iter().flatten().collect()
+}
+
+/// Column `I` of component `C`, if it has one. The reader is made for `C` and `I`, so the
+/// field's getter is a constant in it, called directly (and inlined).
+fn column<C: StateColumns, const I: usize>() -> Option<SynapseColumn>
+where
+    for<'w> SynapseRows<'w>: SliceOf<C>,
+{
+    let declared = C::COLUMNS.get(I)?;
+    macro_rules! reader {
+        ($($v:ident),*) => {
+            match declared.field {
+                $(Field::$v(..) => Get::$v(|s, o| {
+                    let Field::$v(get, _) = C::COLUMNS[I].field else {
+                        unreachable!()
+                    };
+                    fill(o, s.slice_of(), get)
+                }),)*
+            }
+        };
+    }
+    Some(SynapseColumn {
+        name: declared.name,
+        range: declared.range,
+        optional: declared.optional,
+        get: reader!(U8, U16, U32, U64, F32, F64, Bool),
+    })
+}
 
 /// The per-neuron columns of a checkpoint read from the neurons' components (the Poisson
 /// sources' next steps come from their calendar), named and ordered as in
@@ -518,5 +521,28 @@ impl<K: Kind> Get<K> {
             Get::Bool(f) => pieces(tables, w, &mut scratch.bool, f)?,
         }
         w.end_column()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::state::State;
+
+    /// The components' declarations and the checkpoint's state name the same synapse columns,
+    /// in the same order (the order of a binary file), each once, with a type that matches.
+    #[test]
+    fn declared_columns_are_the_states() {
+        let mut stored = Vec::new();
+        State::default().visit_columns(&mut |name, col| {
+            if name.starts_with("synapses.") {
+                stored.push((name, col.kind()));
+            }
+        });
+        let declared: Vec<_> = synapse_columns()
+            .iter()
+            .map(|c| (c.name, c.get.kind()))
+            .collect();
+        assert_eq!(declared, stored);
     }
 }

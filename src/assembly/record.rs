@@ -14,7 +14,6 @@ use crate::core::clock::Clock;
 use crate::core::registry::Registered;
 use crate::core::synapse::{Recorded, Synapse};
 pub use crate::scene::recorders::RecordKind;
-use crate::stages::SYNAPSE_VARIABLE_COUNT;
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::homeostasis::AstrocyteUnit;
@@ -23,6 +22,7 @@ use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
 use crate::stages::plasticity::event_stdp::{CaughtUp, EventDriven, EventView};
 use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
 use crate::stages::trafficking::AmpaPools;
+use crate::stages::{SYNAPSE_VARIABLE_COUNT, SynapseParts};
 use bevy_ecs::prelude::*;
 use bevy_ecs::query::QueryData;
 
@@ -55,24 +55,16 @@ impl SynapseDataItem<'_, '_> {
     pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
         let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
         let (spine, rho, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
-        [
-            self.nmda.map(|n| n.cleft.glutamate_mm),
-            self.nmda.map(|n| n.membrane.v_mv),
-            self.nmda.map(|n| n.receptor.open_fraction),
-            Some(spine.ca_um),
-            Some(spine.sensitivity),
-            traces.map(|t| t.x_pre),
-            traces.map(|t| t.y_post),
-            traces.map(|t| t.eligibility_mv),
-            rho.map(|r| r.rho as f32),
-            Some(w.h_mv),
-            Some(w.z),
-            Some(w.w_mv),
-            Some(w.efficacy_mv),
-            self.pools.map(|p| p.psd),
-            self.pools.map(|p| p.endosome()),
-            self.tag.map(|t| t.tagged as u8 as f32),
-        ]
+        SynapseParts {
+            nmda: self.nmda,
+            spine: Some(&spine),
+            traces: traces.as_ref(),
+            rho: rho.as_ref(),
+            weight: Some(&w),
+            pools: self.pools,
+            tag: self.tag,
+        }
+        .values()
     }
 }
 

@@ -4,6 +4,7 @@
 //! the clock, errors. The core imports nothing from the layers above it.
 
 pub mod clock;
+pub mod columns;
 pub mod error;
 pub mod fine;
 pub mod locate;

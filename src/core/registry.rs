@@ -45,6 +45,19 @@ pub struct Variable {
     pub doc: &'static str,
 }
 
+/// A variable of a built-in component, with how it is read off the component.
+#[derive(Clone, Copy, Debug)]
+pub struct Read<C> {
+    pub variable: Variable,
+    pub read: fn(&C) -> f32,
+}
+
+/// A built-in component whose fields are variables of the outputs (recorders, `synapses.csv`,
+/// `edra show`, the synapse page), declared next to it, each under the stage that sets it.
+pub trait Observed: Sized + 'static {
+    const VARIABLES: &'static [Read<Self>];
+}
+
 /// One parameter of a stage's parameter block, as `edra::params!` declares it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParamField {

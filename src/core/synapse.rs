@@ -30,6 +30,19 @@ pub struct Synapse {
     pub arrivals: u8,
 }
 
+// Its checkpoint columns: the identity and delays are checked against what the scene's seed
+// connects (`check_rows`); at most PRE | POST spikes arrive on a step.
+crate::state_columns! {
+    "synapses" Synapse {
+        pre: u32 = pre, checked;
+        post: u32 = post, checked;
+        group: u16 = group, checked;
+        axonal_delay_steps: u16 = axonal_delay_steps, checked;
+        dendritic_delay_steps: u16 = dendritic_delay_steps, checked;
+        arrivals: u8 = arrivals, [0, 3];
+    }
+}
+
 impl Synapse {
     #[inline(always)]
     pub fn pre_arrived(&self) -> bool {

@@ -206,8 +206,14 @@ macro_rules! each_type {
 }
 
 impl ColumnRef<'_> {
-    fn len(&self) -> usize {
+    /// How many values it holds.
+    pub fn len(&self) -> usize {
         each_type!(ColumnRef, self, v => v.len())
+    }
+
+    /// Whether it holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The values as stored: little-endian, a boolean as one byte 0 or 1.
@@ -221,7 +227,8 @@ impl ColumnRef<'_> {
 }
 
 impl ColumnMut<'_> {
-    fn kind(&self) -> ColumnType {
+    /// The type of its values.
+    pub fn kind(&self) -> ColumnType {
         each_type!(ColumnMut, self, v => element_type(&v[..]))
     }
 

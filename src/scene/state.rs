@@ -6,7 +6,7 @@
 //! reward rules' memory and the rewards they have scheduled. Floats are written in Rust's
 //! shortest round-trip form, so a resumed run is bit-identical to one that never stopped.
 
-use crate::scene::binary::ColumnMut;
+use crate::scene::binary::{ColumnMut, ColumnRef};
 use crate::scene::column::Col;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::plasticity::event_stdp::EventEpoch;
@@ -115,55 +115,60 @@ fn all_zero(c: &Col<f32>) -> bool {
     c.iter().all(|x| *x == 0.0)
 }
 
+/// Calls `$f` with every column of a state (`$s`) and its name, as `$v` (`ColumnMut` or
+/// `ColumnRef`) of `$($r)*` (`&mut` or `&`) the column: one list, for both.
+macro_rules! each_column {
+    ($s:expr, $f:expr, $v:ident, $($r:tt)*) => {{
+        use $v::*;
+        let s = $($r)* $s.synapses;
+        $f("synapses.pre", U32($($r)* s.pre));
+        $f("synapses.post", U32($($r)* s.post));
+        $f("synapses.group", U16($($r)* s.group));
+        $f("synapses.axonal_delay_steps", U16($($r)* s.axonal_delay_steps));
+        $f("synapses.dendritic_delay_steps", U16($($r)* s.dendritic_delay_steps));
+        $f("synapses.arrivals", U8($($r)* s.arrivals));
+        $f("synapses.glutamate_mm", F32($($r)* s.glutamate_mm));
+        $f("synapses.spine_v_mv", F32($($r)* s.spine_v_mv));
+        $f("synapses.nmda_open_fraction", F32($($r)* s.nmda_open_fraction));
+        $f("synapses.ca_um", F32($($r)* s.ca_um));
+        $f("synapses.ca_sensitivity", F32($($r)* s.ca_sensitivity));
+        $f("synapses.x_pre", F32($($r)* s.x_pre));
+        $f("synapses.y_post", F32($($r)* s.y_post));
+        $f("synapses.eligibility_mv", F32($($r)* s.eligibility_mv));
+        $f("synapses.rho", F64($($r)* s.rho));
+        $f("synapses.h_residual_mv", F32($($r)* s.h_residual_mv));
+        $f("synapses.h_mv", F32($($r)* s.h_mv));
+        $f("synapses.z", F32($($r)* s.z));
+        $f("synapses.w_mv", F32($($r)* s.w_mv));
+        $f("synapses.efficacy_mv", F32($($r)* s.efficacy_mv));
+        $f("synapses.psd_receptors", F32($($r)* s.psd_receptors));
+        $f("synapses.total_receptors", F32($($r)* s.total_receptors));
+        $f("synapses.tagged", Bool($($r)* s.tagged));
+        $f("synapses.z_residual", F32($($r)* s.z_residual));
+        $f("synapses.next_step", U64($($r)* s.next_step));
+        let n = $($r)* $s.neurons;
+        $f("neurons.v_mv", F32($($r)* n.v_mv));
+        $f("neurons.u", F32($($r)* n.u));
+        $f("neurons.refractory_steps", U32($($r)* n.refractory_steps));
+        $f("neurons.spike_cursor", U32($($r)* n.spike_cursor));
+        $f("neurons.protein", F64($($r)* n.protein));
+        $f("neurons.poisson_next_step", U64($($r)* n.poisson_next_step));
+        $f("spike_history", U64($($r)* $s.spike_history));
+        $f("neuron_input", I64($($r)* $s.neuron_input));
+    }};
+}
+
 impl State {
     /// Every column of the state with its name in a binary checkpoint
-    /// ([`crate::scene::binary`]), for reading and writing that form; the registered stages'
-    /// columns (a map) are handled there.
+    /// ([`crate::scene::binary`]), in the order written there (the synapse columns in the order
+    /// their components declare them, [`crate::core::columns`]), for reading and writing that
+    /// form; the registered stages' columns (a map) are handled there.
     pub fn visit_columns(&mut self, f: &mut dyn FnMut(&'static str, ColumnMut<'_>)) {
-        use ColumnMut::*;
-        let s = &mut self.synapses;
-        f("synapses.pre", U32(&mut s.pre));
-        f("synapses.post", U32(&mut s.post));
-        f("synapses.group", U16(&mut s.group));
-        f(
-            "synapses.axonal_delay_steps",
-            U16(&mut s.axonal_delay_steps),
-        );
-        f(
-            "synapses.dendritic_delay_steps",
-            U16(&mut s.dendritic_delay_steps),
-        );
-        f("synapses.arrivals", U8(&mut s.arrivals));
-        f("synapses.glutamate_mm", F32(&mut s.glutamate_mm));
-        f("synapses.spine_v_mv", F32(&mut s.spine_v_mv));
-        f(
-            "synapses.nmda_open_fraction",
-            F32(&mut s.nmda_open_fraction),
-        );
-        f("synapses.ca_um", F32(&mut s.ca_um));
-        f("synapses.ca_sensitivity", F32(&mut s.ca_sensitivity));
-        f("synapses.x_pre", F32(&mut s.x_pre));
-        f("synapses.y_post", F32(&mut s.y_post));
-        f("synapses.eligibility_mv", F32(&mut s.eligibility_mv));
-        f("synapses.rho", F64(&mut s.rho));
-        f("synapses.h_mv", F32(&mut s.h_mv));
-        f("synapses.z", F32(&mut s.z));
-        f("synapses.w_mv", F32(&mut s.w_mv));
-        f("synapses.efficacy_mv", F32(&mut s.efficacy_mv));
-        f("synapses.psd_receptors", F32(&mut s.psd_receptors));
-        f("synapses.total_receptors", F32(&mut s.total_receptors));
-        f("synapses.tagged", Bool(&mut s.tagged));
-        f("synapses.h_residual_mv", F32(&mut s.h_residual_mv));
-        f("synapses.z_residual", F32(&mut s.z_residual));
-        f("synapses.next_step", U64(&mut s.next_step));
-        let n = &mut self.neurons;
-        f("neurons.v_mv", F32(&mut n.v_mv));
-        f("neurons.u", F32(&mut n.u));
-        f("neurons.refractory_steps", U32(&mut n.refractory_steps));
-        f("neurons.spike_cursor", U32(&mut n.spike_cursor));
-        f("neurons.protein", F64(&mut n.protein));
-        f("neurons.poisson_next_step", U64(&mut n.poisson_next_step));
-        f("spike_history", U64(&mut self.spike_history));
-        f("neuron_input", I64(&mut self.neuron_input));
+        each_column!(self, f, ColumnMut, &mut)
+    }
+
+    /// Every column of the state with its name, read-only, as [`State::visit_columns`].
+    pub fn columns<'a>(&'a self, f: &mut dyn FnMut(&'static str, ColumnRef<'a>)) {
+        each_column!(self, f, ColumnRef, &)
     }
 }

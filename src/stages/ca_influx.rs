@@ -20,40 +20,70 @@ use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::core::registry::Variable;
+use crate::core::registry::{Observed, Read, Variable};
 use crate::core::stage::Stage;
 
-/// The variables stage 1 keeps on each synapse.
-pub const VARIABLES: [Variable; 4] = [
-    Variable {
-        name: "glutamate_mm",
-        unit: "mM",
-        stage: Stage::CaInflux,
-        component: "SynapticCleft",
-        doc: "glutamate in the synaptic cleft",
-    },
-    Variable {
-        name: "spine_v_mv",
-        unit: "mV",
-        stage: Stage::CaInflux,
-        component: "PostsynapticMembrane",
-        doc: "membrane potential of the spine head",
-    },
-    Variable {
-        name: "nmda_open_fraction",
-        unit: "",
-        stage: Stage::CaInflux,
-        component: "NmdaReceptor",
-        doc: "fraction of NMDA receptors open (glutamate-bound, Mg2+-unblocked)",
-    },
-    Variable {
-        name: "ca_um",
-        unit: "µM",
-        stage: Stage::CaInflux,
-        component: "SpineHeadCa",
-        doc: "free Ca2+ in the spine head",
-    },
-];
+/// The variables of stage 1 held by the cleft, the NMDA receptor and the spine membrane.
+impl Observed for NmdaSpine {
+    const VARIABLES: &'static [Read<Self>] = &[
+        Read {
+            variable: Variable {
+                name: "glutamate_mm",
+                unit: "mM",
+                stage: Stage::CaInflux,
+                component: "SynapticCleft",
+                doc: "glutamate in the synaptic cleft",
+            },
+            read: |n| n.cleft.glutamate_mm,
+        },
+        Read {
+            variable: Variable {
+                name: "spine_v_mv",
+                unit: "mV",
+                stage: Stage::CaInflux,
+                component: "PostsynapticMembrane",
+                doc: "membrane potential of the spine head",
+            },
+            read: |n| n.membrane.v_mv,
+        },
+        Read {
+            variable: Variable {
+                name: "nmda_open_fraction",
+                unit: "",
+                stage: Stage::CaInflux,
+                component: "NmdaReceptor",
+                doc: "fraction of NMDA receptors open (glutamate-bound, Mg2+-unblocked)",
+            },
+            read: |n| n.receptor.open_fraction,
+        },
+    ];
+}
+
+/// Spine Ca2+ (stage 1) and the gain of its NMDA influx, set by the dopamine cascade (stage 2).
+impl Observed for SpineHeadCa {
+    const VARIABLES: &'static [Read<Self>] = &[
+        Read {
+            variable: Variable {
+                name: "ca_um",
+                unit: "µM",
+                stage: Stage::CaInflux,
+                component: "SpineHeadCa",
+                doc: "free Ca2+ in the spine head",
+            },
+            read: |s| s.ca_um,
+        },
+        Read {
+            variable: Variable {
+                name: "ca_sensitivity",
+                unit: "",
+                stage: Stage::Modulation,
+                component: "SpineHeadCa",
+                doc: "gain of NMDA Ca2+ influx set by the region's PKA",
+            },
+            read: |s| s.sensitivity,
+        },
+    ];
+}
 
 /// Glutamate in the synaptic cleft, mM.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -86,12 +116,29 @@ pub struct NmdaSpine {
     pub membrane: PostsynapticMembrane,
 }
 
+// Its checkpoint columns.
+crate::state_columns! {
+    "synapses" NmdaSpine {
+        glutamate_mm: f32 = cleft.glutamate_mm, [0.0, 1e9];
+        spine_v_mv: f32 = membrane.v_mv, [-1e3, 1e3];
+        nmda_open_fraction: f32 = receptor.open_fraction, [0.0, 1.0];
+    }
+}
+
 /// Free Ca2+ in the spine head, and the sensitivity `s` of its NMDA influx set by the
 /// dopamine/PKA cascade (stage 2; 1 without dopamine).
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SpineHeadCa {
     pub ca_um: f32,
     pub sensitivity: f32,
+}
+
+// Its checkpoint columns.
+crate::state_columns! {
+    "synapses" SpineHeadCa {
+        ca_um: f32 = ca_um, [0.0, 1e9];
+        ca_sensitivity: f32 = sensitivity, [0.0, 1e9];
+    }
 }
 
 /// Marker: this synapse follows the linear calcium model.

@@ -28,17 +28,22 @@ use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
-use crate::core::registry::Variable;
+use crate::core::registry::{Observed, Read, Variable};
 use crate::core::stage::Stage;
 
-/// The variable stage 6 keeps on each synapse (z is the weight's, [`crate::core::weight::VARIABLES`]).
-pub const VARIABLES: [Variable; 1] = [Variable {
-    name: "tagged",
-    unit: "",
-    stage: Stage::Consolidation,
-    component: "SynapticTag",
-    doc: "1 while the synapse is tagged",
-}];
+/// The tag of stage 6 (1 while tagged; z is the weight's).
+impl Observed for SynapticTag {
+    const VARIABLES: &'static [Read<Self>] = &[Read {
+        variable: Variable {
+            name: "tagged",
+            unit: "",
+            stage: Stage::Consolidation,
+            component: "SynapticTag",
+            doc: "1 while the synapse is tagged",
+        },
+        read: |t| t.tagged as u8 as f32,
+    }];
+}
 
 /// Whether the synapse carries a tag (its early weight is far enough from baseline), and the
 /// part of its late weight below the f32 resolution of [`SynapticWeight::z`] (z = `z` +
@@ -47,6 +52,15 @@ pub const VARIABLES: [Variable; 1] = [Variable {
 pub struct SynapticTag {
     pub tagged: bool,
     pub z_residual: f32,
+}
+
+// Its checkpoint columns: the tag, and the residual of z below f32 resolution
+// ([`crate::core::fine`]), left out of a checkpoint when all 0.
+crate::state_columns! {
+    "synapses" SynapticTag {
+        tagged: bool = tagged, any;
+        z_residual: f32 = z_residual, [-1.0, 1.0], optional;
+    }
 }
 
 /// Plasticity-related proteins available to one neuron's synapses (0..α).

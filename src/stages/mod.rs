@@ -14,6 +14,7 @@ pub mod plasticity;
 pub mod timeline;
 pub mod trafficking;
 
+use crate::core::registry::Observed;
 use crate::engine::schedule::Plugin;
 
 /// The built-in modules that add systems to a step, in cascade order. A new built-in module
@@ -40,24 +41,55 @@ pub fn registered() -> crate::core::registry::Stages {
     crate::core::registry::Stages::none()
 }
 
-/// Every built-in synapse variable, in the order of outputs' columns: stage by stage, the
-/// weight's after the rules' (it is read by all later stages).
-pub fn synapse_variables() -> Vec<crate::core::registry::Variable> {
-    [
-        &ca_influx::VARIABLES[..],
-        &modulation::VARIABLES,
-        &plasticity::VARIABLES,
-        &crate::core::weight::VARIABLES,
-        &trafficking::VARIABLES,
-        &consolidation::VARIABLES,
-    ]
-    .concat()
+/// The built-in components with variables, in the order of outputs' columns (stage by stage,
+/// the weight's after the rules', as all later stages read it): [`SynapseParts`], what a
+/// synapse holds of them, [`synapse_variables`] and [`SYNAPSE_VARIABLE_COUNT`], from one list.
+macro_rules! observed_components {
+    ($($field:ident: $c:ty),* $(,)?) => {
+        /// The built-in components of one synapse that outputs read (`None` where it lacks
+        /// one), brought up to date.
+        #[derive(Clone, Copy)]
+        pub struct SynapseParts<'a> {
+            $(pub $field: Option<&'a $c>,)*
+        }
+
+        impl SynapseParts<'_> {
+            /// The values of [`synapse_variables`], in that order; `None` where the synapse
+            /// lacks the component.
+            pub fn values(&self) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
+                let mut out = [None; SYNAPSE_VARIABLE_COUNT];
+                let mut at = 0;
+                $(read_into(&mut out, &mut at, self.$field);)*
+                out
+            }
+        }
+
+        /// Every built-in synapse variable, in the order of outputs' columns.
+        pub fn synapse_variables() -> Vec<crate::core::registry::Variable> {
+            let mut out = Vec::new();
+            $(out.extend(<$c as Observed>::VARIABLES.iter().map(|r| r.variable));)*
+            out
+        }
+
+        /// How many built-in synapse variables there are.
+        pub const SYNAPSE_VARIABLE_COUNT: usize = 0 $(+ <$c as Observed>::VARIABLES.len())*;
+    };
 }
 
-/// How many built-in synapse variables there are.
-pub const SYNAPSE_VARIABLE_COUNT: usize = ca_influx::VARIABLES.len()
-    + modulation::VARIABLES.len()
-    + plasticity::VARIABLES.len()
-    + crate::core::weight::VARIABLES.len()
-    + trafficking::VARIABLES.len()
-    + consolidation::VARIABLES.len();
+observed_components! {
+    nmda: ca_influx::NmdaSpine,
+    spine: ca_influx::SpineHeadCa,
+    traces: plasticity::StdpTraces,
+    rho: plasticity::CaRuleState,
+    weight: crate::core::weight::SynapticWeight,
+    pools: trafficking::AmpaPools,
+    tag: consolidation::SynapticTag,
+}
+
+/// Writes the variables of `c` (or `None`s without it) to `out` from `at`, and moves `at` on.
+fn read_into<C: Observed>(out: &mut [Option<f32>], at: &mut usize, c: Option<&C>) {
+    for (o, r) in out[*at..].iter_mut().zip(C::VARIABLES) {
+        *o = c.map(r.read);
+    }
+    *at += C::VARIABLES.len();
+}

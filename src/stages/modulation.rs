@@ -18,18 +18,6 @@ use crate::core::clock::Clock;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::core::registry::Variable;
-use crate::core::stage::Stage;
-
-/// The variable stage 2 keeps on each synapse.
-pub const VARIABLES: [Variable; 1] = [Variable {
-    name: "ca_sensitivity",
-    unit: "",
-    stage: Stage::Modulation,
-    component: "SpineHeadCa",
-    doc: "gain of NMDA Ca2+ influx set by the region's PKA",
-}];
-
 /// Dense index of a dopamine region.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RegionId(pub u32);

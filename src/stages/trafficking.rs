@@ -27,26 +27,34 @@ use crate::stages::plasticity::{StdpTraces, SynapticWeight};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::core::registry::Variable;
+use crate::core::registry::{Observed, Read, Variable};
 use crate::core::stage::Stage;
 
-/// The variables stage 4 keeps on each synapse.
-pub const VARIABLES: [Variable; 2] = [
-    Variable {
-        name: "psd_receptors",
-        unit: "",
-        stage: Stage::Trafficking,
-        component: "AmpaPools",
-        doc: "AMPA receptors in the postsynaptic density",
-    },
-    Variable {
-        name: "endosome_receptors",
-        unit: "",
-        stage: Stage::Trafficking,
-        component: "AmpaPools",
-        doc: "AMPA receptors in the endosome pool",
-    },
-];
+/// The AMPA receptor pools of stage 4.
+impl Observed for AmpaPools {
+    const VARIABLES: &'static [Read<Self>] = &[
+        Read {
+            variable: Variable {
+                name: "psd_receptors",
+                unit: "",
+                stage: Stage::Trafficking,
+                component: "AmpaPools",
+                doc: "AMPA receptors in the postsynaptic density",
+            },
+            read: |p| p.psd,
+        },
+        Read {
+            variable: Variable {
+                name: "endosome_receptors",
+                unit: "",
+                stage: Stage::Trafficking,
+                component: "AmpaPools",
+                doc: "AMPA receptors in the endosome pool",
+            },
+            read: |p| p.endosome(),
+        },
+    ];
+}
 
 /// AMPA receptors in the PSD, and in the PSD and endosome together. Its presence marks a synapse
 /// whose efficacy follows its PSD AMPA pool.
@@ -54,6 +62,15 @@ pub const VARIABLES: [Variable; 2] = [
 pub struct AmpaPools {
     pub psd: f32,
     pub total: f32,
+}
+
+// Its checkpoint columns: PSD receptors are checked against their total, and a group with
+// trafficking needs a positive total.
+crate::state_columns! {
+    "synapses" AmpaPools {
+        psd_receptors: f32 = psd, checked;
+        total_receptors: f32 = total, [0.0, 1e9];
+    }
 }
 
 impl AmpaPools {

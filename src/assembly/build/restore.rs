@@ -5,6 +5,8 @@
 //! line in the checkpoint file, like any scene error.
 
 use super::*;
+use crate::assembly::columns::{SynapseColumn, synapse_columns};
+use crate::scene::binary::ColumnRef;
 
 /// An error at `path` of the checkpoint.
 fn at(sf: &SceneFile, path: String, message: String) -> EdraError {
@@ -83,6 +85,26 @@ fn range<T: Copy + Into<f64> + Sync>(
     match first_bad_value(values, inside) {
         None => Ok(()),
         Some(i) => value(sf, part, name, i, values[i].into(), lo, hi),
+    }
+}
+
+/// Checks a synapse column `col` of a checkpoint against its declaration `d`: `n` values (or
+/// none, if it may be left out), each in the declared range.
+fn check_column(sf: &SceneFile, d: &SynapseColumn, col: ColumnRef, n: usize) -> Result<()> {
+    let name = d.name.trim_start_matches("synapses.");
+    if !(d.optional && col.is_empty()) {
+        count(sf, "synapses", name, col.len(), n, "synapses here")?;
+    }
+    let Some((lo, hi)) = d.range else {
+        return Ok(());
+    };
+    match col {
+        ColumnRef::U8(v) => range(sf, "synapses", name, v, lo, hi),
+        ColumnRef::U16(v) => range(sf, "synapses", name, v, lo, hi),
+        ColumnRef::U32(v) => range(sf, "synapses", name, v, lo, hi),
+        ColumnRef::F32(v) => range(sf, "synapses", name, v, lo, hi),
+        ColumnRef::F64(v) => range(sf, "synapses", name, v, lo, hi),
+        _ => unreachable!("{}: no range for a column of this type", d.name),
     }
 }
 
@@ -165,40 +187,16 @@ pub(super) fn check_state(
     }
     let s = &st.synapses;
     let n = s.pre.len();
-    let syn = |name: &str, len: usize| count(sf, "synapses", name, len, n, "synapses here");
-    for (name, len) in [
-        ("post", s.post.len()),
-        ("group", s.group.len()),
-        ("axonal_delay_steps", s.axonal_delay_steps.len()),
-        ("dendritic_delay_steps", s.dendritic_delay_steps.len()),
-        ("arrivals", s.arrivals.len()),
-        ("glutamate_mm", s.glutamate_mm.len()),
-        ("spine_v_mv", s.spine_v_mv.len()),
-        ("nmda_open_fraction", s.nmda_open_fraction.len()),
-        ("ca_um", s.ca_um.len()),
-        ("ca_sensitivity", s.ca_sensitivity.len()),
-        ("x_pre", s.x_pre.len()),
-        ("y_post", s.y_post.len()),
-        ("eligibility_mv", s.eligibility_mv.len()),
-        ("rho", s.rho.len()),
-        ("h_mv", s.h_mv.len()),
-        ("z", s.z.len()),
-        ("w_mv", s.w_mv.len()),
-        ("efficacy_mv", s.efficacy_mv.len()),
-        ("psd_receptors", s.psd_receptors.len()),
-        ("total_receptors", s.total_receptors.len()),
-        ("tagged", s.tagged.len()),
-    ] {
-        syn(name, len)?;
-    }
-    for (name, c) in [
-        ("h_residual_mv", &s.h_residual_mv),
-        ("z_residual", &s.z_residual),
-    ] {
-        if !c.is_empty() {
-            syn(name, c.len())?;
+    let mut checked = Ok(());
+    let declared = synapse_columns();
+    st.columns(&mut |name, col| {
+        let d = declared.iter().find(|c| c.name == name);
+        if let (Some(d), Ok(())) = (d, &checked) {
+            checked = check_column(sf, d, col, n);
         }
-    }
+    });
+    checked?;
+    let big = 1e9;
     if let Some(g) = s.group.iter().position(|&g| g as usize >= groups.0.len()) {
         return Err(at(
             sf,
@@ -210,53 +208,6 @@ pub(super) fn check_state(
             ),
         ));
     }
-    let big = 1e9;
-    range(sf, "synapses", "arrivals", &s.arrivals, 0.0, 3.0)?;
-    range(sf, "synapses", "glutamate_mm", &s.glutamate_mm, 0.0, big)?;
-    range(sf, "synapses", "spine_v_mv", &s.spine_v_mv, -1e3, 1e3)?;
-    range(
-        sf,
-        "synapses",
-        "nmda_open_fraction",
-        &s.nmda_open_fraction,
-        0.0,
-        1.0,
-    )?;
-    range(sf, "synapses", "ca_um", &s.ca_um, 0.0, big)?;
-    range(
-        sf,
-        "synapses",
-        "ca_sensitivity",
-        &s.ca_sensitivity,
-        0.0,
-        big,
-    )?;
-    range(sf, "synapses", "x_pre", &s.x_pre, 0.0, big)?;
-    range(sf, "synapses", "y_post", &s.y_post, 0.0, big)?;
-    range(
-        sf,
-        "synapses",
-        "eligibility_mv",
-        &s.eligibility_mv,
-        -big,
-        big,
-    )?;
-    // ρ leaves [0, 1] by the rule's noise (the cubic drift pulls it back); values 10 beyond it
-    // are not reached by a run.
-    range(sf, "synapses", "rho", &s.rho, -10.0, 11.0)?;
-    range(sf, "synapses", "h_mv", &s.h_mv, -1e3, 1e3)?;
-    range(sf, "synapses", "w_mv", &s.w_mv, -big, big)?;
-    range(sf, "synapses", "efficacy_mv", &s.efficacy_mv, -big, big)?;
-    range(sf, "synapses", "h_residual_mv", &s.h_residual_mv, -1.0, 1.0)?;
-    range(sf, "synapses", "z_residual", &s.z_residual, -1.0, 1.0)?;
-    range(
-        sf,
-        "synapses",
-        "total_receptors",
-        &s.total_receptors,
-        0.0,
-        big,
-    )?;
     let (z, total, psd, group) = (
         &s.z[..],
         &s.total_receptors[..],
@@ -269,7 +220,6 @@ pub(super) fn check_state(
         bounds[group[i] as usize].explain(sf, i, z[i], total[i], psd[i])?;
     }
     if !s.next_step.is_empty() {
-        syn("next_step", s.next_step.len())?;
         let next = &s.next_step[..];
         if let Some(i) = first_bad_value(next, |k| k <= st.step) {
             let (k, last) = (next[i] as f64, st.step as f64);

@@ -3,6 +3,9 @@
 //! [`crate::assembly::checkpoint::capture`]), computed in parallel a chunk at a time.
 
 use super::*;
+use crate::assembly::columns::synapse_columns;
+use crate::core::columns::{Field, StateColumns};
+use crate::scene::binary::ColumnRef;
 
 /// Initial (or restored) values of one synapse.
 #[derive(Clone, Copy, Debug)]
@@ -12,14 +15,11 @@ pub(super) struct Row {
     pub(super) spine: SpineHeadCa,
     pub(super) nmda: NmdaSpine,
     pub(super) traces: StdpTraces,
-    pub(super) rho: f64,
-    /// The residuals of h (early calcium rule) and z (consolidation), see [`crate::core::fine`].
-    pub(super) h_residual_mv: f32,
-    pub(super) z_residual: f32,
+    pub(super) rho: CaRuleState,
+    pub(super) early: EarlyCalciumRule,
     pub(super) pools: AmpaPools,
-    pub(super) tagged: bool,
-    /// First step an event-driven synapse has not taken yet.
-    pub(super) next_step: u64,
+    pub(super) tag: SynapticTag,
+    pub(super) event: EventDriven,
 }
 /// Salt of each sampled field in the init stream.
 pub(super) const SALT_AXONAL: u64 = 1;
@@ -132,126 +132,105 @@ pub(super) fn fresh_row(
             membrane: PostsynapticMembrane { v_mv: v },
         },
         traces: StdpTraces::default(),
-        rho,
-        h_residual_mv: 0.0,
-        z_residual: 0.0,
+        rho: CaRuleState { rho },
+        early: EarlyCalciumRule::default(),
         pools,
-        tagged: false,
-        next_step: 0,
+        tag: SynapticTag::default(),
+        event: EventDriven::default(),
     }
 }
-/// The synapse columns of a checkpoint as plain slices, taken once (a mapped column is found
-/// again on every index otherwise), to make rows from ([`StateRows::row`]).
+/// The synapse columns of a checkpoint, found once by the names their components declare
+/// ([`crate::core::columns`]), to make rows from ([`StateRows::row`]).
 pub(super) struct StateRows<'a> {
     step: u64,
-    pre: &'a [u32],
-    post: &'a [u32],
-    axonal: &'a [u16],
-    dendritic: &'a [u16],
-    arrivals: &'a [u8],
-    glutamate_mm: &'a [f32],
-    spine_v_mv: &'a [f32],
-    open_fraction: &'a [f32],
-    ca_um: &'a [f32],
-    sensitivity: &'a [f32],
-    x_pre: &'a [f32],
-    y_post: &'a [f32],
-    eligibility_mv: &'a [f32],
-    rho: &'a [f64],
-    h_mv: &'a [f32],
-    z: &'a [f32],
-    w_mv: &'a [f32],
-    efficacy_mv: &'a [f32],
-    psd: &'a [f32],
-    total: &'a [f32],
-    tagged: &'a [bool],
-    h_residual_mv: &'a [f32],
-    z_residual: &'a [f32],
-    next_step: &'a [u64],
+    columns: Vec<Option<ColumnRef<'a>>>,
 }
 
 impl<'a> StateRows<'a> {
     pub(super) fn of(st: &'a State) -> Self {
-        let c = &st.synapses;
+        let mut columns = Vec::new();
+        let mut named = Vec::new();
+        st.columns(&mut |name, col| named.push((name, col)));
+        for c in synapse_columns() {
+            let col = named
+                .iter()
+                .find(|(n, _)| *n == c.name)
+                .map(|(_, col)| *col);
+            // An optional column left out of the checkpoint restores the fresh value.
+            columns.push(col.filter(|col| !col.is_empty()));
+        }
         StateRows {
             step: st.step,
-            pre: &c.pre,
-            post: &c.post,
-            axonal: &c.axonal_delay_steps,
-            dendritic: &c.dendritic_delay_steps,
-            arrivals: &c.arrivals,
-            glutamate_mm: &c.glutamate_mm,
-            spine_v_mv: &c.spine_v_mv,
-            open_fraction: &c.nmda_open_fraction,
-            ca_um: &c.ca_um,
-            sensitivity: &c.ca_sensitivity,
-            x_pre: &c.x_pre,
-            y_post: &c.y_post,
-            eligibility_mv: &c.eligibility_mv,
-            rho: &c.rho,
-            h_mv: &c.h_mv,
-            z: &c.z,
-            w_mv: &c.w_mv,
-            efficacy_mv: &c.efficacy_mv,
-            psd: &c.psd_receptors,
-            total: &c.total_receptors,
-            tagged: &c.tagged,
-            h_residual_mv: &c.h_residual_mv,
-            z_residual: &c.z_residual,
-            next_step: &c.next_step,
+            columns,
         }
     }
 
-    /// Synapse `i` of the checkpoint, of group `group`.
+    /// Synapse `i` of the checkpoint, of group `group`: each component restored from its
+    /// columns, in the order of [`synapse_columns`].
     pub(super) fn row(&self, group: u16, i: u32) -> Row {
-        let i = i as usize;
+        let (i, at) = (i as usize, &mut 0);
+        let syn = Synapse {
+            id: i as u32,
+            group,
+            ..Synapse::default()
+        };
+        let syn = self.restore(syn, at, i);
+        let nmda = self.restore(NmdaSpine::default(), at, i);
+        let spine = self.restore(SpineHeadCa::default(), at, i);
+        let traces = self.restore(StdpTraces::default(), at, i);
+        let rho = self.restore(CaRuleState::default(), at, i);
+        let early = self.restore(EarlyCalciumRule::default(), at, i);
+        let weight = self.restore(SynapticWeight::default(), at, i);
+        let pools = self.restore(AmpaPools::default(), at, i);
+        let tag = self.restore(SynapticTag::default(), at, i);
+        let next_step = self.step;
+        let event = self.restore(EventDriven { next_step }, at, i);
         Row {
-            syn: Synapse {
-                id: i as u32,
-                pre: self.pre[i],
-                post: self.post[i],
-                group,
-                axonal_delay_steps: self.axonal[i],
-                dendritic_delay_steps: self.dendritic[i],
-                arrivals: self.arrivals[i],
-            },
-            weight: SynapticWeight {
-                h_mv: self.h_mv[i],
-                z: self.z[i],
-                w_mv: self.w_mv[i],
-                efficacy_mv: self.efficacy_mv[i],
-            },
-            spine: SpineHeadCa {
-                ca_um: self.ca_um[i],
-                sensitivity: self.sensitivity[i],
-            },
-            nmda: NmdaSpine {
-                cleft: SynapticCleft {
-                    glutamate_mm: self.glutamate_mm[i],
-                },
-                receptor: NmdaReceptor {
-                    open_fraction: self.open_fraction[i],
-                },
-                membrane: PostsynapticMembrane {
-                    v_mv: self.spine_v_mv[i],
-                },
-            },
-            traces: StdpTraces {
-                x_pre: self.x_pre[i],
-                y_post: self.y_post[i],
-                eligibility_mv: self.eligibility_mv[i],
-            },
-            rho: self.rho[i],
-            h_residual_mv: self.h_residual_mv.get(i).copied().unwrap_or(0.0),
-            z_residual: self.z_residual.get(i).copied().unwrap_or(0.0),
-            pools: AmpaPools {
-                psd: self.psd[i],
-                total: self.total[i],
-            },
-            tagged: self.tagged[i],
-            next_step: self.next_step.get(i).copied().unwrap_or(self.step),
+            syn: Synapse { group, ..syn },
+            weight,
+            spine,
+            nmda,
+            traces,
+            rho,
+            early,
+            pools,
+            tag,
+            event,
         }
     }
+
+    /// Component `init` with the values of synapse `i` in its columns, which start at column
+    /// `at` (moved past them).
+    #[inline(always)]
+    fn restore<C: StateColumns>(&self, mut init: C, at: &mut usize, i: usize) -> C {
+        let cols = &self.columns[*at..*at + C::COLUMNS.len()];
+        set::<C, 0>(&mut init, cols, i);
+        set::<C, 1>(&mut init, cols, i);
+        set::<C, 2>(&mut init, cols, i);
+        set::<C, 3>(&mut init, cols, i);
+        set::<C, 4>(&mut init, cols, i);
+        set::<C, 5>(&mut init, cols, i);
+        *at += C::COLUMNS.len();
+        init
+    }
+}
+
+/// Sets field `I` of `c` (if it has one) to value `i` of its column in `cols` (if the
+/// checkpoint has it). The setter is a constant here, called directly.
+#[inline(always)]
+fn set<C: StateColumns, const I: usize>(c: &mut C, cols: &[Option<ColumnRef>], i: usize) {
+    let (Some(declared), Some(Some(col))) = (C::COLUMNS.get(I), cols.get(I)) else {
+        return;
+    };
+    macro_rules! set {
+        ($($v:ident),*) => {
+            match (&declared.field, col) {
+                $((Field::$v(_, set), ColumnRef::$v(values)) => set(c, values[i]),)*
+                _ => unreachable!("{}: a column of another type (refused on load)", declared.name),
+            }
+        };
+    }
+    set!(U8, U16, U32, U64, F32, F64, Bool)
 }
 /// What a group's synapses are made from: its connectivity, or the checkpoint's synapses. Kept
 /// in reverse order, so that the part already spawned can be cut off the end and freed.

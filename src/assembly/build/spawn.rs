@@ -71,26 +71,15 @@ impl Spawn<'_, '_> {
         f: impl Fn(&Row) -> B + Copy,
     ) -> (u64, u64, u64) {
         match &self.g.spec.rule {
-            Rule::PairStdp(p) if p.event_driven => self.trafficking(move |r| {
-                let at = EventDriven {
-                    next_step: r.next_step,
-                };
-                (f(r), r.traces, at)
-            }),
+            Rule::PairStdp(p) if p.event_driven => {
+                self.trafficking(move |r| (f(r), r.traces, r.event))
+            }
             Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
-            Rule::CalciumRule(p) if p.event_driven => self.trafficking(move |r| {
-                let at = EventDriven {
-                    next_step: r.next_step,
-                };
-                (f(r), CaRuleState { rho: r.rho }, at)
-            }),
-            Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), CaRuleState { rho: r.rho })),
-            Rule::EarlyCalcium(_) => self.trafficking(move |r| {
-                let fine = EarlyCalciumRule {
-                    h_residual_mv: r.h_residual_mv,
-                };
-                (f(r), fine)
-            }),
+            Rule::CalciumRule(p) if p.event_driven => {
+                self.trafficking(move |r| (f(r), r.rho, r.event))
+            }
+            Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), r.rho)),
+            Rule::EarlyCalcium(_) => self.trafficking(move |r| (f(r), r.early)),
             Rule::Static => self.trafficking(f),
         }
     }
@@ -110,15 +99,7 @@ impl Spawn<'_, '_> {
         f: impl Fn(&Row) -> B + Copy,
     ) -> (u64, u64, u64) {
         match self.g.spec.consolidation {
-            Some(_) => self.all(move |r| {
-                (
-                    f(r),
-                    SynapticTag {
-                        tagged: r.tagged,
-                        z_residual: r.z_residual,
-                    },
-                )
-            }),
+            Some(_) => self.all(move |r| (f(r), r.tag)),
             None => self.all(f),
         }
     }

@@ -25,6 +25,14 @@ pub struct CaRuleState {
     pub rho: f64,
 }
 
+// Its checkpoint column. ρ leaves [0, 1] by the rule's noise (the cubic drift pulls it back);
+// values 10 beyond it are not reached by a run.
+crate::state_columns! {
+    "synapses" CaRuleState {
+        rho: f64 = rho, [-10.0, 11.0];
+    }
+}
+
 crate::params! {
     /// Parameters of the calcium rule. Defaults: the "DP" set of Graupner & Brunel 2012.
     pub struct CalciumRuleParams {

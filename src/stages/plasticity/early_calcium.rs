@@ -36,6 +36,14 @@ pub struct EarlyCalciumRule {
     pub h_residual_mv: f32,
 }
 
+// Its checkpoint column: a residual below f32 resolution ([`crate::core::fine`]), left out of a
+// checkpoint when all 0 (and absent in those written before edra kept it).
+crate::state_columns! {
+    "synapses" EarlyCalciumRule {
+        h_residual_mv: f32 = h_residual_mv, [-1.0, 1.0], optional;
+    }
+}
+
 crate::params! {
     /// Parameters of the rule. Defaults: Luboeinski & Tetzlaff 2021 (MODEL.md step 6).
     pub struct EarlyCalciumParams {

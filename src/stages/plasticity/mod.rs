@@ -22,41 +22,58 @@ pub use calcium_rule::{CaRuleState, CalciumRuleParams};
 pub use early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
 pub use pair_stdp::{DopamineGating, SameStep, StdpParams, StdpTraces};
 
-use crate::core::registry::Variable;
+use crate::core::registry::{Observed, Read, Variable};
 use crate::core::stage::Stage;
 
-/// The variables of the plasticity rules on each synapse (the weight's own are in
-/// [`crate::core::weight::VARIABLES`]).
-pub const VARIABLES: [Variable; 4] = [
-    Variable {
-        name: "x_pre",
-        unit: "",
-        stage: Stage::Plasticity,
-        component: "StdpTraces",
-        doc: "presynaptic STDP trace",
-    },
-    Variable {
-        name: "y_post",
-        unit: "",
-        stage: Stage::Plasticity,
-        component: "StdpTraces",
-        doc: "postsynaptic STDP trace",
-    },
-    Variable {
-        name: "eligibility_mv",
-        unit: "mV",
-        stage: Stage::Plasticity,
-        component: "StdpTraces",
-        doc: "eligibility trace of dopamine-gated STDP",
-    },
-    Variable {
-        name: "rho",
-        unit: "",
-        stage: Stage::Plasticity,
-        component: "CaRuleState",
-        doc: "efficacy of the calcium rule (0..1)",
-    },
-];
+/// The traces of pair STDP.
+impl Observed for StdpTraces {
+    const VARIABLES: &'static [Read<Self>] = &[
+        Read {
+            variable: Variable {
+                name: "x_pre",
+                unit: "",
+                stage: Stage::Plasticity,
+                component: "StdpTraces",
+                doc: "presynaptic STDP trace",
+            },
+            read: |t| t.x_pre,
+        },
+        Read {
+            variable: Variable {
+                name: "y_post",
+                unit: "",
+                stage: Stage::Plasticity,
+                component: "StdpTraces",
+                doc: "postsynaptic STDP trace",
+            },
+            read: |t| t.y_post,
+        },
+        Read {
+            variable: Variable {
+                name: "eligibility_mv",
+                unit: "mV",
+                stage: Stage::Plasticity,
+                component: "StdpTraces",
+                doc: "eligibility trace of dopamine-gated STDP",
+            },
+            read: |t| t.eligibility_mv,
+        },
+    ];
+}
+
+/// The efficacy of the calcium rule.
+impl Observed for CaRuleState {
+    const VARIABLES: &'static [Read<Self>] = &[Read {
+        variable: Variable {
+            name: "rho",
+            unit: "",
+            stage: Stage::Plasticity,
+            component: "CaRuleState",
+            doc: "efficacy of the calcium rule (0..1)",
+        },
+        read: |r| r.rho as f32,
+    }];
+}
 
 /// The standard normal draw of a calcium rule's noise term for synapse `id` on `step`, drawn
 /// only while calcium `ca` is above the lower threshold `theta` (below it the term is zero).

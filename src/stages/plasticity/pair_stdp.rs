@@ -43,6 +43,15 @@ pub struct StdpTraces {
     pub eligibility_mv: f32,
 }
 
+// Its checkpoint columns.
+crate::state_columns! {
+    "synapses" StdpTraces {
+        x_pre: f32 = x_pre, [0.0, 1e9];
+        y_post: f32 = y_post, [0.0, 1e9];
+        eligibility_mv: f32 = eligibility_mv, [-1e9, 1e9];
+    }
+}
+
 crate::params! {
     /// Parameters of pair STDP (Bi & Poo 1998 time constants; Song, Miller & Abbott 2000 form).
     pub struct StdpParams {
