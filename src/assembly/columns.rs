@@ -35,20 +35,6 @@ pub struct Synapses;
 /// The neurons.
 pub struct Neurons;
 
-/// The components a synapse may carry, read a whole table at a time.
-pub type SynapseQuery = (
-    &'static Synapse,
-    Option<&'static NmdaSpine>,
-    &'static SpineHeadCa,
-    Option<&'static StdpTraces>,
-    Option<&'static CaRuleState>,
-    &'static SynapticWeight,
-    Option<&'static AmpaPools>,
-    Option<&'static SynapticTag>,
-    Option<&'static EarlyCalciumRule>,
-    Option<&'static EventDriven>,
-);
-
 /// The components of a neuron's state, read a whole table at a time.
 pub type NeuronQuery = (
     &'static Neuron,
@@ -57,21 +43,6 @@ pub type NeuronQuery = (
     Option<&'static SpikeCursor>,
     &'static ConsolidationProteinPool,
 );
-
-/// Rows of synapses: a slice per component, `None` where the table's synapses lack it.
-#[derive(Clone, Copy)]
-pub struct SynapseRows<'w> {
-    synapse: &'w [Synapse],
-    nmda: Option<&'w [NmdaSpine]>,
-    spine: &'w [SpineHeadCa],
-    traces: Option<&'w [StdpTraces]>,
-    rho: Option<&'w [CaRuleState]>,
-    weight: &'w [SynapticWeight],
-    pools: Option<&'w [AmpaPools]>,
-    tag: Option<&'w [SynapticTag]>,
-    early: Option<&'w [EarlyCalciumRule]>,
-    event: Option<&'w [EventDriven]>,
-}
 
 /// Rows of neurons: a slice per component, `None` where the table's neurons lack it.
 #[derive(Clone, Copy)]
@@ -95,19 +66,7 @@ impl Kind for Synapses {
     }
 
     fn cut<'w: 'w>(s: &SynapseRows<'w>, range: Range<usize>) -> SynapseRows<'w> {
-        let r = || range.clone();
-        SynapseRows {
-            synapse: &s.synapse[r()],
-            nmda: s.nmda.map(|c| &c[r()]),
-            spine: &s.spine[r()],
-            traces: s.traces.map(|c| &c[r()]),
-            rho: s.rho.map(|c| &c[r()]),
-            weight: &s.weight[r()],
-            pools: s.pools.map(|c| &c[r()]),
-            tag: s.tag.map(|c| &c[r()]),
-            early: s.early.map(|c| &c[r()]),
-            event: s.event.map(|c| &c[r()]),
-        }
+        s.cut(range)
     }
 }
 
@@ -151,19 +110,7 @@ impl<'w> Tables<'w, Synapses> {
     /// The synapse tables of `world` (synapse queries are dense); `n` synapses in all.
     pub fn synapses(world: &'w World, q: &'w mut QueryState<SynapseQuery>, n: usize) -> Self {
         let tables = q.contiguous_iter(world).expect("synapse queries are dense");
-        let tables = tables.map(|t| SynapseRows {
-            synapse: t.0,
-            nmda: t.1,
-            spine: t.2,
-            traces: t.3,
-            rho: t.4,
-            weight: t.5,
-            pools: t.6,
-            tag: t.7,
-            early: t.8,
-            event: t.9,
-        });
-        Tables::new(tables.collect(), n, partial(world))
+        Tables::new(tables.map(SynapseRows::of).collect(), n, partial(world))
     }
 }
 
@@ -285,49 +232,70 @@ pub trait SliceOf<C> {
     fn slice_of(&self) -> Option<&[C]>;
 }
 
-/// [`SliceOf`] for the components of [`SynapseRows`], by its field: one every synapse has,
-/// or one it `may` lack.
-macro_rules! slices {
-    ($($c:ty => $field:ident),*; may: $($mc:ty => $mfield:ident),*) => {
+/// The components a synapse may carry, in cascade order, each with its field in
+/// [`SynapseRows`] and whether every synapse has it (`one`) or some lack it (`may`): the
+/// [`SynapseQuery`] that reads them a table at a time, the [`SynapseRows`] of its slices, their
+/// [`SliceOf`], and [`synapse_columns`] (those the components declare, in this order: a binary
+/// checkpoint's). A new component with checkpoint columns is one line.
+macro_rules! synapse_components {
+    ($(($field:ident, $c:ty, $how:ident)),* $(,)?) => {
+        /// The components a synapse may carry, read a whole table at a time.
+        pub type SynapseQuery = ($(synapse_components!(@query $how $c),)*);
+
+        /// Rows of synapses: a slice per component, `None` where the table's synapses lack it.
+        #[derive(Clone, Copy)]
+        pub struct SynapseRows<'w> {
+            $($field: synapse_components!(@slice $how $c),)*
+        }
+
+        impl<'w> SynapseRows<'w> {
+            fn of(($($field,)*): ($(synapse_components!(@slice $how $c),)*)) -> Self {
+                SynapseRows { $($field,)* }
+            }
+
+            fn cut(&self, range: Range<usize>) -> Self {
+                SynapseRows {
+                    $($field: synapse_components!(@cut $how self.$field, range),)*
+                }
+            }
+        }
+
         $(impl SliceOf<$c> for SynapseRows<'_> {
             #[inline(always)]
             fn slice_of(&self) -> Option<&[$c]> {
-                Some(self.$field)
+                synapse_components!(@some $how self.$field)
             }
         })*
-        $(impl SliceOf<$mc> for SynapseRows<'_> {
-            #[inline(always)]
-            fn slice_of(&self) -> Option<&[$mc]> {
-                self.$mfield
-            }
-        })*
+
+        /// Every per-synapse column of a checkpoint, component after component in cascade
+        /// order, each component's in the order it declares them; the order of
+        /// [`State::visit_columns`](crate::scene::state::State::visit_columns) and of a
+        /// binary file.
+        pub fn synapse_columns() -> Vec<SynapseColumn> {
+            [$(columns_of::<$c>(),)*].concat()
+        }
     };
+    (@query one $c:ty) => { &'static $c };
+    (@query may $c:ty) => { Option<&'static $c> };
+    (@slice one $c:ty) => { &'w [$c] };
+    (@slice may $c:ty) => { Option<&'w [$c]> };
+    (@cut one $e:expr, $r:expr) => { &$e[$r.clone()] };
+    (@cut may $e:expr, $r:expr) => { $e.map(|c| &c[$r.clone()]) };
+    (@some one $e:expr) => { Some($e) };
+    (@some may $e:expr) => { $e };
 }
 
-slices! {
-    Synapse => synapse, SpineHeadCa => spine, SynapticWeight => weight;
-    may: NmdaSpine => nmda, StdpTraces => traces, CaRuleState => rho, EarlyCalciumRule => early,
-    AmpaPools => pools, SynapticTag => tag, EventDriven => event
-}
-
-/// Every per-synapse column of a checkpoint, component after component in cascade order, each
-/// component's in the order it declares them; the order of
-/// [`State::visit_columns`](crate::scene::state::State::visit_columns) and of a binary file. A
-/// new component with checkpoint columns is one line here (and one in [`SynapseQuery`]).
-pub fn synapse_columns() -> Vec<SynapseColumn> {
-    [
-        columns_of::<Synapse>(),
-        columns_of::<NmdaSpine>(),
-        columns_of::<SpineHeadCa>(),
-        columns_of::<StdpTraces>(),
-        columns_of::<CaRuleState>(),
-        columns_of::<EarlyCalciumRule>(),
-        columns_of::<SynapticWeight>(),
-        columns_of::<AmpaPools>(),
-        columns_of::<SynapticTag>(),
-        columns_of::<EventDriven>(),
-    ]
-    .concat()
+synapse_components! {
+    (synapse, Synapse, one),
+    (nmda, NmdaSpine, may),
+    (spine, SpineHeadCa, one),
+    (traces, StdpTraces, may),
+    (rho, CaRuleState, may),
+    (early, EarlyCalciumRule, may),
+    (weight, SynapticWeight, one),
+    (pools, AmpaPools, may),
+    (tag, SynapticTag, may),
+    (event, EventDriven, may),
 }
 
 /// The columns component `C` declares, read from rows of synapses.
