@@ -6,7 +6,7 @@
 
 use crate::core::columns::{Field, StateColumns};
 use crate::core::synapse::Synapse;
-use crate::scene::binary::{Column, ColumnType, Element, Writer};
+use crate::scene::binary::{Column, ColumnRef, ColumnType, Element, Writer};
 use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
 use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron, SpikeCursor};
@@ -235,8 +235,9 @@ pub trait SliceOf<C> {
 /// The components a synapse may carry, in cascade order, each with its field in
 /// [`SynapseRows`] and whether every synapse has it (`one`) or some lack it (`may`): the
 /// [`SynapseQuery`] that reads them a table at a time, the [`SynapseRows`] of its slices, their
-/// [`SliceOf`], and [`synapse_columns`] (those the components declare, in this order: a binary
-/// checkpoint's). A new component with checkpoint columns is one line.
+/// [`SliceOf`], [`synapse_columns`] (those the components declare, in this order: a binary
+/// checkpoint's) and [`SynapseValues`], restored from them. A new component with checkpoint
+/// columns is one line.
 macro_rules! synapse_components {
     ($(($field:ident, $c:ty, $how:ident)),* $(,)?) => {
         /// The components a synapse may carry, read a whole table at a time.
@@ -266,6 +267,25 @@ macro_rules! synapse_components {
                 synapse_components!(@some $how self.$field)
             }
         })*
+
+        /// The values of every component a synapse may carry (their defaults where it lacks
+        /// one): a synapse as it is built, or restored from a checkpoint.
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct SynapseValues {
+            $(pub $field: $c,)*
+        }
+
+        impl SynapseValues {
+            /// `self` with the values of synapse `i` in `columns`, which are those of
+            /// [`synapse_columns`] in its order (`None`: left out of the checkpoint, the value
+            /// of `self` is kept).
+            #[inline(always)]
+            pub fn restored(mut self, columns: &[Option<ColumnRef>], i: usize) -> Self {
+                let mut at = 0;
+                $(self.$field = restore(self.$field, columns, &mut at, i);)*
+                self
+            }
+        }
 
         /// Every per-synapse column of a checkpoint, component after component in cascade
         /// order, each component's in the order it declares them; the order of
@@ -298,12 +318,21 @@ synapse_components! {
     (event, EventDriven, may),
 }
 
+/// The most checkpoint columns a component may declare: [`columns_of`] and [`restore`] make a
+/// reader and a setter for each index up to it.
+const MAX_COLUMNS: usize = 6;
+
 /// The columns component `C` declares, read from rows of synapses.
 fn columns_of<C: StateColumns>() -> Vec<SynapseColumn>
 where
     for<'w> SynapseRows<'w>: SliceOf<C>,
 {
-    const { assert!(C::COLUMNS.len() <= 6, "at most 6 columns a component") };
+    const {
+        assert!(
+            C::COLUMNS.len() <= MAX_COLUMNS,
+            "too many columns in a component"
+        )
+    };
     let all = [
         column::<C, 0>(),
         column::<C, 1>(),
@@ -340,6 +369,50 @@ where
         optional: declared.optional,
         get: reader!(U8, U16, U32, U64, F32, F64, Bool),
     })
+}
+
+/// Component `init` with the values of synapse `i` in its columns, which start at `columns[*at]`
+/// (`at` is moved past them; a column left out of the checkpoint keeps `init`'s value).
+#[inline(always)]
+fn restore<C: StateColumns>(
+    mut init: C,
+    columns: &[Option<ColumnRef>],
+    at: &mut usize,
+    i: usize,
+) -> C {
+    const {
+        assert!(
+            C::COLUMNS.len() <= MAX_COLUMNS,
+            "too many columns in a component"
+        )
+    };
+    let cols = &columns[*at..*at + C::COLUMNS.len()];
+    set::<C, 0>(&mut init, cols, i);
+    set::<C, 1>(&mut init, cols, i);
+    set::<C, 2>(&mut init, cols, i);
+    set::<C, 3>(&mut init, cols, i);
+    set::<C, 4>(&mut init, cols, i);
+    set::<C, 5>(&mut init, cols, i);
+    *at += C::COLUMNS.len();
+    init
+}
+
+/// Sets field `I` of `c` (if it has one) to value `i` of its column in `cols` (if the
+/// checkpoint has it). The setter is a constant here, called directly.
+#[inline(always)]
+fn set<C: StateColumns, const I: usize>(c: &mut C, cols: &[Option<ColumnRef>], i: usize) {
+    let (Some(declared), Some(Some(col))) = (C::COLUMNS.get(I), cols.get(I)) else {
+        return;
+    };
+    macro_rules! set {
+        ($($v:ident),*) => {
+            match (&declared.field, col) {
+                $((Field::$v(_, set), ColumnRef::$v(values)) => set(c, values[i]),)*
+                _ => unreachable!("{}: a column of another type (refused on load)", declared.name),
+            }
+        };
+    }
+    set!(U8, U16, U32, U64, F32, F64, Bool)
 }
 
 /// The per-neuron columns of a checkpoint read from the neurons' components (the Poisson
@@ -498,7 +571,8 @@ mod tests {
     use crate::scene::state::State;
 
     /// The components' declarations and the checkpoint's state name the same synapse columns,
-    /// in the same order (the order of a binary file), each once, with a type that matches.
+    /// in the same order (the order of a binary file), each once, with a type that matches;
+    /// and a declared range is on a column whose type the checks on resume can range.
     #[test]
     fn declared_columns_are_the_states() {
         let mut stored = Vec::new();
@@ -512,5 +586,14 @@ mod tests {
             .map(|c| (c.name, c.get.kind()))
             .collect();
         assert_eq!(declared, stored);
+        use ColumnType::*;
+        for c in synapse_columns().iter().filter(|c| c.range.is_some()) {
+            let kind = c.get.kind();
+            assert!(
+                matches!(kind, U8 | U16 | U32 | F32 | F64),
+                "{}: {kind:?}",
+                c.name
+            );
+        }
     }
 }

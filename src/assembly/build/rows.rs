@@ -3,24 +3,11 @@
 //! [`crate::assembly::checkpoint::capture`]), computed in parallel a chunk at a time.
 
 use super::*;
-use crate::assembly::columns::synapse_columns;
-use crate::core::columns::{Field, StateColumns};
+use crate::assembly::columns::{SynapseValues, synapse_columns};
 use crate::scene::binary::ColumnRef;
 
 /// Initial (or restored) values of one synapse.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Row {
-    pub(super) syn: Synapse,
-    pub(super) weight: SynapticWeight,
-    pub(super) spine: SpineHeadCa,
-    pub(super) nmda: NmdaSpine,
-    pub(super) traces: StdpTraces,
-    pub(super) rho: CaRuleState,
-    pub(super) early: EarlyCalciumRule,
-    pub(super) pools: AmpaPools,
-    pub(super) tag: SynapticTag,
-    pub(super) event: EventDriven,
-}
+pub(super) type Row = SynapseValues;
 /// Salt of each sampled field in the init stream.
 pub(super) const SALT_AXONAL: u64 = 1;
 pub(super) const SALT_DENDRITIC: u64 = 2;
@@ -107,7 +94,7 @@ pub(super) fn fresh_row(
         CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),
     };
     Row {
-        syn: Synapse {
+        synapse: Synapse {
             id,
             pre,
             post,
@@ -131,12 +118,9 @@ pub(super) fn fresh_row(
             receptor: NmdaReceptor { open_fraction: 0.0 },
             membrane: PostsynapticMembrane { v_mv: v },
         },
-        traces: StdpTraces::default(),
         rho: CaRuleState { rho },
-        early: EarlyCalciumRule::default(),
         pools,
-        tag: SynapticTag::default(),
-        event: EventDriven::default(),
+        ..Row::default()
     }
 }
 /// The synapse columns of a checkpoint, found once by the names their components declare
@@ -148,17 +132,14 @@ pub(super) struct StateRows<'a> {
 
 impl<'a> StateRows<'a> {
     pub(super) fn of(st: &'a State) -> Self {
-        let mut columns = Vec::new();
         let mut named = Vec::new();
         st.columns(&mut |name, col| named.push((name, col)));
-        for c in synapse_columns() {
-            let col = named
-                .iter()
-                .find(|(n, _)| *n == c.name)
-                .map(|(_, col)| *col);
-            // An optional column left out of the checkpoint restores the fresh value.
-            columns.push(col.filter(|col| !col.is_empty()));
-        }
+        // A column left out of the checkpoint (an optional one) keeps the fresh value.
+        let column = |name| named.iter().find(|(n, _)| *n == name).map(|(_, col)| *col);
+        let columns = synapse_columns()
+            .iter()
+            .map(|c| column(c.name).filter(|col| !col.is_empty()))
+            .collect();
         StateRows {
             step: st.step,
             columns,
@@ -166,71 +147,18 @@ impl<'a> StateRows<'a> {
     }
 
     /// Synapse `i` of the checkpoint, of group `group`: each component restored from its
-    /// columns, in the order of [`synapse_columns`].
+    /// columns.
     pub(super) fn row(&self, group: u16, i: u32) -> Row {
-        let (i, at) = (i as usize, &mut 0);
-        let syn = Synapse {
-            id: i as u32,
-            group,
-            ..Synapse::default()
+        let fresh = Row {
+            event: EventDriven {
+                next_step: self.step,
+            },
+            ..Row::default()
         };
-        let syn = self.restore(syn, at, i);
-        let nmda = self.restore(NmdaSpine::default(), at, i);
-        let spine = self.restore(SpineHeadCa::default(), at, i);
-        let traces = self.restore(StdpTraces::default(), at, i);
-        let rho = self.restore(CaRuleState::default(), at, i);
-        let early = self.restore(EarlyCalciumRule::default(), at, i);
-        let weight = self.restore(SynapticWeight::default(), at, i);
-        let pools = self.restore(AmpaPools::default(), at, i);
-        let tag = self.restore(SynapticTag::default(), at, i);
-        let next_step = self.step;
-        let event = self.restore(EventDriven { next_step }, at, i);
-        Row {
-            syn: Synapse { group, ..syn },
-            weight,
-            spine,
-            nmda,
-            traces,
-            rho,
-            early,
-            pools,
-            tag,
-            event,
-        }
+        let mut row = fresh.restored(&self.columns, i as usize);
+        (row.synapse.id, row.synapse.group) = (i, group);
+        row
     }
-
-    /// Component `init` with the values of synapse `i` in its columns, which start at column
-    /// `at` (moved past them).
-    #[inline(always)]
-    fn restore<C: StateColumns>(&self, mut init: C, at: &mut usize, i: usize) -> C {
-        let cols = &self.columns[*at..*at + C::COLUMNS.len()];
-        set::<C, 0>(&mut init, cols, i);
-        set::<C, 1>(&mut init, cols, i);
-        set::<C, 2>(&mut init, cols, i);
-        set::<C, 3>(&mut init, cols, i);
-        set::<C, 4>(&mut init, cols, i);
-        set::<C, 5>(&mut init, cols, i);
-        *at += C::COLUMNS.len();
-        init
-    }
-}
-
-/// Sets field `I` of `c` (if it has one) to value `i` of its column in `cols` (if the
-/// checkpoint has it). The setter is a constant here, called directly.
-#[inline(always)]
-fn set<C: StateColumns, const I: usize>(c: &mut C, cols: &[Option<ColumnRef>], i: usize) {
-    let (Some(declared), Some(Some(col))) = (C::COLUMNS.get(I), cols.get(I)) else {
-        return;
-    };
-    macro_rules! set {
-        ($($v:ident),*) => {
-            match (&declared.field, col) {
-                $((Field::$v(_, set), ColumnRef::$v(values)) => set(c, values[i]),)*
-                _ => unreachable!("{}: a column of another type (refused on load)", declared.name),
-            }
-        };
-    }
-    set!(U8, U16, U32, U64, F32, F64, Bool)
 }
 /// What a group's synapses are made from: its connectivity, or the checkpoint's synapses. Kept
 /// in reverse order, so that the part already spawned can be cut off the end and freed.
@@ -339,10 +267,12 @@ impl Rows<'_> {
             self.buf.par_extend(ks.filter_map(|k| row(source, k)));
         }
         for r in &self.buf {
-            let axonal = r.syn.axonal_delay_steps as u64;
+            let axonal = r.synapse.axonal_delay_steps as u64;
             self.max_axonal = self.max_axonal.max(axonal);
             self.min_axonal = self.min_axonal.min(axonal);
-            self.max_dendritic = self.max_dendritic.max(r.syn.dendritic_delay_steps as u64);
+            self.max_dendritic = self
+                .max_dendritic
+                .max(r.synapse.dendritic_delay_steps as u64);
         }
         self.next = end;
         self.pos = 0;

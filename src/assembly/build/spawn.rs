@@ -44,7 +44,7 @@ pub(super) fn spawn_synapses(
     rows: Rows,
     recorded: &[u32],
 ) -> (u64, u64, u64) {
-    let base = |r: &Row| (r.syn, r.weight, r.spine);
+    let base = |r: &Row| (r.synapse, r.weight, r.spine);
     let spawn = Spawn {
         world,
         g,
@@ -109,7 +109,7 @@ impl Spawn<'_, '_> {
         let mut recorded_rows = Vec::new();
         let bundles = (&mut rows)
             .filter(|r| {
-                let rec = self.recorded.binary_search(&r.syn.id).is_ok();
+                let rec = self.recorded.binary_search(&r.synapse.id).is_ok();
                 if rec {
                     recorded_rows.push(*r);
                 }
@@ -380,7 +380,7 @@ pub(super) fn spawn_all_synapses(
             RowSource::State(idx) => {
                 let i = idx[last - k];
                 let r = state.as_ref().expect("state rows").row(gi as u16, i);
-                part.owns(r.syn.post).then_some(r)
+                part.owns(r.synapse.post).then_some(r)
             }
         };
         let mut rows = Rows::new(source, &row);
