@@ -5,14 +5,10 @@
 //! runs of consecutive ids ([`Run`]; recorded entities have a table of their own).
 
 use crate::core::columns::{Field, StateColumns};
-use crate::core::synapse::Synapse;
 use crate::scene::binary::{Column, ColumnRef, ColumnType, Element, Writer};
-use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
-use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
+use crate::stages::components::{NewSynapse, SynapseComponent};
+use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron, SpikeCursor};
-use crate::stages::plasticity::event_stdp::EventDriven;
-use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
-use crate::stages::trafficking::AmpaPools;
 use bevy_ecs::prelude::*;
 use std::io::{self, Write};
 use std::ops::Range;
@@ -232,57 +228,66 @@ pub trait SliceOf<C> {
     fn slice_of(&self) -> Option<&[C]>;
 }
 
-/// The components a synapse may carry, in cascade order, each with its field in
-/// [`SynapseRows`] and whether every synapse has it (`one`) or some lack it (`may`): the
-/// [`SynapseQuery`] that reads them a table at a time, the [`SynapseRows`] of its slices, their
+/// From the components of [`crate::stages::cascade`], in its order: the [`SynapseQuery`]
+/// that reads them a table at a time, the [`SynapseRows`] of its slices, their cut and
 /// [`SliceOf`], [`synapse_columns`] (those the components declare, in this order: a binary
-/// checkpoint's) and [`SynapseValues`], restored from them. A new component with checkpoint
-/// columns is one line.
+/// checkpoint's) and [`SynapseValues`], made fresh or restored from them.
 macro_rules! synapse_components {
-    ($(($field:ident, $c:ty, $how:ident)),* $(,)?) => {
+    ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
         /// The components a synapse may carry, read a whole table at a time.
-        pub type SynapseQuery = ($(synapse_components!(@query $how $c),)*);
+        pub type SynapseQuery = ($($($(synapse_components!(@query $how $c),)+)*)*);
 
         /// Rows of synapses: a slice per component, `None` where the table's synapses lack it.
         #[derive(Clone, Copy)]
         pub struct SynapseRows<'w> {
-            $($field: synapse_components!(@slice $how $c),)*
+            $($($($field: synapse_components!(@slice $how $c),)+)*)*
         }
 
         impl<'w> SynapseRows<'w> {
-            fn of(($($field,)*): ($(synapse_components!(@slice $how $c),)*)) -> Self {
-                SynapseRows { $($field,)* }
+            fn of(
+                ($($($($field,)+)*)*): ($($($(synapse_components!(@slice $how $c),)+)*)*),
+            ) -> Self {
+                SynapseRows { $($($($field,)+)*)* }
             }
 
             fn cut(&self, range: Range<usize>) -> Self {
                 SynapseRows {
-                    $($field: synapse_components!(@cut $how self.$field, range),)*
+                    $($($($field: synapse_components!(@cut $how self.$field, range),)+)*)*
                 }
             }
         }
 
-        $(impl SliceOf<$c> for SynapseRows<'_> {
+        $($($(impl SliceOf<$c> for SynapseRows<'_> {
             #[inline(always)]
             fn slice_of(&self) -> Option<&[$c]> {
                 synapse_components!(@some $how self.$field)
             }
-        })*
+        })+)*)*
 
         /// The values of every component a synapse may carry (their defaults where it lacks
         /// one): a synapse as it is built, or restored from a checkpoint.
         #[derive(Clone, Copy, Debug, Default)]
         pub struct SynapseValues {
-            $(pub $field: $c,)*
+            $($($(pub $field: $c,)+)*)*
         }
 
         impl SynapseValues {
+            /// A new synapse: each component's
+            /// [`fresh`](crate::stages::components::SynapseComponent::fresh) value.
+            #[inline(always)]
+            pub fn fresh(new: &NewSynapse) -> Self {
+                SynapseValues {
+                    $($($($field: <$c as SynapseComponent>::fresh(new),)+)*)*
+                }
+            }
+
             /// `self` with the values of synapse `i` in `columns`, which are those of
             /// [`synapse_columns`] in its order (`None`: left out of the checkpoint, the value
             /// of `self` is kept).
             #[inline(always)]
             pub fn restored(mut self, columns: &[Option<ColumnRef>], i: usize) -> Self {
                 let mut at = 0;
-                $(self.$field = restore(self.$field, columns, &mut at, i);)*
+                $($($(self.$field = restore(self.$field, columns, &mut at, i);)+)*)*
                 self
             }
         }
@@ -292,31 +297,20 @@ macro_rules! synapse_components {
         /// [`State::visit_columns`](crate::scene::state::State::visit_columns) and of a
         /// binary file.
         pub fn synapse_columns() -> Vec<SynapseColumn> {
-            [$(columns_of::<$c>(),)*].concat()
+            [$($($(columns_of::<$c>(),)+)*)*].concat()
         }
     };
     (@query one $c:ty) => { &'static $c };
-    (@query may $c:ty) => { Option<&'static $c> };
+    (@query any $c:ty) => { Option<&'static $c> };
     (@slice one $c:ty) => { &'w [$c] };
-    (@slice may $c:ty) => { Option<&'w [$c]> };
+    (@slice any $c:ty) => { Option<&'w [$c]> };
     (@cut one $e:expr, $r:expr) => { &$e[$r.clone()] };
-    (@cut may $e:expr, $r:expr) => { $e.map(|c| &c[$r.clone()]) };
+    (@cut any $e:expr, $r:expr) => { $e.map(|c| &c[$r.clone()]) };
     (@some one $e:expr) => { Some($e) };
-    (@some may $e:expr) => { $e };
+    (@some any $e:expr) => { $e };
 }
 
-synapse_components! {
-    (synapse, Synapse, one),
-    (nmda, NmdaSpine, may),
-    (spine, SpineHeadCa, one),
-    (traces, StdpTraces, may),
-    (rho, CaRuleState, may),
-    (early, EarlyCalciumRule, may),
-    (weight, SynapticWeight, one),
-    (pools, AmpaPools, may),
-    (tag, SynapticTag, may),
-    (event, EventDriven, may),
-}
+crate::stages::cascade!(synapse_components);
 
 /// The most checkpoint columns a component may declare: [`columns_of`] and [`restore`] make a
 /// reader and a setter for each index up to it.

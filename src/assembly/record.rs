@@ -12,35 +12,45 @@
 
 use crate::core::clock::Clock;
 use crate::core::registry::Registered;
-use crate::core::synapse::{Recorded, Synapse};
+use crate::core::synapse::Recorded;
 pub use crate::scene::recorders::RecordKind;
-use crate::stages::ca_influx::{NmdaSpine, SpineHeadCa};
-use crate::stages::consolidation::{ConsolidationProteinPool, SynapticTag};
+use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::RegionData;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
-use crate::stages::plasticity::event_stdp::{CaughtUp, EventDriven, EventView};
-use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
-use crate::stages::trafficking::AmpaPools;
+use crate::stages::plasticity::SynapticWeight;
+use crate::stages::plasticity::event_stdp::{CaughtUp, EventView};
 use crate::stages::{SYNAPSE_VARIABLE_COUNT, SynapseParts};
 use bevy_ecs::prelude::*;
 use bevy_ecs::query::QueryData;
 
-/// Read access to every component a synapse may carry.
-#[derive(QueryData)]
-pub struct SynapseData {
-    pub entity: Entity,
-    pub synapse: &'static Synapse,
-    pub nmda: Option<&'static NmdaSpine>,
-    pub spine: &'static SpineHeadCa,
-    pub traces: Option<&'static StdpTraces>,
-    pub rho: Option<&'static CaRuleState>,
-    pub weight: &'static SynapticWeight,
-    pub pools: Option<&'static AmpaPools>,
-    pub tag: Option<&'static SynapticTag>,
-    pub early: Option<&'static EarlyCalciumRule>,
-    pub event: Option<&'static EventDriven>,
+/// From the components of `cascade!` (src/stages/mod.rs): [`SynapseData`], read access to every
+/// component a synapse may carry, and the [`SynapseParts`] of one.
+macro_rules! synapse_data {
+    ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
+        /// Read access to every component a synapse may carry.
+        #[derive(QueryData)]
+        pub struct SynapseData {
+            pub entity: Entity,
+            $($($(pub $field: synapse_data!(@query $how $c),)+)*)*
+        }
+
+        impl<'w> SynapseDataItem<'w, '_> {
+            /// Its components as they are (not brought up to date).
+            fn parts(&self) -> SynapseParts<'w> {
+                SynapseParts {
+                    $($($($field: synapse_data!(@some $how self.$field),)+)*)*
+                }
+            }
+        }
+    };
+    (@query one $c:ty) => { &'static $c };
+    (@query any $c:ty) => { Option<&'static $c> };
+    (@some one $e:expr) => { Some($e) };
+    (@some any $e:expr) => { $e };
 }
+
+crate::stages::cascade!(synapse_data);
 
 impl SynapseDataItem<'_, '_> {
     /// The weight, brought up to date (`now`) if the synapse is event-driven.
@@ -56,13 +66,11 @@ impl SynapseDataItem<'_, '_> {
         let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
         let (spine, rho, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
         SynapseParts {
-            nmda: self.nmda,
             spine: Some(&spine),
             traces: traces.as_ref(),
             rho: rho.as_ref(),
             weight: Some(&w),
-            pools: self.pools,
-            tag: self.tag,
+            ..self.parts()
         }
         .values()
     }

@@ -32,7 +32,8 @@ pub struct StateColumn<C> {
 
 /// A component whose fields are columns of a checkpoint, in the order they are written.
 pub trait StateColumns: Sized + 'static {
-    const COLUMNS: &'static [StateColumn<Self>];
+    /// None by default: a marker, whose presence the group decides.
+    const COLUMNS: &'static [StateColumn<Self>] = &[];
 }
 
 /// Declares the checkpoint columns of a component, one line a column: its name (a field of

@@ -1,10 +1,11 @@
 //! Stages declared once: what a stage keeps on each synapse and how edra builds, steps, records,
 //! shows and checkpoints it.
 //!
-//! A stage added to the cascade — a user's, or a new built-in one — is a [`SynapseStage`]. The
-//! usual way to write one is [`ComponentStage`]: one component type, one parameter block
-//! (declared with `edra::params!`), a table of [`Field`]s and a function that adds
-//! its systems. Registered in a [`Stages`] list, it is then everywhere the built-in stages are:
+//! A stage a program adds to the cascade is a [`SynapseStage`] (the built-in stages, whose
+//! components are spawned with each synapse, are listed once in `stages::cascade` instead, each
+//! component declaring its [`Observed`] variables and its checkpoint columns). The usual way to
+//! write one is [`ComponentStage`]: one component type, one parameter block (declared with
+//! `edra::params!`), a table of [`Field`]s and a function that adds its systems. Registered in a [`Stages`] list, it is then everywhere the built-in stages are:
 //!
 //! - **scene**: a synapse group lists it in `stages: {"camkii": (tau_ms: 2000.0)}` (`()` for
 //!   the defaults); its parameters are checked with their ranges and units, errors located at
@@ -53,9 +54,10 @@ pub struct Read<C> {
 }
 
 /// A built-in component whose fields are variables of the outputs (recorders, `synapses.csv`,
-/// `edra show`, the synapse page), declared next to it, each under the stage that sets it.
+/// `edra show`, the synapse page), declared next to it, each under the stage that sets it
+/// (none by default: a marker, or state that is not shown).
 pub trait Observed: Sized + 'static {
-    const VARIABLES: &'static [Read<Self>];
+    const VARIABLES: &'static [Read<Self>] = &[];
 }
 
 /// One parameter of a stage's parameter block, as `edra::params!` declares it.

@@ -161,6 +161,9 @@ pub fn for_each_table<'w, 's, D, F>(
     }
 }
 
+/// A synapse's links are not output variables: they are the id, pre and post columns.
+impl crate::core::registry::Observed for Synapse {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

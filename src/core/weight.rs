@@ -102,3 +102,6 @@ crate::state_columns! {
         next_step: u64 = next_step, checked, optional;
     }
 }
+
+/// The step an event-driven synapse is up to date with is bookkeeping, not a variable.
+impl Observed for EventDriven {}

@@ -141,11 +141,11 @@ macro_rules! each_column {
         $f("synapses.z", F32($($r)* s.z));
         $f("synapses.w_mv", F32($($r)* s.w_mv));
         $f("synapses.efficacy_mv", F32($($r)* s.efficacy_mv));
+        $f("synapses.next_step", U64($($r)* s.next_step));
         $f("synapses.psd_receptors", F32($($r)* s.psd_receptors));
         $f("synapses.total_receptors", F32($($r)* s.total_receptors));
         $f("synapses.tagged", Bool($($r)* s.tagged));
         $f("synapses.z_residual", F32($($r)* s.z_residual));
-        $f("synapses.next_step", U64($($r)* s.next_step));
         let n = $($r)* $s.neurons;
         $f("neurons.v_mv", F32($($r)* n.v_mv));
         $f("neurons.u", F32($($r)* n.u));

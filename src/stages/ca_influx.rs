@@ -16,6 +16,8 @@ use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Synapse, batching, group_runs};
 use crate::core::weight::EventDriven;
 use crate::engine::spikes::SpikeHistory;
+use crate::stages::components::{NewSynapse, SynapseComponent};
+use crate::stages::groups::SynapseGroup;
 use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -144,6 +146,46 @@ crate::state_columns! {
 /// Marker: this synapse follows the linear calcium model.
 #[derive(Component, Clone, Copy, Debug, Default)]
 pub struct LinearCa;
+
+impl SynapseComponent for LinearCa {
+    fn in_group(g: &SynapseGroup) -> bool {
+        matches!(g.ca, CaModel::Linear(_))
+    }
+}
+impl crate::core::columns::StateColumns for LinearCa {}
+impl Observed for LinearCa {}
+
+impl SynapseComponent for NmdaSpine {
+    fn in_group(g: &SynapseGroup) -> bool {
+        matches!(g.ca, CaModel::Nmda(_))
+    }
+
+    /// Closed receptors, an empty cleft and the membrane at rest.
+    fn fresh(new: &NewSynapse) -> Self {
+        let v_mv = match &new.group.spec.ca {
+            CaModel::Nmda(p) => p.v_rest_mv as f32,
+            CaModel::Linear(_) | CaModel::Off => 0.0,
+        };
+        NmdaSpine {
+            membrane: PostsynapticMembrane { v_mv },
+            ..NmdaSpine::default()
+        }
+    }
+}
+
+impl SynapseComponent for SpineHeadCa {
+    /// Ca at rest (0 in the linear model, whose Ca is the excess over rest) and full sensitivity.
+    fn fresh(new: &NewSynapse) -> Self {
+        let ca_um = match &new.group.spec.ca {
+            CaModel::Nmda(p) => p.ca_rest_um as f32,
+            CaModel::Linear(_) | CaModel::Off => 0.0,
+        };
+        SpineHeadCa {
+            ca_um,
+            sensitivity: 1.0,
+        }
+    }
+}
 
 /// Which calcium model a synapse group uses, with its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

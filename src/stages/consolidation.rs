@@ -22,6 +22,8 @@
 use crate::core::clock::Clock;
 
 use crate::core::synapse::{Synapse, batching, group_runs};
+use crate::stages::components::SynapseComponent;
+use crate::stages::groups::SynapseGroup;
 use crate::stages::groups::SynapseGroups;
 use crate::stages::plasticity::SynapticWeight;
 use bevy_ecs::prelude::*;
@@ -292,6 +294,12 @@ pub fn plugin(s: &mut Schedule) {
 /// to do (it would otherwise visit every neuron on every slow step).
 pub fn any_consolidation(groups: Res<SynapseGroups>) -> bool {
     groups.0.iter().any(|g| g.spec.consolidation.is_some())
+}
+
+impl SynapseComponent for SynapticTag {
+    fn in_group(g: &SynapseGroup) -> bool {
+        g.consolidation.is_some()
+    }
 }
 
 #[cfg(test)]

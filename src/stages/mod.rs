@@ -3,6 +3,7 @@
 //! and the per-group tables the stages read their parameters from.
 
 pub mod ca_influx;
+pub mod components;
 pub mod consolidation;
 pub mod delivery;
 pub mod groups;
@@ -17,40 +18,62 @@ pub mod trafficking;
 use crate::core::registry::Observed;
 use crate::engine::schedule::Plugin;
 
-/// The built-in modules that add systems to a step, in cascade order. A new built-in module
-/// with systems of its own is one more line here; a stage declared as a
-/// [`SynapseStage`](crate::core::registry::SynapseStage) is registered in
-/// [`crate::core::registry::Stages`] instead.
-pub const BUILT_IN: [Plugin; 9] = [
-    timeline::plugin,
-    neurons::plugin,
-    delivery::plugin,
-    ca_influx::plugin,
-    modulation::plugin,
-    plasticity::plugin,
-    trafficking::plugin,
-    homeostasis::plugin,
-    consolidation::plugin,
-];
-
-/// The built-in stages declared as [`SynapseStage`](crate::core::registry::SynapseStage)s:
-/// what every scene, run and checkpoint knows without being told. A new built-in stage written
-/// that way (its own module, like `examples/custom_stage.rs`) is one `.with(...)` here. A
-/// user's program adds its own on top: `edra::stages::registered().with(camkii())`.
-pub fn registered() -> crate::core::registry::Stages {
-    crate::core::registry::Stages::none()
+/// The built-in cascade, once: one line per stage module in cascade order, with the components
+/// its synapses may carry. Everything that iterates the built-in stages or components is
+/// generated from this list: the plugins that add systems to a step ([`BUILT_IN`]), the
+/// bundles the build spawns and their initial values, the bytes per synapse of `edra check`,
+/// the checkpoint's columns (in this order), the output variables (recorders, `synapses.csv`,
+/// `edra show`, the synapse page; in this order) and the queries that read them.
+///
+/// A component slot is `one [field: Type]` (every synapse carries it) or `any [a: A | b: B]`
+/// (a synapse carries at most one of them, as its group decides:
+/// [`SynapseComponent::in_group`](components::SynapseComponent::in_group)). A new built-in
+/// stage is its module (its `plugin`, its components with their
+/// [`SynapseComponent`](components::SynapseComponent), checkpoint columns and variables
+/// declared beside them) and one line here.
+///
+/// `cascade!(then)` calls the macro `then!` with the list.
+macro_rules! cascade {
+    ($then:ident) => {
+        $then! {
+            timeline: [];
+            neurons: [];
+            delivery: [one [synapse: $crate::core::synapse::Synapse]];
+            ca_influx: [
+                any [linear: $crate::stages::ca_influx::LinearCa
+                    | nmda: $crate::stages::ca_influx::NmdaSpine],
+                one [spine: $crate::stages::ca_influx::SpineHeadCa]
+            ];
+            modulation: [];
+            plasticity: [
+                any [traces: $crate::stages::plasticity::StdpTraces
+                    | rho: $crate::stages::plasticity::CaRuleState
+                    | early: $crate::stages::plasticity::EarlyCalciumRule],
+                one [weight: $crate::core::weight::SynapticWeight],
+                any [event: $crate::core::weight::EventDriven]
+            ];
+            trafficking: [any [pools: $crate::stages::trafficking::AmpaPools]];
+            homeostasis: [];
+            consolidation: [any [tag: $crate::stages::consolidation::SynapticTag]];
+        }
+    };
 }
+pub(crate) use cascade;
 
-/// The built-in components with variables, in the order of outputs' columns (stage by stage,
-/// the weight's after the rules', as all later stages read it): [`SynapseParts`], what a
-/// synapse holds of them, [`synapse_variables`] and [`SYNAPSE_VARIABLE_COUNT`], from one list.
-macro_rules! observed_components {
-    ($($field:ident: $c:ty),* $(,)?) => {
-        /// The built-in components of one synapse that outputs read (`None` where it lacks
-        /// one), brought up to date.
+/// From `cascade!`: [`BUILT_IN`], [`SynapseParts`], [`synapse_variables`] and
+/// [`SYNAPSE_VARIABLE_COUNT`].
+macro_rules! stages_and_variables {
+    ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
+        /// The built-in modules that add systems to a step, in cascade order (`cascade!`). A
+        /// stage declared as a [`SynapseStage`](crate::core::registry::SynapseStage) is
+        /// registered in [`crate::core::registry::Stages`] instead.
+        pub const BUILT_IN: &[Plugin] = &[$($stage::plugin),*];
+
+        /// The built-in components of one synapse (`None` where it lacks one), brought up to
+        /// date, for the outputs to read.
         #[derive(Clone, Copy)]
         pub struct SynapseParts<'a> {
-            $(pub $field: Option<&'a $c>,)*
+            $($($(pub $field: Option<&'a $c>,)+)*)*
         }
 
         impl SynapseParts<'_> {
@@ -59,7 +82,7 @@ macro_rules! observed_components {
             pub fn values(&self) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
                 let mut out = [None; SYNAPSE_VARIABLE_COUNT];
                 let mut at = 0;
-                $(read_into(&mut out, &mut at, self.$field);)*
+                $($($(read_into(&mut out, &mut at, self.$field);)+)*)*
                 out
             }
         }
@@ -67,23 +90,23 @@ macro_rules! observed_components {
         /// Every built-in synapse variable, in the order of outputs' columns.
         pub fn synapse_variables() -> Vec<crate::core::registry::Variable> {
             let mut out = Vec::new();
-            $(out.extend(<$c as Observed>::VARIABLES.iter().map(|r| r.variable));)*
+            $($($(out.extend(<$c as Observed>::VARIABLES.iter().map(|r| r.variable));)+)*)*
             out
         }
 
         /// How many built-in synapse variables there are.
-        pub const SYNAPSE_VARIABLE_COUNT: usize = 0 $(+ <$c as Observed>::VARIABLES.len())*;
+        pub const SYNAPSE_VARIABLE_COUNT: usize =
+            0 $($($(+ <$c as Observed>::VARIABLES.len())+)*)*;
     };
 }
 
-observed_components! {
-    nmda: ca_influx::NmdaSpine,
-    spine: ca_influx::SpineHeadCa,
-    traces: plasticity::StdpTraces,
-    rho: plasticity::CaRuleState,
-    weight: crate::core::weight::SynapticWeight,
-    pools: trafficking::AmpaPools,
-    tag: consolidation::SynapticTag,
+cascade!(stages_and_variables);
+
+/// The built-in stages declared as [`SynapseStage`](crate::core::registry::SynapseStage)s:
+/// what every scene, run and checkpoint knows without being told. A user's program adds its
+/// own on top: `edra::stages::registered().with(camkii())`.
+pub fn registered() -> crate::core::registry::Stages {
+    crate::core::registry::Stages::none()
 }
 
 /// Writes the variables of `c` (or `None`s without it) to `out` from `at`, and moves `at` on.

@@ -21,6 +21,8 @@
 use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
 use crate::core::weight::{EventDriven, direct_efficacy_mv};
+use crate::stages::components::{NewSynapse, SynapseComponent};
+use crate::stages::groups::SynapseGroup;
 use crate::stages::groups::SynapseGroups;
 use crate::stages::homeostasis::AstrocyteScaling;
 use crate::stages::plasticity::{StdpTraces, SynapticWeight};
@@ -250,6 +252,24 @@ pub fn plugin(s: &mut Schedule) {
             .chain()
             .in_set(Stage::Trafficking),
     );
+}
+
+impl SynapseComponent for AmpaPools {
+    fn in_group(g: &SynapseGroup) -> bool {
+        g.trafficking.is_some()
+    }
+
+    /// The PSD at the steady state of the synapse's initial weight.
+    fn fresh(new: &NewSynapse) -> Self {
+        new.group
+            .spec
+            .trafficking
+            .as_ref()
+            .map_or(AmpaPools::default(), |p| AmpaPools {
+                psd: p.steady_psd(new.w_mv as f64, p.total_receptors) as f32,
+                total: p.total_receptors as f32,
+            })
+    }
 }
 
 #[cfg(test)]

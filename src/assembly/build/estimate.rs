@@ -34,37 +34,26 @@ pub struct Estimate {
 pub(super) fn cost<T>() -> f64 {
     (std::mem::size_of::<T>() + 8) as f64
 }
-/// Memory per synapse of a group: its components, plus the entity's own bookkeeping in bevy 0.20
-/// (its id in the table, 8 bytes, and in the archetype, 12, and its location record, 24).
-pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
-    let mut b = 44.0 + cost::<Synapse>() + cost::<SynapticWeight>() + cost::<SpineHeadCa>();
-    b += match g.ca {
-        CaModel::Linear(_) => cost::<LinearCa>(),
-        CaModel::Nmda(_) => cost::<NmdaSpine>(),
-        CaModel::Off => 0.0,
+/// From the components of `cascade!` (src/stages/mod.rs): `bytes_per_synapse`.
+macro_rules! bytes_per_synapse {
+    ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
+        /// Memory per synapse of a group: the components its synapses carry, plus the entity's
+        /// own bookkeeping in bevy 0.20 (its id in the table, 8 bytes, and in the archetype, 12,
+        /// and its location record, 24).
+        pub fn bytes_per_synapse(g: &SynapseGroup) -> f64 {
+            let mut b = 44.0;
+            $($($(
+                if <$c as SynapseComponent>::in_group(g) {
+                    b += cost::<$c>();
+                }
+            )+)*)*
+            b
+        }
     };
-    b += match g.rule {
-        Rule::PairStdp(_) => cost::<StdpTraces>(),
-        Rule::CalciumRule(_) => cost::<CaRuleState>(),
-        Rule::EarlyCalcium(_) => cost::<EarlyCalciumRule>(),
-        Rule::Static => 0.0,
-    };
-    let event_driven = match &g.rule {
-        Rule::PairStdp(p) => p.event_driven,
-        Rule::CalciumRule(p) => p.event_driven,
-        _ => false,
-    };
-    if event_driven {
-        b += cost::<EventDriven>();
-    }
-    if g.trafficking.is_some() {
-        b += cost::<AmpaPools>();
-    }
-    if g.consolidation.is_some() {
-        b += cost::<SynapticTag>();
-    }
-    b
 }
+
+crate::stages::cascade!(bytes_per_synapse);
+
 /// Bytes a recorder's CSV field takes, on the high side: fields of real runs average 5 to 7
 /// (`scenes/population.ron`), an f32 with all 9 significant digits, sign, exponent and comma
 /// up to 15.

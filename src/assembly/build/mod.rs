@@ -18,7 +18,6 @@ use crate::core::params::Dist;
 use crate::core::registry::{Registered, Stages};
 use crate::core::rng::{self, Purpose};
 use crate::core::synapse::{Recorded, Synapse};
-use crate::core::weight::direct_efficacy_mv;
 use crate::engine::exchange::SpikeExchange;
 use crate::engine::partition::Partition;
 use crate::engine::ranks::Ranks;
@@ -27,10 +26,9 @@ use crate::scene::recorders::{RecordKind, kind_of, variable_names, variable_unit
 use crate::scene::state::State;
 use crate::scene::{Connectivity, RecordTarget, Scene, SceneFile, SynapseGroup, expected_synapses};
 use crate::stages::SYNAPSE_VARIABLE_COUNT;
-use crate::stages::ca_influx::{
-    CaModel, LinearCa, NmdaReceptor, NmdaSpine, PostsynapticMembrane, SpineHeadCa, SynapticCleft,
-};
-use crate::stages::consolidation::{ConsolidationProteinPool, ProteinLevels, SynapticTag};
+use crate::stages::ca_influx::CaModel;
+use crate::stages::components::SynapseComponent;
+use crate::stages::consolidation::{ConsolidationProteinPool, ProteinLevels};
 use crate::stages::groups::{Replicas, SynapseGroupRt, SynapseGroups};
 use crate::stages::guard::NonFinite;
 use crate::stages::homeostasis::{AstrocyteScaling, AstrocyteUnit};
@@ -41,11 +39,10 @@ use crate::stages::neurons::{
     IzhikevichState, LifState, Neuron, NeuronGroupRt, NeuronGroups, NeuronModel, PairingSource,
     PoissonCalendar, PoissonSource, RegularSource, SpikeCursor, SpikeTimesDue,
 };
+use crate::stages::plasticity::Rule;
 use crate::stages::plasticity::event_calcium::EventCalcium;
 use crate::stages::plasticity::event_stdp::{EventDriven, EventStdp};
-use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, Rule, StdpTraces, SynapticWeight};
 use crate::stages::timeline::{ParamChange, PendingReward, RuleRt, Timeline};
-use crate::stages::trafficking::AmpaPools;
 use bevy_ecs::bundle::{Bundle, NoBundleEffect};
 use bevy_ecs::prelude::*;
 use rayon::prelude::*;

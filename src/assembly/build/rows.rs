@@ -5,6 +5,7 @@
 use super::*;
 use crate::assembly::columns::{SynapseValues, synapse_columns};
 use crate::scene::binary::ColumnRef;
+use crate::stages::components::NewSynapse;
 
 /// Initial (or restored) values of one synapse.
 pub(super) type Row = SynapseValues;
@@ -77,51 +78,23 @@ pub(super) fn fresh_row(
         _ => s.init.h_mv.sample(seed, id as u64, SALT_H, -1e3, 1e3) as f32,
     };
     let z = s.init.z.sample(seed, id as u64, SALT_Z, -1.0, 1.0) as f32;
-    let w = h + h0 * z;
-    let pools = s
-        .trafficking
-        .as_ref()
-        .map_or(AmpaPools::default(), |p| AmpaPools {
-            psd: p.steady_psd(w as f64, p.total_receptors) as f32,
-            total: p.total_receptors as f32,
-        });
-    let efficacy = match &s.trafficking {
-        Some(p) => pools.psd * p.mv_per_receptor as f32 * g.sign,
-        None => direct_efficacy_mv(g.sign, w, 1.0),
+    let synapse = Synapse {
+        id,
+        pre,
+        post,
+        group,
+        axonal_delay_steps: steps(&s.axonal_delay_ms, SALT_AXONAL),
+        dendritic_delay_steps: steps(&s.dendritic_delay_ms, SALT_DENDRITIC),
+        arrivals: 0,
     };
-    let (ca, v) = match &s.ca {
-        CaModel::Linear(_) | CaModel::Off => (0.0, 0.0),
-        CaModel::Nmda(p) => (p.ca_rest_um as f32, p.v_rest_mv as f32),
-    };
-    Row {
-        synapse: Synapse {
-            id,
-            pre,
-            post,
-            group,
-            axonal_delay_steps: steps(&s.axonal_delay_ms, SALT_AXONAL),
-            dendritic_delay_steps: steps(&s.dendritic_delay_ms, SALT_DENDRITIC),
-            arrivals: 0,
-        },
-        weight: SynapticWeight {
-            h_mv: h,
-            z,
-            w_mv: w,
-            efficacy_mv: efficacy,
-        },
-        spine: SpineHeadCa {
-            ca_um: ca,
-            sensitivity: 1.0,
-        },
-        nmda: NmdaSpine {
-            cleft: SynapticCleft { glutamate_mm: 0.0 },
-            receptor: NmdaReceptor { open_fraction: 0.0 },
-            membrane: PostsynapticMembrane { v_mv: v },
-        },
-        rho: CaRuleState { rho },
-        pools,
-        ..Row::default()
-    }
+    Row::fresh(&NewSynapse {
+        group: g,
+        synapse,
+        rho,
+        h_mv: h,
+        z,
+        w_mv: h + h0 * z,
+    })
 }
 /// The synapse columns of a checkpoint, found once by the names their components declare
 /// ([`crate::core::columns`]), to make rows from ([`StateRows::row`]).

@@ -35,30 +35,58 @@ pub(super) fn reserve_entities(world: &mut World, n: u64) -> Vec<Entity> {
         .map(|_| world.spawn_empty().id())
         .collect()
 }
-/// Spawns a group's synapses, each with the complete bundle of its models in one `spawn_batch`
-/// (so no synapse moves between tables), the recorded ones with [`Recorded`]. Returns the
-/// largest axonal and dendritic delay and the shortest axonal delay, steps.
+/// Spawns a group's synapses, each with the complete bundle of its group's components in one
+/// `spawn_batch` (so no synapse moves between tables), the recorded ones with [`Recorded`].
+/// Returns the largest axonal and dendritic delay and the shortest axonal delay, steps.
 pub(super) fn spawn_synapses(
     world: &mut World,
     g: &SynapseGroupRt,
     rows: Rows,
     recorded: &[u32],
 ) -> (u64, u64, u64) {
-    let base = |r: &Row| (r.synapse, r.weight, r.spine);
     let spawn = Spawn {
         world,
         g,
         rows,
         recorded,
     };
-    match &g.spec.ca {
-        CaModel::Linear(_) => spawn.rule(move |r| (base(r), LinearCa)),
-        CaModel::Nmda(_) => spawn.rule(move |r| (base(r), r.nmda)),
-        CaModel::Off => spawn.rule(base),
-    }
+    spawn_bundles(spawn)
 }
-/// The optional parts of a synapse bundle, added one level at a time (each level a match over
-/// the group's choice), then spawned.
+
+/// From the components of `cascade!` (src/stages/mod.rs): `spawn_bundles`, which puts together the
+/// bundle of a group's synapses a slot at a time (every `one` component; of an `any` slot, the
+/// component the group has, if any) and spawns them. Each choice is made once per group; the
+/// bundle is a static type, one for each combination of choices.
+macro_rules! spawn_chain {
+    ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
+        /// Spawns the rows of `spawn` with the components of their group.
+        fn spawn_bundles(spawn: Spawn) -> (u64, u64, u64) {
+            let bundle = |_: &Row| ();
+            spawn_chain!(@slots spawn, bundle; $($($how [$($field: $c)|+])*)*)
+        }
+    };
+    (@slots $s:ident, $f:ident; ) => { $s.all($f) };
+    (@slots $s:ident, $f:ident; one [$field:ident: $c:ty] $($rest:tt)*) => {{
+        let bundle = move |r: &Row| ($f(r), r.$field);
+        spawn_chain!(@slots $s, bundle; $($rest)*)
+    }};
+    (@slots $s:ident, $f:ident; any [$($field:ident: $c:ty)|+] $($rest:tt)*) => {
+        spawn_chain!(@arms $s, $f, [$($rest)*]; $($field: $c)|+)
+    };
+    (@arms $s:ident, $f:ident, [$($rest:tt)*]; ) => { spawn_chain!(@slots $s, $f; $($rest)*) };
+    (@arms $s:ident, $f:ident, [$($rest:tt)*]; $field:ident: $c:ty $(| $($more:tt)*)?) => {
+        if <$c as SynapseComponent>::in_group(&$s.g.spec) {
+            let bundle = move |r: &Row| ($f(r), r.$field);
+            spawn_chain!(@slots $s, bundle; $($rest)*)
+        } else {
+            spawn_chain!(@arms $s, $f, [$($rest)*]; $($($more)*)?)
+        }
+    };
+}
+
+crate::stages::cascade!(spawn_chain);
+
+/// The rows of a synapse group and where to spawn them.
 pub(super) struct Spawn<'a, 'w> {
     world: &'w mut World,
     g: &'a SynapseGroupRt,
@@ -66,44 +94,6 @@ pub(super) struct Spawn<'a, 'w> {
     recorded: &'a [u32],
 }
 impl Spawn<'_, '_> {
-    fn rule<B: Bundle<Effect: NoBundleEffect>>(
-        self,
-        f: impl Fn(&Row) -> B + Copy,
-    ) -> (u64, u64, u64) {
-        match &self.g.spec.rule {
-            Rule::PairStdp(p) if p.event_driven => {
-                self.trafficking(move |r| (f(r), r.traces, r.event))
-            }
-            Rule::PairStdp(_) => self.trafficking(move |r| (f(r), r.traces)),
-            Rule::CalciumRule(p) if p.event_driven => {
-                self.trafficking(move |r| (f(r), r.rho, r.event))
-            }
-            Rule::CalciumRule(_) => self.trafficking(move |r| (f(r), r.rho)),
-            Rule::EarlyCalcium(_) => self.trafficking(move |r| (f(r), r.early)),
-            Rule::Static => self.trafficking(f),
-        }
-    }
-
-    fn trafficking<B: Bundle<Effect: NoBundleEffect>>(
-        self,
-        f: impl Fn(&Row) -> B + Copy,
-    ) -> (u64, u64, u64) {
-        match self.g.spec.trafficking {
-            Some(_) => self.tagging(move |r| (f(r), r.pools)),
-            None => self.tagging(f),
-        }
-    }
-
-    fn tagging<B: Bundle<Effect: NoBundleEffect>>(
-        self,
-        f: impl Fn(&Row) -> B + Copy,
-    ) -> (u64, u64, u64) {
-        match self.g.spec.consolidation {
-            Some(_) => self.all(move |r| (f(r), r.tag)),
-            None => self.all(f),
-        }
-    }
-
     fn all<B: Bundle<Effect: NoBundleEffect>>(self, f: impl Fn(&Row) -> B) -> (u64, u64, u64) {
         let mut rows = self.rows;
         let mut recorded_rows = Vec::new();
@@ -390,4 +380,79 @@ pub(super) fn spawn_all_synapses(
         min_axonal = min_axonal.min(shortest);
     }
     (max_delay, min_axonal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assembly::sim::Simulation;
+
+    /// A component of `cascade!` (src/stages/mod.rs) on one synapse: its field name, whether the
+    /// entity has it, whether its group asks for it, and its bytes per entity.
+    type Carried = (&'static str, bool, bool, f64);
+
+    /// From `cascade!` (src/stages/mod.rs): [`Carried`] for every component.
+    macro_rules! carried {
+        ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
+            fn carried(world: &World, e: Entity, g: &SynapseGroup) -> Vec<Carried> {
+                let e = world.entity(e);
+                vec![$($($((
+                    stringify!($field),
+                    e.contains::<$c>(),
+                    <$c as SynapseComponent>::in_group(g),
+                    estimate::cost::<$c>(),
+                ),)+)*)*]
+            }
+        };
+    }
+    crate::stages::cascade!(carried);
+
+    /// Every synapse of scenes that between them use every Ca model, rule, event-driven
+    /// integration, trafficking and consolidation carries exactly the components its group's
+    /// declarations ask for, and `edra check`'s bytes per synapse are theirs.
+    #[test]
+    fn synapses_carry_the_components_their_groups_declare() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
+        let scenes = [
+            "population.ron",
+            "event_driven.ron",
+            "experiments/tag_and_capture.ron",
+            "experiments/stdp_window_calcium.ron",
+            "experiments/ampa_trafficking.ron",
+            "experiments/nmda_coincidence.ron",
+            "experiments/lt2021_basic_early.ron",
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        let mut names = Vec::new();
+        for scene in scenes {
+            let mut sim = Simulation::load(&root.join(scene)).expect(scene);
+            let world = sim.world_mut();
+            let mut q = world.query::<(Entity, &Synapse)>();
+            let synapses: Vec<(Entity, u16)> = q.iter(world).map(|(e, s)| (e, s.group)).collect();
+            let groups = world.resource::<SynapseGroups>();
+            for (e, g) in synapses {
+                let spec = &groups.0[g as usize].spec;
+                let mut bytes = 44.0;
+                names.clear();
+                for (name, has, wanted, cost) in carried(world, e, spec) {
+                    assert_eq!(has, wanted, "{scene}: group {}, {name}", spec.name);
+                    names.push(name);
+                    if has {
+                        seen.insert(name);
+                        bytes += cost;
+                    }
+                }
+                assert_eq!(
+                    bytes_per_synapse(spec),
+                    bytes,
+                    "{scene}: group {}",
+                    spec.name
+                );
+            }
+        }
+        let seen: Vec<&str> = seen.into_iter().collect();
+        let mut all = names.clone();
+        all.sort_unstable();
+        assert_eq!(seen, all, "the scenes use every component");
+    }
 }

@@ -24,6 +24,10 @@ pub use pair_stdp::{DopamineGating, SameStep, StdpParams, StdpTraces};
 
 use crate::core::registry::{Observed, Read, Variable};
 use crate::core::stage::Stage;
+use crate::core::weight::{EventDriven, direct_efficacy_mv};
+use crate::stages::components::{NewSynapse, SynapseComponent};
+use crate::stages::groups::SynapseGroup;
+use crate::stages::trafficking::AmpaPools;
 
 /// The traces of pair STDP.
 impl Observed for StdpTraces {
@@ -141,4 +145,57 @@ pub fn plugin(s: &mut Schedule) {
             .chain()
             .in_set(Stage::Plasticity),
     );
+}
+
+impl SynapseComponent for StdpTraces {
+    fn in_group(g: &SynapseGroup) -> bool {
+        matches!(g.rule, Rule::PairStdp(_))
+    }
+}
+
+impl SynapseComponent for CaRuleState {
+    fn in_group(g: &SynapseGroup) -> bool {
+        matches!(g.rule, Rule::CalciumRule(_))
+    }
+
+    /// ρ as sampled from the group's `init`.
+    fn fresh(new: &NewSynapse) -> Self {
+        CaRuleState { rho: new.rho }
+    }
+}
+
+impl SynapseComponent for EarlyCalciumRule {
+    fn in_group(g: &SynapseGroup) -> bool {
+        matches!(g.rule, Rule::EarlyCalcium(_))
+    }
+}
+impl Observed for EarlyCalciumRule {}
+
+impl SynapseComponent for EventDriven {
+    /// Synapses of a group whose rule is event-driven.
+    fn in_group(g: &SynapseGroup) -> bool {
+        match &g.rule {
+            Rule::PairStdp(p) => p.event_driven,
+            Rule::CalciumRule(p) => p.event_driven,
+            Rule::EarlyCalcium(_) | Rule::Static => false,
+        }
+    }
+}
+
+impl SynapseComponent for SynapticWeight {
+    /// h, z and w as sampled; the efficacy of the PSD's receptors where AMPA receptors are
+    /// trafficked, of w itself otherwise.
+    fn fresh(new: &NewSynapse) -> Self {
+        let g = new.group;
+        let efficacy_mv = match &g.spec.trafficking {
+            Some(p) => AmpaPools::fresh(new).psd * p.mv_per_receptor as f32 * g.sign,
+            None => direct_efficacy_mv(g.sign, new.w_mv, 1.0),
+        };
+        SynapticWeight {
+            h_mv: new.h_mv,
+            z: new.z,
+            w_mv: new.w_mv,
+            efficacy_mv,
+        }
+    }
 }
