@@ -32,8 +32,8 @@ pub struct NewSynapse<'a> {
 pub trait SynapseComponent:
     Component<Mutability = Mutable> + Copy + Default + StateColumns + Observed
 {
-    /// Whether the synapses of group `g` carry it (asked only of components some synapses
-    /// lack; at most one of a `any [...]` slot of the list may answer yes).
+    /// Whether the synapses of group `g` carry it. Asked only of components some synapses
+    /// lack; of the components of one `any [...]` slot of the list, at most one may say yes.
     fn in_group(_g: &SynapseGroup) -> bool {
         true
     }
