@@ -8,13 +8,13 @@
 //! identity for one process, which then makes no MPI call at all.
 //!
 //! [`Ranks::single`] is one process and needs no MPI. With the cargo feature `mpi`,
-//! [`Ranks::from_env`] initialises MPI (rsmpi over the system's MPI library) and returns the
+//! `Ranks::from_env` initialises MPI (rsmpi over the system's MPI library) and returns the
 //! world's rank and size: under `mpirun -n K` that is K processes, started any other way it is
 //! MPI's singleton, one process.
 //!
 //! # MPI's lifetime
 //!
-//! MPI is initialised once per process, on the first [`Ranks::from_env`], and finalised when
+//! MPI is initialised once per process, on the first `Ranks::from_env`, and finalised when
 //! the process exits, by an `atexit` handler. The `Universe` lives in a static meanwhile, so
 //! that every `Ranks` is cheap to clone and no `Ranks` can outlive MPI. Why not a guard that
 //! finalises when dropped: OpenMPI's `mpirun` fails a job one of whose processes exits without
@@ -26,7 +26,7 @@
 //! # Failures
 //!
 //! A rank that stops alone leaves the others waiting in their next collective. So
-//! [`Ranks::from_env`] on more than one process installs a panic hook that, after the usual
+//! `Ranks::from_env` on more than one process installs a panic hook that, after the usual
 //! message, aborts the whole job with `MPI_Abort` (exit code 101, Rust's for a panic); an error
 //! every rank knows of is agreed on with [`Ranks::any_failed`] and returned normally; an error
 //! only one rank knows of, mid-run, ends the job with [`Ranks::abort`].
@@ -61,7 +61,7 @@ fn gather_piece_bytes() -> Option<usize> {
     std::env::var("EDRA_MPI_GATHER_BYTES").ok()?.parse().ok()
 }
 
-/// This process's rank once [`Ranks::from_env`] has run (0 before, and without MPI).
+/// This process's rank once `Ranks::from_env` has run (0 before, and without MPI).
 static PROCESS_RANK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Which of the run's processes this is, and the MPI world it is part of.

@@ -462,7 +462,7 @@ pub fn nmda_ca_influx(
         });
 }
 
-/// Registers both Ca models in [`Stage::CaInflux`](crate::engine::schedule::Stage::CaInflux).
+/// Registers both Ca models in [`Stage::CaInflux`].
 pub fn plugin(s: &mut Schedule) {
     use crate::engine::schedule::Stage;
     s.add_systems(

@@ -277,7 +277,7 @@ pub fn capture_proteins(
 }
 
 /// Registers tagging, synthesis and capture in
-/// [`Stage::Consolidation`](crate::engine::schedule::Stage::Consolidation), on the slow clock.
+/// [`Stage::Consolidation`], on the slow clock.
 pub fn plugin(s: &mut Schedule) {
     use crate::core::clock::on_slow_step;
     use crate::engine::schedule::Stage;

@@ -110,7 +110,7 @@ pub fn check_synapses_finite(
 
 /// System (Record): flags the smallest neuron id with a non-finite membrane state. Spike
 /// sources have no membrane state and are not visited. Each table is first tested in one
-/// branch-free pass ([`nonfinite`]); only a table with a bad value is searched for its id.
+/// branch-free pass (`nonfinite`); only a table with a bad value is searched for its id.
 pub fn check_neurons_finite(
     lif: Query<(&Neuron, &LifState)>,
     izh: Query<(&Neuron, &IzhikevichState)>,

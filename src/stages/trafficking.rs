@@ -244,7 +244,7 @@ pub fn direct_efficacy(
     });
 }
 
-/// Registers trafficking in [`Stage::Trafficking`](crate::engine::schedule::Stage::Trafficking).
+/// Registers trafficking in [`Stage::Trafficking`].
 pub fn plugin(s: &mut Schedule) {
     use crate::engine::schedule::Stage;
     s.add_systems(

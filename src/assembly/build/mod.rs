@@ -1,6 +1,6 @@
 //! Building the world from a scene, in named phases, one module each:
 //!
-//! 0. [`estimate`]: counts and memory, without building (`edra check`);
+//! 0. [`estimate`](mod@estimate): counts and memory, without building (`edra check`);
 //! 1. [`replicas`]: the scene once per sweep combination, neuron groups and their ids;
 //! 2. [`connectivity`]: each synapse group's (pre, post) pairs from the seed;
 //! 3. [`rows`]: each synapse's initial values, or its values restored from a checkpoint;

@@ -1,6 +1,6 @@
 //! Checking a checkpoint against its scene before anything is restored: the counts of every
 //! column, the version that wrote it, the finiteness and range of every value, and (in
-//! [`check_rows`], as the build meets each group) that its synapses are the ones the scene's
+//! `check_rows`, as the build meets each group) that its synapses are the ones the scene's
 //! seed connects, with their delays. A refusal names the field (`state.synapses.z[3]`) at its
 //! line in the checkpoint file, like any scene error.
 

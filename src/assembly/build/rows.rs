@@ -1,5 +1,5 @@
 //! Build phase 3, rows: the initial values of each synapse (sampled from the scene's seed), or
-//! its values restored from a checkpoint ([`StateRows`], the counterpart of
+//! its values restored from a checkpoint (`StateRows`, the counterpart of
 //! [`crate::assembly::checkpoint::capture`]), computed in parallel a chunk at a time.
 
 use super::*;

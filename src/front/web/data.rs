@@ -331,7 +331,7 @@ impl Trace {
 }
 
 /// The column names and the rows of a Parquet table that `edra run --format parquet` wrote
-/// (spikes or a recorder), every value as f64 ([`column_as_f64`]). Errors name the file.
+/// (spikes or a recorder), every value as f64 (`column_as_f64`). Errors name the file.
 pub fn parquet_rows(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
     use arrow_array::RecordBatchReader;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

@@ -1,6 +1,6 @@
 //! The web views of a run: `edra report DIR` writes one self-contained page about a finished
 //! run ([`report`]); `edra serve SCENE|DIR` serves the same views for a live simulation that can
-//! be advanced from the browser ([`serve`]).
+//! be advanced from the browser ([`serve`](fn@serve)).
 //!
 //! Both show the run summary, the population (groups, counts, a histogram of total weights
 //! before and after) and, for a synapse, every variable grouped by cascade stage in cascade

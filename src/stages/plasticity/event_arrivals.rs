@@ -2,7 +2,7 @@
 //! that both the gathering and the updates can run on several threads.
 //!
 //! Gathering: each task takes a share of the neurons, looks up the synapses their spikes reach
-//! ([`TableIndex::for_each_reached`]) and files each arrival in one bucket per chunk of rows.
+//! (`TableIndex::for_each_reached`) and files each arrival in one bucket per chunk of rows.
 //! Updating: each task takes a chunk of rows, so no two tasks write one row; in it, a row
 //! reached by both a presynaptic and a postsynaptic spike is updated once, with both, and each
 //! row's columns are requested a few rows ahead ([`crate::core::prefetch`]).
@@ -170,7 +170,7 @@ impl Arrivals {
 
 impl ChunkArrivals<'_> {
     /// Calls `f(k, pre, post, ahead)` for each distinct row of the chunk reached on this step
-    /// (`k` counted from the chunk's first row), with `ahead` the row to be updated [`AHEAD`]
+    /// (`k` counted from the chunk's first row), with `ahead` the row to be updated `AHEAD`
     /// rows later (to [`crate::core::prefetch`]), and clears the marks.
     pub fn for_each(&mut self, mut f: impl FnMut(usize, bool, bool, Option<usize>)) {
         let base = self.base as u32;

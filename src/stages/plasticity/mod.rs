@@ -130,7 +130,7 @@ impl crate::core::params::Validate for Rule {
     }
 }
 
-/// Registers every rule in [`Stage::Plasticity`](crate::engine::schedule::Stage::Plasticity).
+/// Registers every rule in [`Stage::Plasticity`].
 pub fn plugin(s: &mut Schedule) {
     use crate::engine::schedule::Stage;
     s.add_systems(
