@@ -564,20 +564,21 @@ mod tests {
     use super::*;
     use crate::scene::state::State;
 
-    /// The components' declarations and the checkpoint's state name the same synapse columns,
-    /// in the same order (the order of a binary file), each once, with a type that matches;
-    /// and a declared range is on a column whose type the checks on resume can range.
+    /// Every synapse column that the checkpoint's state has a field for is declared by a
+    /// component, in the same order (the order of a binary file), once, with a type that
+    /// matches (a declared column without a field would go to `SynapseColumns::more`; none does
+    /// yet); and a declared range is on a column whose type the checks on resume can range.
     #[test]
     fn declared_columns_are_the_states() {
         let mut stored = Vec::new();
         State::default().visit_columns(&mut |name, col| {
             if name.starts_with("synapses.") {
-                stored.push((name, col.kind()));
+                stored.push((name.to_string(), col.kind()));
             }
         });
         let declared: Vec<_> = synapse_columns()
             .iter()
-            .map(|c| (c.name, c.get.kind()))
+            .map(|c| (c.name.to_string(), c.get.kind()))
             .collect();
         assert_eq!(declared, stored);
         use ColumnType::*;

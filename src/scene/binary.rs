@@ -277,8 +277,9 @@ pub struct Decoded {
     pub columns: Vec<(String, Column)>,
 }
 
-/// One column's values as read.
-#[derive(Debug)]
+/// One column's values as read (in a RON checkpoint, a column the state's fields do not name:
+/// `F32([...])`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Column {
     U8(Col<u8>),
     U16(Col<u16>),
@@ -569,6 +570,20 @@ impl Column {
         each_type!(Column, self, v => v.is_empty())
     }
 
+    /// The values, borrowed to be changed or taken.
+    pub fn as_mut(&mut self) -> ColumnMut<'_> {
+        match self {
+            Column::U8(v) => ColumnMut::U8(v),
+            Column::U16(v) => ColumnMut::U16(v),
+            Column::U32(v) => ColumnMut::U32(v),
+            Column::U64(v) => ColumnMut::U64(v),
+            Column::I64(v) => ColumnMut::I64(v),
+            Column::F32(v) => ColumnMut::F32(v),
+            Column::F64(v) => ColumnMut::F64(v),
+            Column::Bool(v) => ColumnMut::Bool(v),
+        }
+    }
+
     /// The values, borrowed.
     pub fn as_ref(&self) -> ColumnRef<'_> {
         match self {
@@ -587,7 +602,9 @@ impl Column {
 /// The prefix of the registered stages' columns, which the header does not list.
 pub const REGISTERED: &str = "synapses.registered.";
 
-/// Puts every decoded column into `state` by name.
+/// Puts every decoded column into `state` by name. A synapse column that no field of the state
+/// names goes to [`SynapseColumns::more`](crate::scene::state::SynapseColumns::more), where the
+/// build checks it against the components' declarations.
 pub fn fill_state(state: &mut State, columns: Vec<(String, Column)>) -> Result<(), Refusal> {
     let refuse = |field: &str, message: String| Refusal {
         offset: None,
@@ -610,6 +627,10 @@ pub fn fill_state(state: &mut State, columns: Vec<(String, Column)>) -> Result<(
             }
         });
         match result {
+            None if name.starts_with("synapses.") => {
+                let col = col.take().expect("not visited");
+                state.synapses.more.insert(name, col);
+            }
             None => return Err(refuse(&name, "is not a column of edra's state".into())),
             Some(Err(m)) => return Err(refuse(&name, m)),
             Some(Ok(())) => {}
@@ -628,6 +649,8 @@ pub fn take_columns(state: &mut State) -> Vec<(String, Column)> {
             taken.push((name.to_string(), col));
         }
     });
+    // The columns without a field were taken above; their names go with them.
+    state.synapses.more.clear();
     for (name, col) in std::mem::take(&mut state.synapses.registered) {
         taken.push((format!("{REGISTERED}{name}"), Column::F32(col.into())));
     }
@@ -654,6 +677,8 @@ mod tests {
         c.tagged = vec![true, false, true];
         c.next_step = vec![u64::MAX, 0, 5].into();
         c.registered.insert("camkii".into(), vec![0.5, 0.25, 0.125]);
+        let more = Column::U16(vec![1, 2, 3].into());
+        c.more.insert("synapses.not_a_field".into(), more);
         s.neuron_input = vec![-1, i64::MIN, i64::MAX].into();
         s.spike_history = vec![1 << 63, 3].into();
         s
@@ -690,6 +715,16 @@ mod tests {
         let bytes = encode(&s);
         assert_eq!(decode(&bytes).unwrap(), s);
         assert!(is_binary(&bytes));
+    }
+
+    /// A column no field of the state names is written in a RON checkpoint with its type, and
+    /// read back the same.
+    #[test]
+    fn a_column_without_a_field_round_trips_through_ron() {
+        let s = state();
+        let text = ron::to_string(&s).unwrap();
+        assert!(text.contains("\"synapses.not_a_field\":U16("), "{text}");
+        assert_eq!(ron::from_str::<State>(&text).unwrap(), s);
     }
 
     /// Mapped from a file, the columns read the same, and writing to one copies it first.
@@ -766,10 +801,19 @@ mod tests {
         assert_eq!(e.field, "synapses.tagged[1]");
     }
 
+    /// A column of no part of the state, or of the wrong type, is refused by name. A synapse
+    /// column without a field goes to `more`, for the build to check against the components'
+    /// declarations.
     #[test]
     fn unknown_and_mistyped_columns_are_refused_by_name() {
+        let mut w = Writer::new(Vec::new(), "HEADER").unwrap();
+        w.column("synapses.mass_kg", ColumnRef::F32(&[1.0]))
+            .unwrap();
+        let s = decode(&w.finish().unwrap()).unwrap();
+        let kept = s.synapses.more.get("synapses.mass_kg");
+        assert_eq!(kept, Some(&Column::F32(vec![1.0].into())));
         for (name, col, why) in [
-            ("synapses.mass_kg", ColumnRef::F32(&[1.0]), "not a column"),
+            ("neurons.mass_kg", ColumnRef::F32(&[1.0]), "not a column"),
             ("synapses.w_mv", ColumnRef::F64(&[1.0]), "F64"),
         ] {
             let mut w = Writer::new(Vec::new(), "HEADER").unwrap();

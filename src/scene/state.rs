@@ -6,7 +6,7 @@
 //! reward rules' memory and the rewards they have scheduled. Floats are written in Rust's
 //! shortest round-trip form, so a resumed run is bit-identical to one that never stopped.
 
-use crate::scene::binary::{ColumnMut, ColumnRef};
+use crate::scene::binary::{Column, ColumnMut, ColumnRef};
 use crate::scene::column::Col;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::plasticity::event_stdp::EventEpoch;
@@ -52,6 +52,12 @@ pub struct SynapseColumns {
     /// step of its last spike; empty in a scene without event-driven groups.
     #[serde(default, skip_serializing_if = "is_empty")]
     pub next_step: Col<u64>,
+    /// Columns of built-in components that the fields above do not name (a component added to
+    /// the cascade after these fields were set), by their full name (`synapses.<field>`), each
+    /// with its type: `{"synapses.foo_um": F32([...])}`. Absent while there are none. The build
+    /// checks each against its component's declaration ([`crate::core::columns`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub more: BTreeMap<String, Column>,
     /// The variables of registered stages ([`crate::core::registry`]), by name; absent without
     /// registered stages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -118,7 +124,7 @@ fn all_zero(c: &Col<f32>) -> bool {
 /// Calls `$f` with every column of a state (`$s`) and its name, as `$v` (`ColumnMut` or
 /// `ColumnRef`) of `$($r)*` (`&mut` or `&`) the column: one list, for both.
 macro_rules! each_column {
-    ($s:expr, $f:expr, $v:ident, $($r:tt)*) => {{
+    ($s:expr, $f:expr, $v:ident, $borrow:ident, $($r:tt)*) => {{
         use $v::*;
         let s = $($r)* $s.synapses;
         $f("synapses.pre", U32($($r)* s.pre));
@@ -142,6 +148,9 @@ macro_rules! each_column {
         $f("synapses.w_mv", F32($($r)* s.w_mv));
         $f("synapses.efficacy_mv", F32($($r)* s.efficacy_mv));
         $f("synapses.next_step", U64($($r)* s.next_step));
+        for (name, col) in $($r)* s.more {
+            $f(name, col.$borrow());
+        }
         $f("synapses.psd_receptors", F32($($r)* s.psd_receptors));
         $f("synapses.total_receptors", F32($($r)* s.total_receptors));
         $f("synapses.tagged", Bool($($r)* s.tagged));
@@ -163,12 +172,12 @@ impl State {
     /// ([`crate::scene::binary`]), in the order written there (the synapse columns in the order
     /// their components declare them, [`crate::core::columns`]), for reading and writing that
     /// form; the registered stages' columns (a map) are handled there.
-    pub fn visit_columns(&mut self, f: &mut dyn FnMut(&'static str, ColumnMut<'_>)) {
-        each_column!(self, f, ColumnMut, &mut)
+    pub fn visit_columns(&mut self, f: &mut dyn FnMut(&str, ColumnMut<'_>)) {
+        each_column!(self, f, ColumnMut, as_mut, &mut)
     }
 
     /// Every column of the state with its name, read-only, as [`State::visit_columns`].
-    pub fn columns<'a>(&'a self, f: &mut dyn FnMut(&'static str, ColumnRef<'a>)) {
-        each_column!(self, f, ColumnRef, &)
+    pub fn columns<'a>(&'a self, f: &mut dyn FnMut(&'a str, ColumnRef<'a>)) {
+        each_column!(self, f, ColumnRef, as_ref, &)
     }
 }

@@ -108,6 +108,44 @@ fn check_column(sf: &SceneFile, d: &SynapseColumn, col: ColumnRef, n: usize) -> 
     }
 }
 
+/// Checks the synapse columns of a checkpoint against the components' declarations
+/// `declared`: each declared column present once (or left out, if it may be), with `n` values
+/// in its range; the columns of [`SynapseColumns::more`](crate::scene::state::SynapseColumns::more)
+/// (those the state's fields do not name) declared by a component.
+fn check_synapse_columns(
+    sf: &SceneFile,
+    st: &State,
+    declared: &[SynapseColumn],
+    n: usize,
+) -> Result<()> {
+    let mut checked = Ok(());
+    let mut seen = Vec::new();
+    st.columns(&mut |name, col| {
+        if !name.starts_with("synapses.") || checked.is_err() {
+            return;
+        }
+        let field = || format!("state.{name}");
+        checked = match declared.iter().find(|c| c.name == name) {
+            _ if seen.contains(&name) => Err(at(sf, field(), "given twice".into())),
+            None => Err(at(sf, field(), "is not a column of edra's state".into())),
+            Some(d) => check_column(sf, d, col, n),
+        };
+        seen.push(name);
+    });
+    checked?;
+    match declared
+        .iter()
+        .find(|d| !d.optional && !seen.contains(&d.name))
+    {
+        Some(d) => Err(at(
+            sf,
+            format!("state.{}", d.name),
+            "missing: the checkpoint has no values of this column".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Whether version `a` ("major.minor.patch") is later than `b`.
 fn later(a: &str, b: &str) -> bool {
     let parse = |s: &str| -> Vec<u64> { s.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
@@ -187,15 +225,7 @@ pub(super) fn check_state(
     }
     let s = &st.synapses;
     let n = s.pre.len();
-    let mut checked = Ok(());
-    let declared = synapse_columns();
-    st.columns(&mut |name, col| {
-        let d = declared.iter().find(|c| c.name == name);
-        if let (Some(d), Ok(())) = (d, &checked) {
-            checked = check_column(sf, d, col, n);
-        }
-    });
-    checked?;
+    check_synapse_columns(sf, st, &synapse_columns(), n)?;
     let big = 1e9;
     if let Some(g) = s.group.iter().position(|&g| g as usize >= groups.0.len()) {
         return Err(at(
@@ -432,4 +462,82 @@ pub(super) fn in_flight(
     timeline.pending = st.pending_rewards.clone();
     timeline.seek(st.step);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assembly::columns::Get;
+    use crate::assembly::sim::Simulation;
+    use crate::scene::binary::Column;
+
+    /// The state of a small run, its scene file, and the declared columns with one more: a
+    /// component's column that no field of the state names (`synapses.kinase_um`, 0 to 10).
+    fn fixture() -> (SceneFile, State, Vec<SynapseColumn>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sim = Simulation::load(&root.join("scenes/population.ron")).unwrap();
+        let scene = sim.checkpoint();
+        let state = scene.state.clone().unwrap();
+        let sf = SceneFile {
+            scene,
+            file: "checkpoint.ron".into(),
+            src: String::new(),
+        };
+        let mut declared = synapse_columns();
+        declared.push(SynapseColumn {
+            name: "synapses.kinase_um",
+            range: Some((0.0, 10.0)),
+            optional: false,
+            get: Get::F32(|_, _| {}),
+        });
+        (sf, state, declared)
+    }
+
+    fn refusal(sf: &SceneFile, st: &State, declared: &[SynapseColumn]) -> String {
+        let n = st.synapses.pre.len();
+        match check_synapse_columns(sf, st, declared, n) {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// A declared column that no field of the state names is read from `more`: checked for
+    /// its count and range, refused when missing; a column of `more` that no component
+    /// declares, or that a field already holds, is refused by name.
+    #[test]
+    fn columns_without_a_field_are_checked_against_their_declaration() {
+        let (sf, mut st, declared) = fixture();
+        let n = st.synapses.pre.len();
+        assert!(n > 1);
+        let more = |v: f32| Column::F32(vec![v; n].into());
+        assert!(refusal(&sf, &st, &declared).contains("state.synapses.kinase_um"));
+        assert!(refusal(&sf, &st, &declared).contains("missing"));
+        st.synapses
+            .more
+            .insert("synapses.kinase_um".into(), more(2.5));
+        assert_eq!(refusal(&sf, &st, &declared), "");
+        st.synapses
+            .more
+            .insert("synapses.kinase_um".into(), more(12.0));
+        assert!(refusal(&sf, &st, &declared).contains("state.synapses.kinase_um[0]"));
+        st.synapses
+            .more
+            .insert("synapses.kinase_um".into(), more(2.5));
+        let short = Column::F32(vec![1.0; n - 1].into());
+        st.synapses.more.insert("synapses.kinase_um".into(), short);
+        assert!(refusal(&sf, &st, &declared).contains("values, but the scene builds"));
+        st.synapses
+            .more
+            .insert("synapses.kinase_um".into(), more(2.5));
+        st.synapses.more.insert("synapses.bogus".into(), more(0.0));
+        let e = refusal(&sf, &st, &declared);
+        assert!(
+            e.contains("state.synapses.bogus") && e.contains("not a column"),
+            "{e}"
+        );
+        st.synapses.more.remove("synapses.bogus");
+        let pre = Column::U32(st.synapses.pre.clone());
+        st.synapses.more.insert("synapses.pre".into(), pre);
+        assert!(refusal(&sf, &st, &declared).contains("given twice"));
+    }
 }
