@@ -282,10 +282,15 @@ pub fn write_as(scene: Scene, path: &Path, form: Form) -> Result<()> {
         Form::Ron => std::fs::write(path, ron_text(&scene)?).map_err(out),
         Form::Binary => {
             let mut scene = scene;
-            let columns = match scene.state.as_mut() {
+            let mut columns = match scene.state.as_mut() {
                 Some(state) => crate::scene::binary::take_columns(state),
                 None => Vec::new(),
             };
+            // The synapse columns in the components' order (those without a field of the
+            // state come last from `take_columns`), as [`write_binary`] writes them.
+            let declared = synapse_columns();
+            let place = |name: &str| declared.iter().position(|c| c.name == name);
+            columns.sort_by_key(|(name, _)| place(name).unwrap_or(usize::MAX));
             let mut w = binary_file(path, &ron_text(&scene)?)?;
             for (name, col) in columns {
                 w.column(&name, col.as_ref()).map_err(out)?;
