@@ -32,8 +32,9 @@ pub struct NewSynapse<'a> {
 pub trait SynapseComponent:
     Component<Mutability = Mutable> + Copy + Default + StateColumns + Observed
 {
-    /// Whether the synapses of group `g` carry it. Asked only of components some synapses
-    /// lack; of the components of one `any [...]` slot of the list, at most one may say yes.
+    /// Whether the synapses of group `g` carry it: yes by default, as for the `one`
+    /// components every synapse carries. Of the components of one `any [...]` slot of the
+    /// list, at most one may say yes for a group.
     fn in_group(_g: &SynapseGroup) -> bool {
         true
     }
