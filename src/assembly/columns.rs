@@ -235,7 +235,7 @@ pub trait SliceOf<C> {
 macro_rules! synapse_components {
     ($($stage:ident: [$($how:ident [$($field:ident: $c:ty)|+]),*]);* $(;)?) => {
         /// The components a synapse may carry, read a whole table at a time.
-        pub type SynapseQuery = ($($($(synapse_components!(@query $how $c),)+)*)*);
+        pub type SynapseQuery = ($($($(crate::stages::slot!(query $how $c),)+)*)*);
 
         /// Rows of synapses: a slice per component, `None` where the table's synapses lack it.
         #[derive(Clone, Copy)]
@@ -260,7 +260,7 @@ macro_rules! synapse_components {
         $($($(impl SliceOf<$c> for SynapseRows<'_> {
             #[inline(always)]
             fn slice_of(&self) -> Option<&[$c]> {
-                synapse_components!(@some $how self.$field)
+                crate::stages::slot!(some $how self.$field)
             }
         })+)*)*
 
@@ -300,14 +300,10 @@ macro_rules! synapse_components {
             [$($($(columns_of::<$c>(),)+)*)*].concat()
         }
     };
-    (@query one $c:ty) => { &'static $c };
-    (@query any $c:ty) => { Option<&'static $c> };
     (@slice one $c:ty) => { &'w [$c] };
     (@slice any $c:ty) => { Option<&'w [$c]> };
     (@cut one $e:expr, $r:expr) => { &$e[$r.clone()] };
     (@cut any $e:expr, $r:expr) => { $e.map(|c| &c[$r.clone()]) };
-    (@some one $e:expr) => { Some($e) };
-    (@some any $e:expr) => { $e };
 }
 
 crate::stages::cascade!(synapse_components);

@@ -32,22 +32,18 @@ macro_rules! synapse_data {
         #[derive(QueryData)]
         pub struct SynapseData {
             pub entity: Entity,
-            $($($(pub $field: synapse_data!(@query $how $c),)+)*)*
+            $($($(pub $field: crate::stages::slot!(query $how $c),)+)*)*
         }
 
         impl<'w> SynapseDataItem<'w, '_> {
             /// Its components as they are (not brought up to date).
             fn parts(&self) -> SynapseParts<'w> {
                 SynapseParts {
-                    $($($($field: synapse_data!(@some $how self.$field),)+)*)*
+                    $($($($field: crate::stages::slot!(some $how self.$field),)+)*)*
                 }
             }
         }
     };
-    (@query one $c:ty) => { &'static $c };
-    (@query any $c:ty) => { Option<&'static $c> };
-    (@some one $e:expr) => { Some($e) };
-    (@some any $e:expr) => { $e };
 }
 
 crate::stages::cascade!(synapse_data);

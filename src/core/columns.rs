@@ -19,7 +19,7 @@ pub enum Field<C> {
 /// One checkpoint column of a component `C`.
 pub struct StateColumn<C> {
     /// Its name in a checkpoint, `synapses.<field>`: a field of the checkpoint's
-    /// `SynapseColumns` (the scene layer's `state` module).
+    /// `SynapseColumns` (the scene layer's `state` module), or a key of its `more` map.
     pub name: &'static str,
     /// The values a checkpoint may hold (`[lo, hi]`, finite), checked before anything is
     /// restored; `None` for a column whose values the build checks against the scene instead.
@@ -37,7 +37,7 @@ pub trait StateColumns: Sized + 'static {
 }
 
 /// Declares the checkpoint columns of a component, one line a column: its name (a field of
-/// `SynapseColumns`), its type, the component's field that holds it (`cleft.glutamate_mm` for a
+/// `SynapseColumns`, or a key of its `more` map), its type, the component's field that holds it (`cleft.glutamate_mm` for a
 /// nested one), and either the range `[lo, hi]` of its valid values, `checked` (the build
 /// checks it against the scene) or `any` (every value is valid: a flag). `optional` marks a
 /// column a checkpoint may leave out.

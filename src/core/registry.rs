@@ -5,7 +5,8 @@
 //! components are spawned with each synapse, are listed once in `stages::cascade` instead, each
 //! component declaring its [`Observed`] variables and its checkpoint columns). The usual way to
 //! write one is [`ComponentStage`]: one component type, one parameter block (declared with
-//! `edra::params!`), a table of [`Field`]s and a function that adds its systems. Registered in a [`Stages`] list, it is then everywhere the built-in stages are:
+//! `edra::params!`), a table of [`Field`]s and a function that adds its systems. Registered in
+//! a [`Stages`] list, it is then everywhere the built-in stages are:
 //!
 //! - **scene**: a synapse group lists it in `stages: {"camkii": (tau_ms: 2000.0)}` (`()` for
 //!   the defaults); its parameters are checked with their ranges and units, errors located at

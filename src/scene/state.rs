@@ -122,7 +122,8 @@ fn all_zero(c: &Col<f32>) -> bool {
 }
 
 /// Calls `$f` with every column of a state (`$s`) and its name, as `$v` (`ColumnMut` or
-/// `ColumnRef`) of `$($r)*` (`&mut` or `&`) the column: one list, for both.
+/// `ColumnRef`) of `$($r)*` (`&mut` or `&`) the column, and `Column::$borrow` of those in
+/// `more` (after the synapse fields): one list, for both.
 macro_rules! each_column {
     ($s:expr, $f:expr, $v:ident, $borrow:ident, $($r:tt)*) => {{
         use $v::*;
@@ -148,13 +149,13 @@ macro_rules! each_column {
         $f("synapses.w_mv", F32($($r)* s.w_mv));
         $f("synapses.efficacy_mv", F32($($r)* s.efficacy_mv));
         $f("synapses.next_step", U64($($r)* s.next_step));
-        for (name, col) in $($r)* s.more {
-            $f(name, col.$borrow());
-        }
         $f("synapses.psd_receptors", F32($($r)* s.psd_receptors));
         $f("synapses.total_receptors", F32($($r)* s.total_receptors));
         $f("synapses.tagged", Bool($($r)* s.tagged));
         $f("synapses.z_residual", F32($($r)* s.z_residual));
+        for (name, col) in $($r)* s.more {
+            $f(name, col.$borrow());
+        }
         let n = $($r)* $s.neurons;
         $f("neurons.v_mv", F32($($r)* n.v_mv));
         $f("neurons.u", F32($($r)* n.u));

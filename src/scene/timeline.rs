@@ -7,7 +7,6 @@ use super::{AstrocyteGroup, DopamineRegion, Names, NeuronGroup, Scene, SynapseGr
 use crate::core::param_path::{self as paths, At, ParamValue};
 use crate::core::params::Checker;
 use crate::stages::ca_influx::CaModel;
-use crate::stages::plasticity::Rule;
 use crate::stages::timeline::change_target;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -207,11 +206,6 @@ impl Group {
                     CaModel::Linear(p) => Some(p.delay_ms),
                     _ => None,
                 };
-                let event_driven = |g: &SynapseGroup| match &g.rule {
-                    Rule::PairStdp(p) => p.event_driven,
-                    Rule::CalciumRule(p) => p.event_driven,
-                    _ => false,
-                };
                 let receptors =
                     |g: &SynapseGroup| g.trafficking.as_ref().map(|t| t.total_receptors);
                 let delays = "each synapse's delays are drawn when the world is built, and the \
@@ -255,24 +249,24 @@ impl Group {
                          built",
                     ),
                     changed(
-                        event_driven(a) == event_driven(b),
+                        a.rule.is_event_driven() == b.rule.is_event_driven(),
                         "rule.event_driven",
                         "it decides the synapses' components when the world is built",
                     ),
                     changed(
-                        !event_driven(a) || a.rule == b.rule,
+                        !a.rule.is_event_driven() || a.rule == b.rule,
                         "rule",
                         "the group is event-driven, and its decay tables are computed from its \
                          rule when the world is built",
                     ),
                     changed(
-                        !event_driven(a) || a.ca == b.ca,
+                        !a.rule.is_event_driven() || a.ca == b.ca,
                         "ca",
                         "the group is event-driven, and its Ca between spikes is computed from its \
                          Ca model's constants when the world is built",
                     ),
                     changed(
-                        !event_driven(a) || a.gating == b.gating,
+                        !a.rule.is_event_driven() || a.gating == b.gating,
                         "gating",
                         "the group is event-driven, and its decay tables are computed from its \
                          gating when the world is built",

@@ -60,6 +60,17 @@ macro_rules! cascade {
 }
 pub(crate) use cascade;
 
+/// What a slot of `cascade!` (`one` or `any`) makes of its component `C` for those who read the
+/// list: the query item (`query`: `&C`, or `Option<&C>` where some synapses lack it) and a
+/// value that every synapse has, or may lack, as an `Option` (`some`).
+macro_rules! slot {
+    (query one $c:ty) => { &'static $c };
+    (query any $c:ty) => { Option<&'static $c> };
+    (some one $e:expr) => { Some($e) };
+    (some any $e:expr) => { $e };
+}
+pub(crate) use slot;
+
 /// From `cascade!`: [`BUILT_IN`], [`SynapseParts`], [`synapse_variables`] and
 /// [`SYNAPSE_VARIABLE_COUNT`].
 macro_rules! stages_and_variables {

@@ -520,9 +520,6 @@ mod tests {
             .more
             .insert("synapses.kinase_um".into(), more(12.0));
         assert!(refusal(&sf, &st, &declared).contains("state.synapses.kinase_um[0]"));
-        st.synapses
-            .more
-            .insert("synapses.kinase_um".into(), more(2.5));
         let short = Column::F32(vec![1.0; n - 1].into());
         st.synapses.more.insert("synapses.kinase_um".into(), short);
         assert!(refusal(&sf, &st, &declared).contains("values, but the scene builds"));

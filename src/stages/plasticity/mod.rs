@@ -107,6 +107,18 @@ impl Default for Rule {
     }
 }
 
+impl Rule {
+    /// Whether the rule takes a synapse's steps only when spikes reach it (`event_driven:
+    /// true` of pair STDP or of the calcium rule).
+    pub fn is_event_driven(&self) -> bool {
+        match self {
+            Rule::PairStdp(p) => p.event_driven,
+            Rule::CalciumRule(p) => p.event_driven,
+            Rule::EarlyCalcium(_) | Rule::Static => false,
+        }
+    }
+}
+
 /// `rule.a_plus` sets a field of the group's rule (`rule.PairStdp.a_plus` also names it).
 impl SetPath for Rule {
     fn set_at(&mut self, at: At<'_>, value: &ParamValue) -> Result<(), SetError> {
@@ -174,11 +186,7 @@ impl Observed for EarlyCalciumRule {}
 impl SynapseComponent for EventDriven {
     /// Synapses of a group whose rule is event-driven.
     fn in_group(g: &SynapseGroup) -> bool {
-        match &g.rule {
-            Rule::PairStdp(p) => p.event_driven,
-            Rule::CalciumRule(p) => p.event_driven,
-            Rule::EarlyCalcium(_) | Rule::Static => false,
-        }
+        g.rule.is_event_driven()
     }
 }
 
