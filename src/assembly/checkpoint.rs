@@ -286,8 +286,8 @@ pub fn write_as(scene: Scene, path: &Path, form: Form) -> Result<()> {
                 Some(state) => crate::scene::binary::take_columns(state),
                 None => Vec::new(),
             };
-            // The synapse columns in the components' order (those without a field of the
-            // state come last from `take_columns`), as [`write_binary`] writes them.
+            // The synapse columns in the components' order, as [`write_binary`] writes them
+            // (`take_columns` gives those without a field of the state after all the fields).
             let declared = synapse_columns();
             let place = |name: &str| declared.iter().position(|c| c.name == name);
             columns.sort_by_key(|(name, _)| place(name).unwrap_or(usize::MAX));
