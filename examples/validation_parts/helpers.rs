@@ -262,7 +262,7 @@ pub mod gb {
             step_of(t_post),
             step_of(period),
         );
-        let decay = (-dt_ms / ca.tau_ca_ms).exp() as f32;
+        let decay = (-dt_ms / ca.tau_ca_ms).exp();
         let steps = step_of(first + t_total + 10.0 * ca.tau_ca_ms + delta_t_ms.abs());
         let is_spike =
             |s: i64, s0: i64| s >= s0 && (s - s0) % per == 0 && (s - s0) / per < pairs as i64;
@@ -270,8 +270,8 @@ pub mod gb {
         for s in 0..steps {
             linear_step(
                 decay,
-                ca.c_pre as f32,
-                ca.c_post as f32,
+                ca.c_pre,
+                ca.c_post,
                 is_spike(s, pre0),
                 is_spike(s, post0),
                 &mut c,
