@@ -234,7 +234,8 @@ fn threads_reading_and_checkpoints_do_not_change_an_event_driven_calcium_run() {
 }
 
 /// The event-driven calcium rule is refused, at its field, with the NMDA Ca model and with
-/// stages that read the synapse on every step.
+/// trafficking, which reads the synapse on every step (consolidation, which reads it on slow
+/// steps, brings it up to date first: `tests/event_consolidation.rs`).
 #[test]
 fn event_driven_calcium_rule_is_refused_where_it_cannot_hold() {
     let dir = scratch("evca-refuse");
@@ -247,11 +248,6 @@ fn event_driven_calcium_rule_is_refused_where_it_cannot_hold() {
             "trafficking",
             "ca: Linear(()), trafficking: Some(()),",
             "trafficking",
-        ),
-        (
-            "consolidation",
-            "ca: Linear(()), consolidation: Some(()),",
-            "consolidation",
         ),
     ] {
         let scene = write(&dir, name, &text.replace(linear, edit));

@@ -1,6 +1,6 @@
 //! Skipping idle steps. In a scene whose every part is event-driven — neurons that are spike-time
 //! sources, and synapse groups whose rule takes the stretch between two spikes at once (pair
-//! STDP, or the calcium rule on the linear Ca model, with `event_driven: true`) — a step on which
+//! STDP, or a calcium rule on the linear Ca model, with `event_driven: true`) — a step on which
 //! no spike fires and none arrives changes nothing. Such a run goes from one step that may have
 //! work to the next: the clock jumps over the steps between, after forgetting the spikes whose
 //! rows in the spike history those steps would have cleared. Every output is the same, byte for
@@ -13,13 +13,14 @@
 //!   delay, or an axonal delay plus a linear Ca model's delay D;
 //! - the timeline releases a reward or changes a parameter;
 //! - a recorder samples, or the slow clock ticks after a step has run since its last tick (its
-//!   checks of the state then run);
+//!   checks of the state then run), or ticks at all when an event-driven calcium group takes
+//!   part in consolidation (tagging, protein synthesis and capture run on every slow step);
 //! - event-driven pair STDP ends its epoch (every synapse is brought up to date).
 //!
 //! Anything else in a scene — neurons with a membrane, Poisson sources,
-//! clock-driven synapses, trafficking, consolidation, dopamine regions, astrocytes, reward
-//! rules, registered stages, several ranks — has work on every step, and the run steps through
-//! each ([`IdleSteps::of`] says why).
+//! clock-driven synapses, trafficking, consolidation of other rules, dopamine regions,
+//! astrocytes, reward rules, registered stages, several ranks — has work on every step, and the
+//! run steps through each ([`IdleSteps::of`] says why).
 
 use crate::assembly::build::BuildInfo;
 use crate::assembly::record::Recorders;
@@ -47,6 +48,8 @@ pub struct IdleSteps {
     fired: VecDeque<u64>,
     /// Rows of the spike history.
     rows: u64,
+    /// Whether every slow step has work (consolidation).
+    every_slow_step: bool,
     /// Steps skipped so far.
     pub skipped: u64,
 }
@@ -55,7 +58,7 @@ impl IdleSteps {
     /// For a world whose every part is event-driven, what skipping needs; otherwise why its
     /// steps all have work. `registered`: stages registered on top of the built-in cascade.
     pub fn of(world: &mut World, registered: usize) -> Result<Self, String> {
-        every_part_event_driven(world, registered)?;
+        let every_slow_step = every_part_event_driven(world, registered)?;
         let mut delays = BTreeSet::new();
         let mut axonal = BTreeSet::new();
         for s in world.query::<&Synapse>().iter(world) {
@@ -77,6 +80,7 @@ impl IdleSteps {
             delays: delays.into_iter().collect(),
             fired,
             rows,
+            every_slow_step,
             skipped: 0,
         })
     }
@@ -113,8 +117,8 @@ impl IdleSteps {
         let multiple = |every: u64| (s / every + 1) * every;
         let slow = world.resource::<Clock>().slow_every.max(1) as u64;
         // The slow clock's checks of the state have work only if a step ran since they last
-        // ran (on a slow step, after its updates).
-        if !s.is_multiple_of(slow) {
+        // ran (on a slow step, after its updates); consolidation, on every slow step.
+        if self.every_slow_step || !s.is_multiple_of(slow) {
             next = next.min(multiple(slow));
         }
         let recorders = world.resource::<Recorders>().0.iter();
@@ -140,8 +144,9 @@ impl IdleSteps {
     }
 }
 
-/// Whether every part of `world` is event-driven (see the module doc), or the first that is not.
-fn every_part_event_driven(world: &World, registered: usize) -> Result<(), String> {
+/// Whether every part of `world` is event-driven (see the module doc), or the first that is
+/// not; if it is, whether some group takes part in consolidation (work on every slow step).
+fn every_part_event_driven(world: &World, registered: usize) -> Result<bool, String> {
     if world.resource::<Ranks>().size() > 1 {
         return Err("the run is shared among ranks".into());
     }
@@ -168,22 +173,25 @@ fn every_part_event_driven(world: &World, registered: usize) -> Result<(), Strin
             ));
         }
     }
+    let mut consolidates = false;
     for g in &world.resource::<SynapseGroups>().0 {
-        let event_driven = match (&g.spec.rule, &g.spec.ca) {
-            // The scene refuses event-driven pair STDP with a Ca model.
-            (Rule::PairStdp(p), CaModel::Off) => p.event_driven,
-            (Rule::CalciumRule(p), CaModel::Linear(_)) => p.event_driven,
-            _ => false,
+        // (event-driven, may take part in consolidation)
+        let (event_driven, calcium) = match (&g.spec.rule, &g.spec.ca) {
+            // The scene refuses event-driven pair STDP with a Ca model or consolidation.
+            (Rule::PairStdp(p), CaModel::Off) => (p.event_driven, false),
+            (Rule::CalciumRule(p), CaModel::Linear(_)) => (p.event_driven, true),
+            (Rule::EarlyCalcium(p), CaModel::Linear(_)) => (p.event_driven, true),
+            _ => (false, false),
         };
-        let slow = g.spec.trafficking.is_some() || g.spec.consolidation.is_some();
-        if !event_driven || slow {
+        let per_step = g.spec.trafficking.is_some() || (g.spec.consolidation.is_some() && !calcium);
+        if !event_driven || per_step {
             return Err(format!(
                 "synapse group `{}` has work on every step (only event-driven pair STDP without \
-                 Ca, or the event-driven calcium rule, without trafficking or consolidation, \
-                 skips steps)",
+                 Ca, or an event-driven calcium rule, without trafficking, skips steps)",
                 g.spec.name
             ));
         }
+        consolidates |= g.spec.consolidation.is_some();
     }
-    Ok(())
+    Ok(consolidates)
 }

@@ -52,7 +52,8 @@ impl SynapseDataItem<'_, '_> {
     /// The weight, brought up to date (`now`) if the synapse is event-driven.
     pub fn weight_now(&self, now: &CaughtUp) -> SynapticWeight {
         let (_, w) = now.view(self.synapse, self.event, self.traces, self.weight);
-        now.view_calcium(self.synapse, self.event, self.spine, self.rho, w)
+        let (spine, _, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
+        now.view_calcium(self.synapse, self.event, &spine, self.early, w)
             .2
     }
 
@@ -61,10 +62,12 @@ impl SynapseDataItem<'_, '_> {
     pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
         let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
         let (spine, rho, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
+        let (spine, early, w) = now.view_calcium(self.synapse, self.event, &spine, self.early, w);
         SynapseParts {
             spine: Some(&spine),
             traces: traces.as_ref(),
             rho: rho.as_ref(),
+            early: early.as_ref(),
             weight: Some(&w),
             ..self.parts()
         }

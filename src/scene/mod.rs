@@ -657,7 +657,12 @@ impl Scene {
                 );
             }
         }
-        if matches!(&s.rule, Rule::CalciumRule(p) if p.event_driven) {
+        let event_calcium = match &s.rule {
+            Rule::CalciumRule(p) => p.event_driven,
+            Rule::EarlyCalcium(p) => p.event_driven,
+            _ => false,
+        };
+        if event_calcium {
             event_calcium_fits(s, c);
         }
         if let Some(t) = &s.trafficking {
@@ -676,7 +681,7 @@ impl Scene {
 
 /// An event-driven calcium-rule group ([`crate::stages::plasticity::event_calcium`]) takes its Ca
 /// with its rule, so its Ca must be the linear model, and nothing may read the synapse on every
-/// step.
+/// step (consolidation reads it on slow steps, after bringing it up to date).
 fn event_calcium_fits(s: &SynapseGroup, c: &mut Checker) {
     let why = "event-driven calcium rule (`rule.event_driven: true`)";
     if !matches!(s.ca, CaModel::Linear(_)) {
@@ -687,7 +692,6 @@ fn event_calcium_fits(s: &SynapseGroup, c: &mut Checker) {
     }
     let per_step = [
         (s.trafficking.is_some(), "trafficking", "AMPA trafficking"),
-        (s.consolidation.is_some(), "consolidation", "consolidation"),
         (!s.stages.is_empty(), "stages", "registered stages"),
     ];
     for (_, field, what) in per_step.iter().filter(|c| c.0) {

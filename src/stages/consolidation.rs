@@ -276,13 +276,22 @@ pub fn capture_proteins(
         });
 }
 
-/// Registers tagging, synthesis and capture in
-/// [`Stage::Consolidation`], on the slow clock.
+/// Registers tagging, synthesis and capture in [`Stage::Consolidation`], on the slow clock,
+/// after event-driven calcium synapses are brought up to date
+/// ([`catch_up_for_consolidation`](crate::stages::plasticity::event_calcium::catch_up_for_consolidation)).
 pub fn plugin(s: &mut Schedule) {
     use crate::core::clock::on_slow_step;
     use crate::engine::schedule::Stage;
+    use crate::stages::plasticity::event_calcium::catch_up_for_consolidation as catch_up;
+    use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule};
     s.add_systems(
-        (tag_synapses, synthesize_proteins, capture_proteins)
+        (
+            catch_up::<CaRuleState>,
+            catch_up::<EarlyCalciumRule>,
+            tag_synapses,
+            synthesize_proteins,
+            capture_proteins,
+        )
             .chain()
             .run_if(on_slow_step.and_then(any_consolidation))
             .in_set(Stage::Consolidation),

@@ -58,9 +58,9 @@ crate::params! {
         h_up_mv: f64 = 5.0, "mV", [-1e3, 1e3];
         /// Integrate each synapse, Ca and ρ together, when a spike reaches it instead of on
         /// every step ([`event_calcium`](super::event_calcium)): exact Ca decay and exact time
-        /// above each threshold in between. Needs `ca: Linear` and no trafficking,
-        /// consolidation or registered stages (nothing else may read the synapse on every
-        /// step). Left out of the checkpoint's copy of the scene when false.
+        /// above each threshold in between. Needs `ca: Linear` and no trafficking or
+        /// registered stages (nothing else may read the synapse on every step; consolidation
+        /// brings it up to date on its slow steps). Left out of the checkpoint's copy of the scene when false.
         event_driven: bool = false => skip_if "std::ops::Not::not";
     }
 }

@@ -23,6 +23,7 @@
 use super::SynapticWeight;
 use crate::core::clock::Clock;
 use crate::core::synapse::{Synapse, for_each_table, group_runs};
+use crate::core::weight::EventDriven;
 use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::groups::SynapseGroups;
 use bevy_ecs::prelude::*;
@@ -67,6 +68,12 @@ crate::params! {
         sigma_mv: f64 = 2.90436, "mV", [0.0, 1e3];
         /// Whether the noise term is on.
         noise: bool = true;
+        /// Integrate each synapse, Ca and h together, when a spike reaches it (and on each
+        /// slow step, for consolidation) instead of on every step
+        /// ([`event_calcium`](super::event_calcium)): exact Ca decay, exact time above each
+        /// threshold and exact h in between. Needs `ca: Linear` and no trafficking or
+        /// registered stages. Left out of the checkpoint's copy of the scene when false.
+        event_driven: bool = false => skip_if "std::ops::Not::not";
     }
 }
 
@@ -115,14 +122,18 @@ impl EarlyCalciumStep {
     }
 }
 
-/// System: synapses following the early-phase calcium rule.
+/// System: synapses following the early-phase calcium rule on every step (event-driven ones
+/// take their steps in [`event_calcium`](super::event_calcium)).
 pub fn early_calcium_rule(
-    mut q: Query<(
-        &Synapse,
-        &SpineHeadCa,
-        &mut SynapticWeight,
-        &mut EarlyCalciumRule,
-    )>,
+    mut q: Query<
+        (
+            &Synapse,
+            &SpineHeadCa,
+            &mut SynapticWeight,
+            &mut EarlyCalciumRule,
+        ),
+        Without<EventDriven>,
+    >,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
 ) {

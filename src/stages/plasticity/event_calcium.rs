@@ -1,5 +1,6 @@
-//! Event-driven integration of the linear Ca model with the calcium rule (`event_driven: true`
-//! in a group's [`CalciumRuleParams`]).
+//! Event-driven integration of the linear Ca model with a calcium rule: the calcium rule on ρ
+//! (`event_driven: true` in a group's [`CalciumRuleParams`]) or on the early weight h of
+//! consolidation (`event_driven: true` in [`EarlyCalciumParams`]).
 //!
 //! Between two spikes reaching a synapse, its Ca only decays, so everything the rule does in
 //! between follows from the Ca left by the last spike (Graupner & Brunel 2012, PNAS 109:3991,
@@ -10,24 +11,35 @@
 //! - **time above each threshold**: c stays at or above θ for T_θ = τ_Ca·ln(c₀/θ) (0 if
 //!   c₀ < θ), so a stretch between spikes is at most three phases: above both thresholds, above
 //!   the lower one only, and below both;
-//! - **ρ's drift** over each phase, τ·dρ/dt = −ρ(1−ρ)(ρ*−ρ) + γp(1−ρ)Θp − γd·ρ·Θd, is integrated
-//!   in f64 by classical Runge–Kutta with steps of at most 1/20 of the phase's fastest time
-//!   constant (a relative error below 1e-8 per phase);
+//! - **the drift** over each phase, in f64:
+//!   - ρ: τ·dρ/dt = −ρ(1−ρ)(ρ*−ρ) + γp(1−ρ)Θp − γd·ρ·Θd, by classical Runge–Kutta with steps
+//!     of at most 1/20 of the phase's fastest time constant (a relative error below 1e-8 per
+//!     phase);
+//!   - h (Luboeinski & Tetzlaff 2021, Commun Biol 4:275): τh·dh/dt = r(h0 − h) +
+//!     γp(h_top − h)Θp − γd·h·Θd is linear within a phase, so each phase is exact:
+//!     h ← h* + (h − h*)·e^(−C·t/τh) with C = r + γp·Θp + γd·Θd and h* = (r·h0 + γp·h_top·Θp)/C;
 //! - **the noise** σ√τ·√(Θp+Θd)·η(t) over the phases above threshold is one Gaussian draw with
-//!   the exact variance of the linear (Ornstein–Uhlenbeck) part: σ²·a·(1 − e^(−2Ct/τ))/(2C) for
-//!   a phase of length t with a = Θp+Θd and C = γp·Θp + γd·Θd, the first phase's carried through
-//!   the second at its rate. The cubic term, at most 0.1 against γ of hundreds, is left out of
-//!   the variance only.
+//!   the exact variance of the linear (Ornstein–Uhlenbeck) part: σ²·a·(1 − e^(−2Ct/τ))/(2C)
+//!   for a phase of length t with a = Θp+Θd (C = γp·Θp + γd·Θd for ρ, whose cubic term, at
+//!   most 0.1 against γ of hundreds, is left out of the variance only; the C above for h,
+//!   where it is exact), the first phase's carried through the second at its rate.
 //!
 //! A synapse's state is the Ca after the jumps of step `next_step` of its [`EventDriven`]
-//! clock and ρ at the start of that step: a spike reaching it on a later step first takes the
-//! stretch in between, then delivers the weight it ends with (as the clock-driven path delivers
-//! the weight of the previous step), then adds its Ca jump. The noise of a stretch is drawn
-//! with the key (synapse, step of the last spike), so readers that bring a synapse up to date
-//! without writing it ([`CaughtUp`](super::event_stdp::CaughtUp)) see the value it will have
-//! once the Ca of that spike has fallen below both thresholds, and never change a run. Within
-//! those milliseconds a reader sees a value of the right distribution whose noise is not yet
-//! the final one.
+//! clock and ρ (or h) at the start of that step: a spike reaching it on a later step first
+//! takes the stretch in between, then delivers the weight it ends with (as the clock-driven
+//! path delivers the weight of the previous step), then adds its Ca jump. The noise of a
+//! stretch is drawn with the key (synapse, step of the last spike), so readers that bring a
+//! synapse up to date without writing it ([`CaughtUp`](super::event_stdp::CaughtUp)) see the
+//! value it will have once the Ca of that spike has fallen below both thresholds, and never
+//! change a run. Within those milliseconds a reader sees a value of the right distribution
+//! whose noise is not yet the final one.
+//!
+//! Consolidation (stage 6) reads h on every slow step: [`catch_up_for_consolidation`] first
+//! brings each such synapse to the start of that step, as a spike that adds no Ca would. So
+//! tagging, synthesis and capture read h as it was one step earlier than on the clock-driven
+//! path (which reads it after the step's update), and a stretch is cut at each slow step into
+//! parts whose noise is drawn apart: independent draws of the parts' variances, so the same
+//! distribution.
 //!
 //! Against the clock-driven path (Euler–Maruyama, Ca held over each step): there a Ca jump
 //! counts as above threshold for the whole step it lands on, so each crossing lasts up to one
@@ -37,9 +49,11 @@
 
 use super::SynapticWeight;
 use super::calcium_rule::{CaRuleState, CalciumRuleParams, drift_in};
+use super::early_calcium::{EarlyCalciumParams, EarlyCalciumRule};
 use crate::core::clock::Clock;
+use crate::core::fine;
 use crate::core::rng::{self, Purpose};
-use crate::core::synapse::{POST, PRE, Synapse, group_runs};
+use crate::core::synapse::{POST, PRE, Synapse, for_each_table, group_runs};
 use crate::core::weight::{EventDriven, direct_efficacy_mv};
 use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::ca_influx::{CaModel, LinearCaParams, SpineHeadCa};
@@ -47,6 +61,7 @@ use crate::stages::delivery::DeliveryIndex;
 use crate::stages::groups::{SynapseGroupRt, SynapseGroups};
 use crate::stages::guard::NonFinite;
 use crate::stages::homeostasis::AstrocyteScaling;
+use bevy_ecs::component::Mutable;
 use bevy_ecs::prelude::*;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -59,10 +74,26 @@ const CA_PRE: u8 = 1;
 const CA_POST: u8 = 2;
 const INPUT: u8 = 4;
 
+/// The variable an event-driven calcium group integrates between spikes, with its rule.
+#[derive(Clone, Debug)]
+enum Drift {
+    /// ρ of the calcium rule (Graupner & Brunel 2012), with h = h_down + ρ·h_span.
+    Rho {
+        rule: CalciumRuleParams,
+        h_down: f32,
+        h_span: f32,
+    },
+    /// The early weight h of Luboeinski & Tetzlaff 2021, mV, with τh in ms.
+    H {
+        rule: EarlyCalciumParams,
+        tau_h_ms: f64,
+    },
+}
+
 /// Constants of one event-driven calcium group.
 #[derive(Clone, Debug)]
 pub struct CalciumGroup {
-    rule: CalciumRuleParams,
+    drift: Drift,
     tau_ca_ms: f64,
     c_pre: f64,
     c_post: f64,
@@ -71,11 +102,11 @@ pub struct CalciumGroup {
     /// (lower, higher) threshold, with the (Θp, Θd) of the phase above the lower one only.
     thresholds: (f64, f64),
     lower_only: (f64, f64),
-    h_down: f32,
-    h_span: f32,
     h0: f32,
     sign: f32,
     delivers_input: bool,
+    /// Whether the group takes part in consolidation (which reads h on every slow step).
+    consolidates: bool,
 }
 
 /// The event-driven calcium groups of a world.
@@ -90,12 +121,24 @@ pub struct EventCalcium {
     ca_delays: Vec<usize>,
 }
 
-/// The linear Ca model and calcium rule of group `g` if it is event-driven.
-fn event_params(g: &SynapseGroupRt) -> Option<(&LinearCaParams, &CalciumRuleParams)> {
-    match (&g.spec.ca, &g.spec.rule) {
-        (CaModel::Linear(ca), super::Rule::CalciumRule(p)) if p.event_driven => Some((ca, p)),
-        _ => None,
-    }
+/// The linear Ca model and the rule's drift of group `g` if it is event-driven calcium.
+fn event_params(g: &SynapseGroupRt) -> Option<(&LinearCaParams, Drift)> {
+    let CaModel::Linear(ca) = &g.spec.ca else {
+        return None;
+    };
+    let drift = match &g.spec.rule {
+        super::Rule::CalciumRule(p) if p.event_driven => Drift::Rho {
+            rule: p.clone(),
+            h_down: p.h_down_mv as f32,
+            h_span: (p.h_up_mv - p.h_down_mv) as f32,
+        },
+        super::Rule::EarlyCalcium(p) if p.event_driven => Drift::H {
+            rule: p.clone(),
+            tau_h_ms: p.tau_h_s * 1000.0,
+        },
+        _ => return None,
+    };
+    Some((ca, drift))
 }
 
 impl EventCalcium {
@@ -107,9 +150,9 @@ impl EventCalcium {
             ..Default::default()
         };
         for (gi, g) in groups.0.iter().enumerate() {
-            if let Some((ca, p)) = event_params(g) {
+            if let Some((ca, drift)) = event_params(g) {
                 ev.of_group[gi] = ev.groups.len();
-                let group = CalciumGroup::new(ca, p, g, dt_ms);
+                let group = CalciumGroup::new(ca, drift, g, dt_ms);
                 if !ev.ca_delays.contains(&group.ca_delay_steps) {
                     ev.ca_delays.push(group.ca_delay_steps);
                 }
@@ -132,8 +175,8 @@ impl EventCalcium {
         &self.groups[self.of_group[synapse_group as usize]]
     }
 
-    /// ρ at the start of step `upto` and the Ca of that step before its jumps, for a synapse
-    /// whose state is `(c, rho)` at step `last` (after that step's jumps).
+    /// ρ (or h) at the start of step `upto` and the Ca of that step before its jumps, for a
+    /// synapse whose state is `(c, x)` at step `last` (after that step's jumps).
     fn advance(
         &self,
         g: &CalciumGroup,
@@ -141,39 +184,33 @@ impl EventCalcium {
         last: u64,
         upto: u64,
         c: f32,
-        rho: f64,
+        x: f64,
     ) -> (f64, f64) {
         let steps = upto.saturating_sub(last);
         if steps == 0 {
-            return (rho, c as f64);
+            return (x, c as f64);
         }
         let t_ms = steps as f64 * self.dt_ms;
         let noise = || rng::normal(self.seed, id as u64, last, Purpose::RuleNoise);
-        let rho = g.rho_over(rho, c as f64, t_ms, noise);
-        (rho, c as f64 * (-t_ms / g.tau_ca_ms).exp())
+        let x = g.over(x, c as f64, t_ms, noise);
+        (x, c as f64 * (-t_ms / g.tau_ca_ms).exp())
     }
 
     /// Step `step` of a synapse a spike reaches on it (`what`: [`CA_PRE`] | [`CA_POST`] |
-    /// [`INPUT`]).
-    fn on_spike(
+    /// [`INPUT`]; 0 brings it up to date only).
+    fn on_spike<S: CalciumState>(
         &self,
         g: &CalciumGroup,
         step: u64,
         what: u8,
-        at: Row,
+        at: Row<S>,
         per_neuron: &[f32],
         input: &NeuronInput,
     ) {
-        let (rho, mut c) = self.advance(
-            g,
-            at.syn.id,
-            at.clock.next_step,
-            step,
-            at.spine.ca_um,
-            at.rho.rho,
-        );
-        at.rho.rho = rho;
-        g.set_weight(rho, at.w, per_neuron, at.syn);
+        let x = at.state.get(at.w);
+        let (x, mut c) = self.advance(g, at.syn.id, at.clock.next_step, step, at.spine.ca_um, x);
+        at.state.set(x, at.w, g);
+        g.set_weight(at.w, per_neuron, at.syn);
         if what & INPUT != 0 {
             input.add(at.syn.post, at.w.efficacy_mv);
         }
@@ -187,73 +224,108 @@ impl EventCalcium {
         at.clock.next_step = step;
     }
 
-    /// One synapse as it is after `upto` steps, without writing it: its Ca, ρ and weight.
-    pub fn view(
+    /// One synapse as it is after `upto` steps, without writing it: its Ca, state and weight.
+    pub fn view<S: CalciumState>(
         &self,
         syn: &Synapse,
         clock: &EventDriven,
-        (spine, rho, mut w): (SpineHeadCa, CaRuleState, SynapticWeight),
+        (spine, mut state, mut w): (SpineHeadCa, S, SynapticWeight),
         upto: u64,
         per_neuron: &[f32],
-    ) -> (SpineHeadCa, CaRuleState, SynapticWeight) {
+    ) -> (SpineHeadCa, S, SynapticWeight) {
         let g = self.group(syn.group);
         if upto <= clock.next_step {
-            return (spine, rho, w);
+            return (spine, state, w);
         }
-        let (r, _) = self.advance(g, syn.id, clock.next_step, upto, spine.ca_um, rho.rho);
-        g.set_weight(r, &mut w, per_neuron, syn);
+        let x = state.get(&w);
+        let (x, _) = self.advance(g, syn.id, clock.next_step, upto, spine.ca_um, x);
+        state.set(x, &mut w, g);
+        g.set_weight(&mut w, per_neuron, syn);
         // The Ca of step upto − 1, after its (absent) jumps.
         let decayed = (upto - 1 - clock.next_step) as f64 * self.dt_ms / g.tau_ca_ms;
         let spine = SpineHeadCa {
             ca_um: (spine.ca_um as f64 * (-decayed).exp()) as f32,
             ..spine
         };
-        (spine, CaRuleState { rho: r }, w)
+        (spine, state, w)
+    }
+}
+
+/// The component that holds what an event-driven calcium group integrates: ρ
+/// ([`CaRuleState`]) or the part of h below f32 resolution ([`EarlyCalciumRule`]).
+pub trait CalciumState: Component<Mutability = Mutable> + Copy {
+    /// ρ, or h in mV.
+    fn get(&self, w: &SynapticWeight) -> f64;
+    /// Stores `x` (ρ or h) and sets the early weight h it gives.
+    fn set(&mut self, x: f64, w: &mut SynapticWeight, g: &CalciumGroup);
+}
+
+impl CalciumState for CaRuleState {
+    fn get(&self, _: &SynapticWeight) -> f64 {
+        self.rho
+    }
+
+    /// h = h_down + ρ·(h_up − h_down).
+    fn set(&mut self, rho: f64, w: &mut SynapticWeight, g: &CalciumGroup) {
+        self.rho = rho;
+        if let Drift::Rho { h_down, h_span, .. } = g.drift {
+            w.h_mv = h_down + rho as f32 * h_span;
+        }
+    }
+}
+
+impl CalciumState for EarlyCalciumRule {
+    /// h = `h_mv` + `h_residual_mv` ([`fine`]).
+    fn get(&self, w: &SynapticWeight) -> f64 {
+        fine::join(w.h_mv, self.h_residual_mv)
+    }
+
+    fn set(&mut self, h: f64, w: &mut SynapticWeight, _: &CalciumGroup) {
+        (w.h_mv, self.h_residual_mv) = fine::split(h);
     }
 }
 
 impl CalciumGroup {
-    fn new(ca: &LinearCaParams, p: &CalciumRuleParams, g: &SynapseGroupRt, dt_ms: f64) -> Self {
-        let (thresholds, lower_only) = match p.theta_d <= p.theta_p {
-            true => ((p.theta_d, p.theta_p), (0.0, 1.0)),
-            false => ((p.theta_p, p.theta_d), (1.0, 0.0)),
+    fn new(ca: &LinearCaParams, drift: Drift, g: &SynapseGroupRt, dt_ms: f64) -> Self {
+        let (theta_d, theta_p) = drift.thresholds();
+        let (thresholds, lower_only) = match theta_d <= theta_p {
+            true => ((theta_d, theta_p), (0.0, 1.0)),
+            false => ((theta_p, theta_d), (1.0, 0.0)),
         };
         CalciumGroup {
-            rule: p.clone(),
+            drift,
             tau_ca_ms: ca.tau_ca_ms,
             c_pre: ca.c_pre,
             c_post: ca.c_post,
             ca_delay_steps: (ca.delay_ms / dt_ms).round() as usize,
             thresholds,
             lower_only,
-            h_down: p.h_down_mv as f32,
-            h_span: (p.h_up_mv - p.h_down_mv) as f32,
             h0: g.h0_mv() as f32,
             sign: g.sign,
             delivers_input: g.delivers_input,
+            consolidates: g.spec.consolidation.is_some(),
         }
     }
 
-    /// ρ after `t_ms` from `rho`, with Ca decaying from `c0`; `noise()` is the standard normal
-    /// draw of the stretch, taken only if it has time above a threshold.
-    fn rho_over(&self, rho: f64, c0: f64, t_ms: f64, noise: impl FnOnce() -> f64) -> f64 {
+    /// ρ (or h) after `t_ms` from `x`, with Ca decaying from `c0`; `noise()` is the standard
+    /// normal draw of the stretch, taken only if it has time above a threshold.
+    fn over(&self, x: f64, c0: f64, t_ms: f64, noise: impl FnOnce() -> f64) -> f64 {
         let (lo, hi) = self.thresholds;
         let t_both = time_above(c0, hi, self.tau_ca_ms).min(t_ms);
         let t_lower = time_above(c0, lo, self.tau_ca_ms).min(t_ms) - t_both;
         let (up, down) = self.lower_only;
-        let mut r = flow(&self.rule, rho, (1.0, 1.0), t_both);
-        r = flow(&self.rule, r, (up, down), t_lower);
-        if self.rule.noise && t_both + t_lower > 0.0 {
-            let carried =
-                variance(&self.rule, (1.0, 1.0), t_both) * decay2(&self.rule, (up, down), t_lower);
-            r += (carried + variance(&self.rule, (up, down), t_lower)).sqrt() * noise();
+        let d = &self.drift;
+        let mut r = d.flow(x, (1.0, 1.0), t_both);
+        r = d.flow(r, (up, down), t_lower);
+        if d.noise() && t_both + t_lower > 0.0 {
+            let carried = d.variance((1.0, 1.0), t_both) * d.decay2((up, down), t_lower);
+            r += (carried + d.variance((up, down), t_lower)).sqrt() * noise();
         }
-        flow(&self.rule, r, (0.0, 0.0), t_ms - t_both - t_lower)
+        d.flow(r, (0.0, 0.0), t_ms - t_both - t_lower)
     }
 
-    /// Sets h = h_down + ρ·(h_up − h_down), w = h + h0·z and the efficacy sign·w·S.
-    fn set_weight(&self, rho: f64, w: &mut SynapticWeight, per_neuron: &[f32], syn: &Synapse) {
-        w.h_mv = self.h_down + rho as f32 * self.h_span;
+    /// Sets w = h + h0·z and the efficacy sign·w·S (h as the state set it).
+    fn set_weight(&self, w: &mut SynapticWeight, per_neuron: &[f32], syn: &Synapse) {
         w.w_mv = w.h_mv + self.h0 * w.z;
         let scale = match per_neuron.is_empty() {
             true => 1.0,
@@ -261,6 +333,83 @@ impl CalciumGroup {
         };
         w.efficacy_mv = direct_efficacy_mv(self.sign, w.w_mv, scale);
     }
+}
+
+impl Drift {
+    /// (θd, θp).
+    fn thresholds(&self) -> (f64, f64) {
+        match self {
+            Drift::Rho { rule, .. } => (rule.theta_d, rule.theta_p),
+            Drift::H { rule, .. } => (rule.theta_d, rule.theta_p),
+        }
+    }
+
+    fn noise(&self) -> bool {
+        match self {
+            Drift::Rho { rule, .. } => rule.noise,
+            Drift::H { rule, .. } => rule.noise,
+        }
+    }
+
+    /// The variable after `t_ms` of the drift with (Θp, Θd) = `regime`, without noise.
+    fn flow(&self, x: f64, regime: (f64, f64), t_ms: f64) -> f64 {
+        if t_ms <= 0.0 {
+            return x;
+        }
+        match self {
+            Drift::Rho { rule, .. } => flow_rho(rule, x, regime, t_ms),
+            Drift::H { rule, tau_h_ms } => {
+                let (c, fixed) = h_linear(rule, regime);
+                match c > 0.0 {
+                    true => fixed + (x - fixed) * (-c * t_ms / tau_h_ms).exp(),
+                    false => x,
+                }
+            }
+        }
+    }
+
+    /// The rate C of the linear part in `regime`, the noise's σ², and the time constant, ms.
+    fn linear(&self, (up, down): (f64, f64)) -> (f64, f64, f64) {
+        match self {
+            Drift::Rho { rule: p, .. } => (
+                p.gamma_p * up + p.gamma_d * down,
+                p.sigma * p.sigma,
+                p.tau_ms,
+            ),
+            Drift::H { rule: p, tau_h_ms } => (
+                h_linear(p, (up, down)).0,
+                p.sigma_mv * p.sigma_mv,
+                *tau_h_ms,
+            ),
+        }
+    }
+
+    /// Variance of the noise gathered over `t_ms` in regime (Θp, Θd) by the linear part of
+    /// the rule: σ²·(Θp+Θd)·(1 − e^(−2Ct/τ))/(2C) (σ²·(Θp+Θd)·t/τ for C = 0).
+    fn variance(&self, (up, down): (f64, f64), t_ms: f64) -> f64 {
+        let (c, sigma2, tau) = self.linear((up, down));
+        let s2 = sigma2 * (up + down);
+        match c > 0.0 {
+            true => s2 * -(-2.0 * c * t_ms / tau).exp_m1() / (2.0 * c),
+            false => s2 * t_ms / tau,
+        }
+    }
+
+    /// e^(−2Ct/τ): what is left of a variance after `t_ms` in regime (Θp, Θd).
+    fn decay2(&self, regime: (f64, f64), t_ms: f64) -> f64 {
+        let (c, _, tau) = self.linear(regime);
+        (-2.0 * c * t_ms / tau).exp()
+    }
+}
+
+/// The early rule's C = r + γp·Θp + γd·Θd and fixed point h* = (r·h0 + γp·h_top·Θp)/C, mV, in
+/// regime (Θp, Θd).
+fn h_linear(p: &EarlyCalciumParams, (up, down): (f64, f64)) -> (f64, f64) {
+    let c = p.relaxation + p.gamma_p * up + p.gamma_d * down;
+    (
+        c,
+        (p.relaxation * p.h0_mv + p.gamma_p * p.h_top_mv * up) / c,
+    )
 }
 
 /// How long Ca decaying from `c0` with time constant `tau_ms` stays at or above `theta`:
@@ -275,10 +424,7 @@ fn time_above(c0: f64, theta: f64, tau_ms: f64) -> f64 {
 
 /// ρ after `t_ms` of the drift with (Θp, Θd) = `regime`, without noise (Runge–Kutta 4, steps of
 /// at most [`RK_STEP_OF_TAU`] of the fastest time constant).
-fn flow(p: &CalciumRuleParams, rho: f64, (up, down): (f64, f64), t_ms: f64) -> f64 {
-    if t_ms <= 0.0 {
-        return rho;
-    }
+fn flow_rho(p: &CalciumRuleParams, rho: f64, (up, down): (f64, f64), t_ms: f64) -> f64 {
     // |∂drift/∂ρ| ≤ γp·Θp + γd·Θd + 1 + 3ρ² (the cubic's slope).
     let rate = (p.gamma_p * up + p.gamma_d * down + 1.0 + 3.0 * rho * rho) / p.tau_ms;
     let n = (rate * t_ms / RK_STEP_OF_TAU).ceil().max(1.0);
@@ -295,43 +441,27 @@ fn flow(p: &CalciumRuleParams, rho: f64, (up, down): (f64, f64), t_ms: f64) -> f
     r
 }
 
-/// Variance of the noise gathered over `t_ms` in regime (Θp, Θd) by the linear part of the
-/// rule: σ²·(Θp+Θd)·(1 − e^(−2Ct/τ))/(2C), C = γp·Θp + γd·Θd (σ²·(Θp+Θd)·t/τ for C = 0).
-fn variance(p: &CalciumRuleParams, (up, down): (f64, f64), t_ms: f64) -> f64 {
-    let c = p.gamma_p * up + p.gamma_d * down;
-    let s2 = p.sigma * p.sigma * (up + down);
-    match c > 0.0 {
-        true => s2 * -(-2.0 * c * t_ms / p.tau_ms).exp_m1() / (2.0 * c),
-        false => s2 * t_ms / p.tau_ms,
-    }
-}
-
-/// e^(−2Ct/τ): what is left of a variance after `t_ms` in regime (Θp, Θd).
-fn decay2(p: &CalciumRuleParams, (up, down): (f64, f64), t_ms: f64) -> f64 {
-    (-2.0 * (p.gamma_p * up + p.gamma_d * down) * t_ms / p.tau_ms).exp()
-}
-
 /// The columns of one event-driven calcium synapse.
-struct Row<'a> {
+struct Row<'a, S> {
     syn: &'a Synapse,
     spine: &'a mut SpineHeadCa,
-    rho: &'a mut CaRuleState,
+    state: &'a mut S,
     w: &'a mut SynapticWeight,
     clock: &'a mut EventDriven,
 }
 
 /// Whether any variable the update writes is non-finite.
-fn bad(spine: &SpineHeadCa, rho: &CaRuleState, w: &SynapticWeight) -> bool {
-    !rho.rho.is_finite()
+fn bad<S: CalciumState>(spine: &SpineHeadCa, state: &S, w: &SynapticWeight) -> bool {
+    !state.get(w).is_finite()
         || [spine.ca_um, w.h_mv, w.w_mv, w.efficacy_mv]
             .into_iter()
             .any(|x| !x.is_finite())
 }
 
-type CalciumColumns<'a> = (
+type CalciumColumns<'a, S> = (
     &'a Synapse,
     &'a mut SpineHeadCa,
-    &'a mut CaRuleState,
+    &'a mut S,
     &'a mut SynapticWeight,
     &'a mut EventDriven,
 );
@@ -355,12 +485,20 @@ fn table_spans<'a>(
     &cache[i].1
 }
 
-/// System (Plasticity): finds the synapses of event-driven calcium groups that a spike reaches
-/// on this step (a presynaptic Ca transient due, a postsynaptic spike, or a presynaptic spike
-/// delivering input) and takes the step for each.
+/// The astrocyte factors, or none (every factor 1).
+fn factors(scaling: &AstrocyteScaling) -> &[f32] {
+    match scaling.is_identity() {
+        true => &[][..],
+        false => &scaling.per_neuron[..],
+    }
+}
+
+/// System (Plasticity, once per [`CalciumState`]): finds the synapses of event-driven calcium
+/// groups that a spike reaches on this step (a presynaptic Ca transient due, a postsynaptic
+/// spike, or a presynaptic spike delivering input) and takes the step for each.
 #[allow(clippy::too_many_arguments)]
-pub fn event_calcium(
-    mut q: Query<CalciumColumns<'static>>,
+pub fn event_calcium<S: CalciumState>(
+    mut q: Query<CalciumColumns<'static, S>>,
     ev: Res<EventCalcium>,
     clock: Res<Clock>,
     spikes: Res<SpikeHistory>,
@@ -374,15 +512,12 @@ pub fn event_calcium(
     if ev.is_empty() {
         return;
     }
-    let per_neuron = match scaling.is_identity() {
-        true => &[][..],
-        false => &scaling.per_neuron[..],
-    };
+    let per_neuron = factors(&scaling);
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
-    for (i, (syn, mut spine, mut rho, mut w, mut at)) in tables.enumerate() {
-        let (spine, rho) = (
+    for (i, (syn, mut spine, mut state, mut w, mut at)) in tables.enumerate() {
+        let (spine, state) = (
             spine.bypass_change_detection(),
-            rho.bypass_change_detection(),
+            state.bypass_change_detection(),
         );
         let (w, at) = (w.bypass_change_detection(), at.bypass_change_detection());
         let spans = table_spans(&mut spans, i, syn);
@@ -421,23 +556,60 @@ pub fn event_calcium(
             let row = Row {
                 syn: &syn[r],
                 spine: &mut spine[r],
-                rho: &mut rho[r],
+                state: &mut state[r],
                 w: &mut w[r],
                 clock: &mut at[r],
             };
-            ev.on_spike(
-                group_of(r as u32),
-                clock.step,
-                what,
-                row,
-                per_neuron,
-                &input,
-            );
-            if bad(&spine[r], &rho[r], &w[r]) {
+            let g = group_of(r as u32);
+            ev.on_spike(g, clock.step, what, row, per_neuron, &input);
+            if bad(&spine[r], &state[r], &w[r]) {
                 flag.synapse.fetch_min(syn[r].id, Relaxed);
             }
         }
     }
+}
+
+/// System (Consolidation, on a slow step, before tagging; once per [`CalciumState`]): brings
+/// every event-driven calcium synapse that takes part in consolidation to the start of this
+/// step, so that tagging, protein synthesis and capture read its h as it is now.
+pub fn catch_up_for_consolidation<S: CalciumState>(
+    mut q: Query<CalciumColumns<'static, S>>,
+    ev: Res<EventCalcium>,
+    clock: Res<Clock>,
+    input: Res<NeuronInput>,
+    scaling: Res<AstrocyteScaling>,
+    flag: Res<NonFinite>,
+) {
+    if ev.is_empty() {
+        return;
+    }
+    let per_neuron = factors(&scaling);
+    for_each_table(&mut q, |(syn, mut spine, mut state, mut w, mut at)| {
+        let (spine, state) = (
+            spine.bypass_change_detection(),
+            state.bypass_change_detection(),
+        );
+        let (w, at) = (w.bypass_change_detection(), at.bypass_change_detection());
+        for (g, r) in group_runs(syn) {
+            let g = ev.group(g as u16);
+            if !g.consolidates {
+                continue;
+            }
+            for i in r {
+                let row = Row {
+                    syn: &syn[i],
+                    spine: &mut spine[i],
+                    state: &mut state[i],
+                    w: &mut w[i],
+                    clock: &mut at[i],
+                };
+                ev.on_spike(g, clock.step, 0, row, per_neuron, &input);
+                if bad(&spine[i], &state[i], &w[i]) {
+                    flag.synapse.fetch_min(syn[i].id, Relaxed);
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -454,18 +626,21 @@ mod tests {
     fn group(p: &CalciumRuleParams) -> CalciumGroup {
         let (thresholds, lower_only) = ((p.theta_d, p.theta_p), (0.0, 1.0));
         CalciumGroup {
-            rule: p.clone(),
+            drift: Drift::Rho {
+                rule: p.clone(),
+                h_down: 1.0,
+                h_span: 4.0,
+            },
             tau_ca_ms: 20.0,
             c_pre: 1.0,
             c_post: 2.0,
             ca_delay_steps: 0,
             thresholds,
             lower_only,
-            h_down: 1.0,
-            h_span: 4.0,
             h0: 0.0,
             sign: 1.0,
             delivers_input: false,
+            consolidates: false,
         }
     }
 
@@ -487,7 +662,7 @@ mod tests {
                 let c = c0 * (-(k as f64 + 0.5) * h / g.tau_ca_ms).exp();
                 r += h * super::super::calcium_rule::drift(&p, r, c) / p.tau_ms;
             }
-            let got = g.rho_over(rho0, c0, t_ms, || 0.0);
+            let got = g.over(rho0, c0, t_ms, || 0.0);
             assert!((got - r).abs() < 1e-6, "c0 {c0} ρ0 {rho0}: {got} vs {r}");
             assert!((got - rho0).abs() > 1e-5 || c0 < 1.0, "ρ moved");
         }
@@ -523,8 +698,8 @@ mod tests {
             };
             v = v * (-2.0 * c * h / p.tau_ms).exp() + p.sigma * p.sigma * a * h / p.tau_ms;
         }
-        let draws = [-1.0, 1.0].map(|z| g.rho_over(0.5, c0, 100.0, || z));
-        let det = g.rho_over(0.5, c0, 100.0, || 0.0);
+        let draws = [-1.0, 1.0].map(|z| g.over(0.5, c0, 100.0, || z));
+        let det = g.over(0.5, c0, 100.0, || 0.0);
         let half = (draws[1] - draws[0]) / 2.0;
         // The noise is added before the last phase's (weak, cubic) flow: its slope over 100 ms
         // changes the spread by under 1e-4.
@@ -534,5 +709,92 @@ mod tests {
             half * half
         );
         assert!(((draws[0] + draws[1]) / 2.0 - det).abs() < 1e-6);
+    }
+
+    fn early(noise: bool) -> CalciumGroup {
+        let rule = EarlyCalciumParams {
+            noise,
+            ..Default::default()
+        };
+        let (thresholds, lower_only) = ((rule.theta_d, rule.theta_p), (0.0, 1.0));
+        CalciumGroup {
+            drift: Drift::H {
+                tau_h_ms: rule.tau_h_s * 1000.0,
+                rule,
+            },
+            tau_ca_ms: 48.8,
+            c_pre: 1.0,
+            c_post: 0.2758,
+            ca_delay_steps: 0,
+            thresholds,
+            lower_only,
+            h0: 4.20075,
+            sign: 1.0,
+            delivers_input: false,
+            consolidates: true,
+        }
+    }
+
+    /// The early rule's h over a stretch against a fine integration of the continuous model
+    /// (each of 10^6 sub-steps of 0.2 µs taken exactly with the Ca of its middle, in f64): they
+    /// agree to the reference's own error, set by the sub-step that straddles each crossing
+    /// (γp·(h_top − h)·δt/τh ≈ 3e-6 mV), from several c₀ and h. A phase misplaced by one
+    /// 0.1 ms step would differ by 1e-3 mV; h must move by over 1e-3 mV where c₀ ≥ θd.
+    #[test]
+    fn early_stretches_match_a_fine_integration_of_the_continuous_model() {
+        let g = early(false);
+        let Drift::H { rule: p, tau_h_ms } = g.drift.clone() else {
+            unreachable!()
+        };
+        for (c0, h) in [(4.5, 4.2), (3.2, 6.0), (2.0, 4.2), (1.0, 3.0), (6.0, 9.0)] {
+            let t_ms = 200.0;
+            let n = 1_000_000;
+            let dt = t_ms / n as f64;
+            let mut x = h;
+            for k in 0..n {
+                let c = c0 * (-(k as f64 + 0.5) * dt / g.tau_ca_ms).exp();
+                let regime = ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
+                let (rate, fixed) = h_linear(&p, regime);
+                x = fixed + (x - fixed) * (-rate * dt / tau_h_ms).exp();
+            }
+            let got = g.over(h, c0, t_ms, || 0.0);
+            assert!((got - x).abs() < 5e-6, "c0 {c0} h {h}: {got} vs {x}");
+            assert!((got - h).abs() > 1e-3 || c0 < p.theta_d, "h moved");
+        }
+        // Below both thresholds h relaxes to h0 with τh/r, exactly.
+        let t = 3_600_000.0;
+        let relaxed = g.over(8.0, 0.5, t, || 0.0);
+        let exact = p.h0_mv + (8.0 - p.h0_mv) * (-p.relaxation * t / tau_h_ms).exp();
+        assert!((relaxed - exact).abs() < 1e-12, "{relaxed} vs {exact}");
+    }
+
+    /// The early rule's noise has the Euler–Maruyama variance of its (linear) equation summed
+    /// over fine steps, and is carried through the relaxation after the Ca has fallen.
+    #[test]
+    fn early_noise_variance_is_that_of_the_equation() {
+        let g = early(true);
+        let Drift::H { rule: p, tau_h_ms } = g.drift.clone() else {
+            unreachable!()
+        };
+        let (c0, t_all) = (4.0, 300.0);
+        let n = 300_000;
+        let dt = t_all / n as f64;
+        let mut v = 0.0;
+        for k in 0..n {
+            let c = c0 * (-(k as f64 + 0.5) * dt / g.tau_ca_ms).exp();
+            let regime = ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
+            let (rate, _) = h_linear(&p, regime);
+            let a = regime.0 + regime.1;
+            v = v * (-2.0 * rate * dt / tau_h_ms).exp() + p.sigma_mv.powi(2) * a * dt / tau_h_ms;
+        }
+        let draws = [-1.0, 1.0].map(|z| g.over(5.0, c0, t_all, || z));
+        let det = g.over(5.0, c0, t_all, || 0.0);
+        let half = (draws[1] - draws[0]) / 2.0;
+        assert!(
+            (half * half / v - 1.0).abs() < 1e-3,
+            "{} vs {v}",
+            half * half
+        );
+        assert!(((draws[0] + draws[1]) / 2.0 - det).abs() < 1e-12);
     }
 }

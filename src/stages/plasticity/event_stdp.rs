@@ -26,9 +26,8 @@
 //! STDP; Potjans, Morrison & Diesmann (2010, Front Comput Neurosci 4:141) the dopamine form.
 
 use super::SynapticWeight;
-use super::calcium_rule::CaRuleState;
 use super::event_arrivals::{Arrivals, ChunkArrivals};
-use super::event_calcium::EventCalcium;
+use super::event_calcium::{CalciumState, EventCalcium};
 use super::pair_stdp::{StdpParams, StdpStep, StdpTraces};
 use crate::core::clock::Clock;
 use crate::core::prefetch::prefetch;
@@ -575,23 +574,23 @@ impl<'a> CaughtUp<'a> {
         }
     }
 
-    /// The Ca, ρ and weight of a synapse as they are after `upto` steps (`w`: its weight as
-    /// [`view`](Self::view) gives it).
-    pub fn view_calcium(
+    /// The Ca, calcium-rule state (ρ, or h's residual) and weight of a synapse as they are
+    /// after `upto` steps (`w`: its weight as [`view`](Self::view) gives it).
+    pub fn view_calcium<S: CalciumState>(
         &self,
         syn: &Synapse,
         clock: Option<&EventDriven>,
         spine: &SpineHeadCa,
-        rho: Option<&CaRuleState>,
+        state: Option<&S>,
         w: SynapticWeight,
-    ) -> (SpineHeadCa, Option<CaRuleState>, SynapticWeight) {
-        match (clock, rho) {
+    ) -> (SpineHeadCa, Option<S>, SynapticWeight) {
+        match (clock, state) {
             (Some(c), Some(r)) => {
                 let state = (*spine, *r, w);
                 let (s, r, w) = self.calcium.view(syn, c, state, self.upto, self.per_neuron);
                 (s, Some(r), w)
             }
-            _ => (*spine, rho.copied(), w),
+            _ => (*spine, state.copied(), w),
         }
     }
 }

@@ -109,12 +109,13 @@ impl Default for Rule {
 
 impl Rule {
     /// Whether the rule takes a synapse's steps only when spikes reach it (`event_driven:
-    /// true` of pair STDP or of the calcium rule).
+    /// true` of pair STDP or of a calcium rule).
     pub fn is_event_driven(&self) -> bool {
         match self {
             Rule::PairStdp(p) => p.event_driven,
             Rule::CalciumRule(p) => p.event_driven,
-            Rule::EarlyCalcium(_) | Rule::Static => false,
+            Rule::EarlyCalcium(p) => p.event_driven,
+            Rule::Static => false,
         }
     }
 }
@@ -151,8 +152,9 @@ pub fn plugin(s: &mut Schedule) {
             pair_stdp::pair_stdp_trafficked,
             event_stdp::event_stdp,
             calcium_rule::calcium_rule,
-            event_calcium::event_calcium,
+            event_calcium::event_calcium::<CaRuleState>,
             early_calcium::early_calcium_rule,
+            event_calcium::event_calcium::<EarlyCalciumRule>,
         )
             .chain()
             .in_set(Stage::Plasticity),
