@@ -122,6 +122,29 @@ impl EarlyCalciumStep {
     }
 }
 
+/// The step constants of each group's rule (`None`: not this rule), with the parameters and dt
+/// they were computed for: four exponentials and a square root per group, computed again only
+/// when a parameter change or a new dt makes them stale (on a scene of a few synapses they were
+/// a sixth of a step).
+#[derive(Default)]
+pub struct StepConstants(Vec<Option<(EarlyCalciumParams, f64, EarlyCalciumStep)>>);
+
+impl StepConstants {
+    /// Brings the constants up to date with `groups` at `dt_ms`.
+    fn update(&mut self, groups: &SynapseGroups, dt_ms: f64) {
+        self.0.resize(groups.0.len(), None);
+        for (slot, g) in self.0.iter_mut().zip(&groups.0) {
+            let super::Rule::EarlyCalcium(p) = &g.spec.rule else {
+                *slot = None;
+                continue;
+            };
+            if !slot.as_ref().is_some_and(|(q, dt, _)| q == p && *dt == dt_ms) {
+                *slot = Some((p.clone(), dt_ms, EarlyCalciumStep::new(p, dt_ms)));
+            }
+        }
+    }
+}
+
 /// System: synapses following the early-phase calcium rule on every step (event-driven ones
 /// take their steps in [`event_calcium`](super::event_calcium)).
 pub fn early_calcium_rule(
@@ -136,17 +159,18 @@ pub fn early_calcium_rule(
     >,
     groups: Res<SynapseGroups>,
     clock: Res<Clock>,
+    mut constants: Local<StepConstants>,
 ) {
-    let (dt, step, seed) = (clock.dt_ms, clock.step, clock.seed);
+    let (step, seed) = (clock.step, clock.seed);
+    constants.update(&groups, clock.dt_ms);
+    let constants = &*constants;
     for_each_table(&mut q, |(syn, ca, mut w, mut fine)| {
         let (w, fine) = (w.bypass_change_detection(), fine.bypass_change_detection());
         for (g, r) in group_runs(syn) {
-            let group = &groups.0[g];
-            let super::Rule::EarlyCalcium(p) = &group.spec.rule else {
+            let Some((_, _, k)) = &constants.0[g] else {
                 continue;
             };
-            let k = EarlyCalciumStep::new(p, dt);
-            let z_scale = group.h0_mv() as f32;
+            let z_scale = groups.0[g].h0_mv() as f32;
             let theta = k.theta_d.min(k.theta_p);
             for i in r {
                 let c = ca[i].ca_um;
