@@ -67,6 +67,12 @@ impl Draws {
         splitmix(splitmix(self.key ^ stream) ^ self.step)
     }
 
+    /// The uniform draw of `stream` in [0, 1), as [`uniform_f64`] gives it.
+    #[inline(always)]
+    pub fn uniform_f64(&self, stream: u64) -> f64 {
+        (self.bits(stream) >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    }
+
     /// Whether the uniform draw of `stream` ([`uniform_f64`]) is below the probability whose
     /// [`threshold`] is `t`: the same outcome, compared in integers.
     #[inline(always)]
@@ -90,7 +96,7 @@ pub fn uniform_f32(seed: u64, stream: u64, step: u64, purpose: Purpose) -> f32 {
 /// A uniform draw in [0, 1) with 53 bits of resolution.
 #[inline(always)]
 pub fn uniform_f64(seed: u64, stream: u64, step: u64, purpose: Purpose) -> f64 {
-    (bits(seed, stream, step, purpose) >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    Draws::new(seed, step, purpose).uniform_f64(stream)
 }
 
 /// A standard normal draw (Box–Muller on two keyed uniforms).

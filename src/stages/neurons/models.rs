@@ -539,21 +539,12 @@ fn kick(k: &Option<RandomKick>, draws: &rng::Draws, dt_ms: f64, id: u32) -> f32 
     }
 }
 
-/// The uniform input noise of neuron `id` on this step: min + (max − min)·U, U ~ Uniform[0, 1)
-/// (Izhikevich 2007, daspnet.m: `13*(rand-0.5)`); 0 without noise.
-fn uniform_noise(nz: &Option<UniformNoise>, clock: &Clock, id: u32) -> f32 {
-    match nz {
-        Some(nz) => {
-            let u = rng::uniform_f64(
-                clock.seed,
-                id as u64,
-                input_bin(clock),
-                Purpose::NeuronNoise,
-            );
-            (nz.min + (nz.max - nz.min) * u) as f32
-        }
-        None => 0.0,
-    }
+/// The uniform input noise of neuron `id` on this step (`draws`: this bin's
+/// [`Purpose::NeuronNoise`] draws): min + (max − min)·U, U ~ Uniform[0, 1) (Izhikevich 2007,
+/// daspnet.m: `13*(rand-0.5)`).
+#[inline(always)]
+fn uniform_noise(nz: &UniformNoise, draws: &rng::Draws, id: u32) -> f32 {
+    (nz.min + (nz.max - nz.min) * draws.uniform_f64(id as u64)) as f32
 }
 
 /// One step of a LIF neuron; returns whether it fired.
@@ -643,6 +634,7 @@ pub fn update_izhikevich(
     input: Res<NeuronInput>,
 ) {
     let kicks = rng::Draws::new(clock.seed, input_bin(&clock), Purpose::NeuronKick);
+    let noise = rng::Draws::new(clock.seed, input_bin(&clock), Purpose::NeuronNoise);
     let (clock, spikes, input) = (&*clock, &*spikes, &*input);
     crate::core::synapse::for_each_table(&mut q, |(ns, mut st)| {
         let st = st.bypass_change_detection();
@@ -668,9 +660,9 @@ pub fn update_izhikevich(
                         };
                     }
                 }
-                if p.noise.is_some() {
+                if let Some(nz) = &p.noise {
                     for (d, n) in current.iter_mut().zip(ns) {
-                        *d += uniform_noise(&p.noise, clock, n.id);
+                        *d += uniform_noise(nz, &noise, n.id);
                     }
                 }
                 for (j, n) in jump.iter_mut().zip(ns) {
@@ -786,10 +778,10 @@ mod tests {
     /// steps (standard error of the mean 3.75/√n = 0.0084 for n = 200 000; bounds at 5σ).
     #[test]
     fn uniform_noise_has_the_published_range_and_moments() {
-        let nz = Some(UniformNoise {
+        let nz = UniformNoise {
             min: -6.5,
             max: 6.5,
-        });
+        };
         let (mut s, mut s2, mut lo, mut hi) = (0.0f64, 0.0f64, f64::MAX, f64::MIN);
         let n = 200_000u64;
         for k in 0..n {
@@ -799,7 +791,8 @@ mod tests {
                 slow_every: 1,
                 seed: 9,
             };
-            let x = uniform_noise(&nz, &clock, (k % 1000) as u32) as f64;
+            let draws = rng::Draws::new(clock.seed, input_bin(&clock), Purpose::NeuronNoise);
+            let x = uniform_noise(&nz, &draws, (k % 1000) as u32) as f64;
             s += x;
             s2 += x * x;
             lo = lo.min(x);
@@ -813,13 +806,6 @@ mod tests {
         assert!(mean.abs() < 0.042, "mean {mean}");
         // Variance of the sample variance ≈ (μ4 − σ⁴)/n = (1.8 − 1)·14.08²/n: σ 0.028; 5σ 0.14.
         assert!((var - 169.0 / 12.0).abs() < 0.14, "variance {var}");
-        let clock = Clock {
-            step: 5,
-            dt_ms: 1.0,
-            slow_every: 1,
-            seed: 9,
-        };
-        assert_eq!(uniform_noise(&None, &clock, 3), 0.0);
     }
 
     /// The noise bounds are checked like the other inputs: finite, within ±1000, max ≥ min.
