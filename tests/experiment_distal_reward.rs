@@ -66,13 +66,16 @@ fn rewards(dir: &Path) -> Vec<f64> {
         .collect()
 }
 
-fn run(scene: &str, name: &str) -> std::path::PathBuf {
+/// `edra run` of `scene` on `threads` threads (the results do not depend on it). The two tests
+/// run side by side: the 1 h scene on one thread, the 2 h one on two, so that it takes the core
+/// the other leaves when it ends.
+fn run(scene: &str, name: &str, threads: &str) -> std::path::PathBuf {
     let dir = scratch(name);
     edra_ok(&[
         "run",
         &format!("scenes/experiments/{scene}"),
         "--threads",
-        "1",
+        threads,
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -94,7 +97,7 @@ fn final_mean_of_others(dir: &Path, except: &[u32]) -> f64 {
 
 #[test]
 fn rewarded_synapse_reaches_w_max_while_the_others_stay_low() {
-    let dir = run("distal_reward.ron", "distal_reward");
+    let dir = run("distal_reward.ron", "distal_reward", "1");
     let tr = trace(&dir, FIRST);
     let r = rewards(&dir);
     assert!(!r.is_empty(), "no reward");
@@ -140,7 +143,7 @@ fn rewarded_synapse_reaches_w_max_while_the_others_stay_low() {
 /// the new rule follows an exc[0] spike. docs/validation.md reports the numbers.
 #[test]
 fn after_the_switch_the_new_synapse_rises_to_w_max() {
-    let dir = run("retraining.ron", "retraining");
+    let dir = run("retraining.ron", "retraining", "2");
     let t_switch = 3_600_000.0;
     let (first, second) = (trace(&dir, FIRST), trace(&dir, SECOND));
     let r = rewards(&dir);
