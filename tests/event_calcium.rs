@@ -192,8 +192,7 @@ fn threads_reading_and_checkpoints_do_not_change_an_event_driven_calcium_run() {
         write(&dir, "plain", &text),
         write(&dir, "recorded", &recorded),
     );
-    let [t1, t2, rec, half, rest, rest_bin] =
-        ["t1", "t2", "rec", "half", "rest", "rest-bin"].map(|n| dir.join(n));
+    let [t1, t2, rec] = ["t1", "t2", "rec"].map(|n| dir.join(n));
     run(&plain, &t1, &["--threads", "1"]);
     run(&plain, &t2, &["--threads", "2"]);
     run(&recorded, &rec, &["--threads", "2"]);
@@ -207,30 +206,8 @@ fn threads_reading_and_checkpoints_do_not_change_an_event_driven_calcium_run() {
     let moved = largest_difference(&column(&t1, "rho"), &[0.0, 0.0, 1.0, 1.0].repeat(3));
     assert!(moved > 0.01, "ρ hardly moved ({moved})");
 
-    run(&plain, &half, &["--duration-ms", "2215"]);
-    let end = ["--duration-ms", "3400"];
-    run(&half.join("checkpoint.ron"), &rest, &end);
-    same_files(
-        &t1,
-        &rest,
-        &["synapses.csv", "checkpoint.ron"],
-        "continued vs uninterrupted",
-    );
-    let bin = dir.join("half.ckpt");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    edra_ok(&[
-        "checkpoint",
-        "convert",
-        &s(&half.join("checkpoint.ron")),
-        &s(&bin),
-    ]);
-    run(&bin, &rest_bin, &end);
-    same_files(
-        &t1,
-        &rest_bin,
-        &["synapses.csv"],
-        "continued from binary vs uninterrupted",
-    );
+    let both = ["synapses.csv", "checkpoint.ron"];
+    resumes_as_uninterrupted(&plain, &dir, ("2215", "3400"), &t1, &both);
 }
 
 /// The event-driven calcium rule is refused, at its field, with the NMDA Ca model and with

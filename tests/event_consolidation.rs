@@ -165,8 +165,7 @@ fn threads_reading_skipping_and_checkpoints_do_not_change_an_event_driven_consol
         write(&dir, "plain", &tetanus(4, 1500.0, true, true, false)),
         write(&dir, "recorded", &tetanus(4, 1500.0, true, true, true)),
     );
-    let [t1, t2, rec, every, half, rest, rest_bin] =
-        ["t1", "t2", "rec", "every", "half", "rest", "rest-bin"].map(|n| dir.join(n));
+    let [t1, t2, rec, every] = ["t1", "t2", "rec", "every"].map(|n| dir.join(n));
     run(&plain, &t1, &["--threads", "1"]);
     run(&plain, &t2, &["--threads", "2"]);
     run(&recorded, &rec, &["--threads", "2"]);
@@ -183,23 +182,5 @@ fn threads_reading_skipping_and_checkpoints_do_not_change_an_event_driven_consol
         "no synapse was tagged"
     );
 
-    run(&plain, &half, &["--duration-ms", "161.3"]);
-    let end = ["--duration-ms", "1500"];
-    run(&half.join("checkpoint.ron"), &rest, &end);
-    same_files(&t1, &rest, &both, "continued vs uninterrupted");
-    let bin = dir.join("half.ckpt");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    edra_ok(&[
-        "checkpoint",
-        "convert",
-        &s(&half.join("checkpoint.ron")),
-        &s(&bin),
-    ]);
-    run(&bin, &rest_bin, &end);
-    same_files(
-        &t1,
-        &rest_bin,
-        &["synapses.csv"],
-        "continued from binary vs uninterrupted",
-    );
+    resumes_as_uninterrupted(&plain, &dir, ("161.3", "1500"), &t1, &both);
 }

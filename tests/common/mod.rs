@@ -104,3 +104,36 @@ pub fn same_files(a: &Path, b: &Path, files: &[&str], what: &str) {
         assert!(read(&a.join(f)) == read(&b.join(f)), "{f} differs: {what}");
     }
 }
+
+/// Runs `scene` to `stop_ms` into `dir/half`, continues it to `end_ms` from its checkpoint, as
+/// written (RON) and converted to the binary form, and asserts that both end as the
+/// uninterrupted run `whole` did: the RON continuation in `files`, the binary one in
+/// `synapses.csv`.
+pub fn resumes_as_uninterrupted(
+    scene: &Path,
+    dir: &Path,
+    (stop_ms, end_ms): (&str, &str),
+    whole: &Path,
+    files: &[&str],
+) {
+    let [half, rest, rest_bin] = ["half", "rest", "rest-bin"].map(|n| dir.join(n));
+    run_scene(scene, &half, &["--duration-ms", stop_ms]);
+    let end = ["--duration-ms", end_ms];
+    run_scene(&half.join("checkpoint.ron"), &rest, &end);
+    same_files(whole, &rest, files, "continued vs uninterrupted");
+    let bin = dir.join("half.ckpt");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    edra_ok(&[
+        "checkpoint",
+        "convert",
+        &s(&half.join("checkpoint.ron")),
+        &s(&bin),
+    ]);
+    run_scene(&bin, &rest_bin, &end);
+    same_files(
+        whole,
+        &rest_bin,
+        &["synapses.csv"],
+        "continued from binary vs uninterrupted",
+    );
+}

@@ -138,7 +138,10 @@ impl StepConstants {
                 *slot = None;
                 continue;
             };
-            if !slot.as_ref().is_some_and(|(q, dt, _)| q == p && *dt == dt_ms) {
+            if !slot
+                .as_ref()
+                .is_some_and(|(q, dt, _)| q == p && *dt == dt_ms)
+            {
                 *slot = Some((p.clone(), dt_ms, EarlyCalciumStep::new(p, dt_ms)));
             }
         }
