@@ -643,6 +643,18 @@ mod tests {
             consolidates: false,
         }
     }
+    /// The fine reference the stretches are checked against: `x0` taken through `n` sub-steps
+    /// of `t_ms` by `step(x, c, δt)`, with c the Ca c₀·e^(−t/τ_Ca) of each sub-step's middle.
+    fn fine(
+        g: &CalciumGroup,
+        (c0, t_ms, n): (f64, f64, usize),
+        x0: f64,
+        step: impl Fn(f64, f64, f64) -> f64,
+    ) -> f64 {
+        let dt = t_ms / n as f64;
+        let ca = |k: usize| c0 * (-(k as f64 + 0.5) * dt / g.tau_ca_ms).exp();
+        (0..n).fold(x0, |x, k| step(x, ca(k), dt))
+    }
 
     /// The deterministic part against a fine Euler integration of the continuous model (Ca
     /// evaluated at the middle of each of 10^6 sub-steps of 0.2 µs): the two agree to the
@@ -655,13 +667,9 @@ mod tests {
         let g = group(&p);
         for (c0, rho0) in [(3.0, 0.0), (1.5, 0.7), (1.2, 0.3), (0.9, 0.55), (2.2, 1.0)] {
             let t_ms = 200.0;
-            let n = 1_000_000;
-            let h = t_ms / n as f64;
-            let mut r = rho0;
-            for k in 0..n {
-                let c = c0 * (-(k as f64 + 0.5) * h / g.tau_ca_ms).exp();
-                r += h * super::super::calcium_rule::drift(&p, r, c) / p.tau_ms;
-            }
+            let r = fine(&g, (c0, t_ms, 1_000_000), rho0, |r, c, h| {
+                r + h * super::super::calcium_rule::drift(&p, r, c) / p.tau_ms
+            });
             let got = g.over(rho0, c0, t_ms, || 0.0);
             assert!((got - r).abs() < 1e-6, "c0 {c0} ρ0 {rho0}: {got} vs {r}");
             assert!((got - rho0).abs() > 1e-5 || c0 < 1.0, "ρ moved");
@@ -684,20 +692,16 @@ mod tests {
         let p = CalciumRuleParams::default();
         let g = group(&p);
         let c0 = 2.5;
-        let (t_both, t_all) = (20.0 * (2.5f64 / 1.3).ln(), 20.0 * 2.5f64.ln());
+        let t_all = 20.0 * 2.5f64.ln();
         // Σ over fine steps of (σ²·a·h/τ)·(what is left of it at the end).
-        let n = 200_000;
-        let h = t_all / n as f64;
-        let mut v = 0.0;
-        for k in 0..n {
-            let t = (k as f64 + 0.5) * h;
-            let (a, c) = if t < t_both {
+        let v = fine(&g, (c0, t_all, 200_000), 0.0, |v, c, h| {
+            let (a, c) = if c >= p.theta_p {
                 (2.0, p.gamma_p + p.gamma_d)
             } else {
                 (1.0, p.gamma_d)
             };
-            v = v * (-2.0 * c * h / p.tau_ms).exp() + p.sigma * p.sigma * a * h / p.tau_ms;
-        }
+            v * (-2.0 * c * h / p.tau_ms).exp() + p.sigma * p.sigma * a * h / p.tau_ms
+        });
         let draws = [-1.0, 1.0].map(|z| g.over(0.5, c0, 100.0, || z));
         let det = g.over(0.5, c0, 100.0, || 0.0);
         let half = (draws[1] - draws[0]) / 2.0;
@@ -746,17 +750,13 @@ mod tests {
         let Drift::H { rule: p, tau_h_ms } = g.drift.clone() else {
             unreachable!()
         };
+        let regime = |c: f64| ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
         for (c0, h) in [(4.5, 4.2), (3.2, 6.0), (2.0, 4.2), (1.0, 3.0), (6.0, 9.0)] {
             let t_ms = 200.0;
-            let n = 1_000_000;
-            let dt = t_ms / n as f64;
-            let mut x = h;
-            for k in 0..n {
-                let c = c0 * (-(k as f64 + 0.5) * dt / g.tau_ca_ms).exp();
-                let regime = ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
-                let (rate, fixed) = h_linear(&p, regime);
-                x = fixed + (x - fixed) * (-rate * dt / tau_h_ms).exp();
-            }
+            let x = fine(&g, (c0, t_ms, 1_000_000), h, |x, c, dt| {
+                let (rate, fixed) = h_linear(&p, regime(c));
+                fixed + (x - fixed) * (-rate * dt / tau_h_ms).exp()
+            });
             let got = g.over(h, c0, t_ms, || 0.0);
             assert!((got - x).abs() < 5e-6, "c0 {c0} h {h}: {got} vs {x}");
             assert!((got - h).abs() > 1e-3 || c0 < p.theta_d, "h moved");
@@ -777,16 +777,12 @@ mod tests {
             unreachable!()
         };
         let (c0, t_all) = (4.0, 300.0);
-        let n = 300_000;
-        let dt = t_all / n as f64;
-        let mut v = 0.0;
-        for k in 0..n {
-            let c = c0 * (-(k as f64 + 0.5) * dt / g.tau_ca_ms).exp();
+        let v = fine(&g, (c0, t_all, 300_000), 0.0, |v, c, dt| {
             let regime = ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
             let (rate, _) = h_linear(&p, regime);
             let a = regime.0 + regime.1;
-            v = v * (-2.0 * rate * dt / tau_h_ms).exp() + p.sigma_mv.powi(2) * a * dt / tau_h_ms;
-        }
+            v * (-2.0 * rate * dt / tau_h_ms).exp() + p.sigma_mv.powi(2) * a * dt / tau_h_ms
+        });
         let draws = [-1.0, 1.0].map(|z| g.over(5.0, c0, t_all, || z));
         let det = g.over(5.0, c0, t_all, || 0.0);
         let half = (draws[1] - draws[0]) / 2.0;
