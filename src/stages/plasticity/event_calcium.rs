@@ -702,17 +702,20 @@ mod tests {
             };
             v * (-2.0 * c * h / p.tau_ms).exp() + p.sigma * p.sigma * a * h / p.tau_ms
         });
-        let draws = [-1.0, 1.0].map(|z| g.over(0.5, c0, 100.0, || z));
-        let det = g.over(0.5, c0, 100.0, || 0.0);
-        let half = (draws[1] - draws[0]) / 2.0;
+        let (sd, off) = spread(&g, 0.5, c0, 100.0);
         // The noise is added before the last phase's (weak, cubic) flow: its slope over 100 ms
         // changes the spread by under 1e-4.
-        assert!(
-            (half * half / v - 1.0).abs() < 1e-3,
-            "{} vs {v}",
-            half * half
-        );
-        assert!(((draws[0] + draws[1]) / 2.0 - det).abs() < 1e-6);
+        assert!((sd * sd / v - 1.0).abs() < 1e-3, "{} vs {v}", sd * sd);
+        assert!(off < 1e-6);
+    }
+
+    /// Half the distance between a stretch with the draw −1 and with +1 (the noise's standard
+    /// deviation), and how far their middle lies from the noise-free stretch.
+    fn spread(g: &CalciumGroup, x0: f64, c0: f64, t_ms: f64) -> (f64, f64) {
+        let draws = [-1.0, 1.0].map(|z| g.over(x0, c0, t_ms, || z));
+        let det = g.over(x0, c0, t_ms, || 0.0);
+        let middle = (draws[0] + draws[1]) / 2.0;
+        ((draws[1] - draws[0]) / 2.0, (middle - det).abs())
     }
 
     fn early(noise: bool) -> CalciumGroup {
@@ -783,14 +786,8 @@ mod tests {
             let a = regime.0 + regime.1;
             v * (-2.0 * rate * dt / tau_h_ms).exp() + p.sigma_mv.powi(2) * a * dt / tau_h_ms
         });
-        let draws = [-1.0, 1.0].map(|z| g.over(5.0, c0, t_all, || z));
-        let det = g.over(5.0, c0, t_all, || 0.0);
-        let half = (draws[1] - draws[0]) / 2.0;
-        assert!(
-            (half * half / v - 1.0).abs() < 1e-3,
-            "{} vs {v}",
-            half * half
-        );
-        assert!(((draws[0] + draws[1]) / 2.0 - det).abs() < 1e-12);
+        let (sd, off) = spread(&g, 5.0, c0, t_all);
+        assert!((sd * sd / v - 1.0).abs() < 1e-3, "{} vs {v}", sd * sd);
+        assert!(off < 1e-12);
     }
 }
