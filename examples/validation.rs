@@ -673,7 +673,8 @@ fn tag_and_capture(p: &mut Page, summary: &mut Vec<String>) -> Result<()> {
          weight z of stage 6 with the reference parameters (MODEL.md step 6). Presynaptic tetani\n\
          only: weak = 0.2 s, strong = 1 s at 100 Hz; strong at t0 = 1 h; read out 8 h after t0.\n\
          The test (`tests/experiment_tag_and_capture.rs`) compresses the slow time scales 10×\n\
-         (relaxation, τp, τz; the tetani unchanged) and gets the same picture.\n\n\
+         (relaxation, τp, τz; the tetani unchanged), reads each condition as the mean of 16\n\
+         copies, and gets the same picture, clock-driven and with the early rule event-driven.\n\n\
          | condition | published | edra z | edra w / h0 |\n|---|---|---|---|\n",
     );
     let conds = [
