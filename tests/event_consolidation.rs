@@ -184,3 +184,32 @@ fn threads_reading_skipping_and_checkpoints_do_not_change_an_event_driven_consol
 
     resumes_as_uninterrupted(&plain, &dir, ("161.3", "1500"), &t1, &both);
 }
+
+/// A parameter change during the run: consolidation's time constants may change, its h0 may
+/// not (an event-driven group takes the h0 of w = h + h0·z when the world is built), refused at
+/// its field before anything runs.
+#[test]
+fn an_event_driven_group_refuses_a_new_h0_during_the_run() {
+    let dir = scratch("evcons-setparam");
+    let change = |path: &str, value: f64| {
+        let event = format!(
+            "    timeline: [SetParam(at_ms: 500.0, path: \"synapses.syn.{path}\", value: {value})],\n    recorders:"
+        );
+        let text = tetanus(2, 1000.0, true, true, false).replacen("    recorders:", &event, 1);
+        let scene = write(&dir, &path.replace('.', "-"), &text);
+        edra(&["check", scene.to_str().unwrap()])
+    };
+    let ok = change("consolidation.tau_z_s", 2.0);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let refused = change("consolidation.h0_mv", 5.0);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("consolidation.h0_mv") && err.contains("cannot change during a run"),
+        "{err}"
+    );
+}

@@ -208,6 +208,7 @@ impl Group {
                 };
                 let receptors =
                     |g: &SynapseGroup| g.trafficking.as_ref().map(|t| t.total_receptors);
+                let h0 = |g: &SynapseGroup| g.consolidation.as_ref().map(|c| c.h0_mv);
                 let delays = "each synapse's delays are drawn when the world is built, and the \
                               spike history is sized for them";
                 [
@@ -270,6 +271,12 @@ impl Group {
                         "gating",
                         "the group is event-driven, and its decay tables are computed from its \
                          gating when the world is built",
+                    ),
+                    changed(
+                        !a.rule.is_event_driven() || h0(a) == h0(b),
+                        "consolidation.h0_mv",
+                        "the group is event-driven, and the h0 of its weight w = h + h0·z is \
+                         taken when the world is built",
                     ),
                     changed(
                         a.stages == b.stages,
