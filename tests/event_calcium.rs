@@ -14,7 +14,6 @@
 
 mod common;
 use common::*;
-use std::path::Path;
 
 #[path = "../examples/validation_parts/helpers.rs"]
 mod validation;
@@ -72,13 +71,6 @@ fn variant(
 
 use common::{run_scene as run, write_scene as write};
 
-/// A column of `synapses.csv`, as numbers in id order.
-fn column(dir: &Path, name: &str) -> Vec<f64> {
-    let (header, rows) = read_csv(&dir.join("synapses.csv"));
-    let c = header.iter().position(|h| h == name).unwrap();
-    rows.iter().map(|r| r[c].parse().unwrap()).collect()
-}
-
 fn largest_difference(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
     a.iter()
@@ -99,7 +91,7 @@ fn event_driven_is_the_limit_of_the_clock_driven_path_as_dt_shrinks() {
         let name = format!("{}-{dt}", if event { "event" } else { "clock" });
         let scene = write(&dir, &name, &variant(1, &d, 3, dt, false, event));
         run(&scene, &dir.join(&name), &[]);
-        column(&dir.join(&name), "rho")
+        synapse_column(&dir.join(&name), "rho")
     };
     let (event, event_fine) = (rho(0.1, true), rho(0.01, true));
     let (clock, clock_fine) = (rho(0.1, false), rho(0.01, false));
@@ -203,7 +195,7 @@ fn threads_reading_and_checkpoints_do_not_change_an_event_driven_calcium_run() {
         "1 vs 2 threads",
     );
     same_files(&t1, &rec, &["synapses.csv"], "with vs without a recorder");
-    let moved = largest_difference(&column(&t1, "rho"), &[0.0, 0.0, 1.0, 1.0].repeat(3));
+    let moved = largest_difference(&synapse_column(&t1, "rho"), &[0.0, 0.0, 1.0, 1.0].repeat(3));
     assert!(moved > 0.01, "ρ hardly moved ({moved})");
 
     let both = ["synapses.csv", "checkpoint.ron"];

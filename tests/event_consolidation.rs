@@ -19,16 +19,8 @@
 
 mod common;
 use common::*;
-use std::path::Path;
 
 use common::{run_scene as run, write_scene as write};
-
-/// A column of `synapses.csv`, as numbers in id order.
-fn column(dir: &Path, name: &str) -> Vec<f64> {
-    let (header, rows) = read_csv(&dir.join("synapses.csv"));
-    let c = header.iter().position(|h| h == name).unwrap();
-    rows.iter().map(|r| r[c].parse().unwrap()).collect()
-}
 
 /// `lt2021_basic_early.ron` at `dt_ms`, event-driven or not.
 fn basic_early(dt_ms: f64, event: bool) -> String {
@@ -54,7 +46,7 @@ fn event_driven_h_is_the_limit_of_the_clock_driven_path_as_dt_shrinks() {
         let name = format!("{}-{dt}", if event { "event" } else { "clock" });
         let scene = write(&dir, &name, &basic_early(dt, event));
         run(&scene, &dir.join(&name), &["--threads", "1"]);
-        column(&dir.join(&name), "h_mv")[0]
+        synapse_column(&dir.join(&name), "h_mv")[0]
     };
     let (event, event_fine) = (h(0.2, true), h(0.02, true));
     let (clock, clock_fine) = (h(0.2, false), h(0.02, false));
@@ -125,7 +117,7 @@ fn event_driven_tetanus_matches_the_clock_driven_distribution() {
         let name = format!("{noise}-{event}");
         let scene = write(&dir, &name, &tetanus(n, 700.0, noise, event, false));
         run(&scene, &dir.join(&name), &[]);
-        column(&dir.join(&name), "h_mv")
+        synapse_column(&dir.join(&name), "h_mv")
     };
     let (det_event, det_clock) = (h(false, true)[0], h(false, false)[0]);
     let change = det_event - 4.20075;
@@ -174,7 +166,7 @@ fn threads_reading_skipping_and_checkpoints_do_not_change_an_event_driven_consol
     same_files(&t1, &t2, &both, "1 vs 2 threads");
     same_files(&t1, &rec, &["synapses.csv"], "with vs without a recorder");
     same_files(&t1, &every, &both, "every step vs idle steps skipped");
-    let z = column(&t1, "z");
+    let z = synapse_column(&t1, "z");
     assert!(z.iter().all(|&z| z > 0.01), "z hardly moved: {z:?}");
     let (_, rows) = read_csv(&rec.join("h.csv"));
     assert!(

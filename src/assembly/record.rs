@@ -14,12 +14,13 @@ use crate::core::clock::Clock;
 use crate::core::registry::Registered;
 use crate::core::synapse::Recorded;
 pub use crate::scene::recorders::RecordKind;
+use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::consolidation::ConsolidationProteinPool;
 use crate::stages::homeostasis::AstrocyteUnit;
 use crate::stages::modulation::RegionData;
 use crate::stages::neurons::{IzhikevichState, LifState, Neuron};
-use crate::stages::plasticity::SynapticWeight;
 use crate::stages::plasticity::event_stdp::{CaughtUp, EventView};
+use crate::stages::plasticity::{CaRuleState, EarlyCalciumRule, StdpTraces, SynapticWeight};
 use crate::stages::{SYNAPSE_VARIABLE_COUNT, SynapseParts};
 use bevy_ecs::prelude::*;
 use bevy_ecs::query::QueryData;
@@ -48,27 +49,48 @@ macro_rules! synapse_data {
 
 crate::stages::cascade!(synapse_data);
 
+/// The components an event-driven synapse changes between its steps, as they are now.
+struct UpToDate {
+    traces: Option<StdpTraces>,
+    spine: SpineHeadCa,
+    rho: Option<CaRuleState>,
+    early: Option<EarlyCalciumRule>,
+    weight: SynapticWeight,
+}
+
 impl SynapseDataItem<'_, '_> {
-    /// The weight, brought up to date (`now`) if the synapse is event-driven.
-    pub fn weight_now(&self, now: &CaughtUp) -> SynapticWeight {
-        let (_, w) = now.view(self.synapse, self.event, self.traces, self.weight);
-        let (spine, _, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
-        now.view_calcium(self.synapse, self.event, &spine, self.early, w)
-            .2
+    /// The components an event-driven synapse changes, brought up to date (`now`) without
+    /// being written; a clock-driven synapse's as they are.
+    fn up_to_date(&self, now: &CaughtUp) -> UpToDate {
+        let (syn, event) = (self.synapse, self.event);
+        let (traces, w) = now.view(syn, event, self.traces, self.weight);
+        let (spine, rho, w) = now.view_calcium(syn, event, self.spine, self.rho, w);
+        let (spine, early, weight) = now.view_calcium(syn, event, &spine, self.early, w);
+        UpToDate {
+            traces,
+            spine,
+            rho,
+            early,
+            weight,
+        }
     }
 
-    /// The values of the built-in variables ([`crate::stages::synapse_variables`], in that order); `None` where the synapse lacks the component. An
-    /// event-driven synapse is shown brought up to date (`now`), without being written.
+    /// The weight, brought up to date (`now`) if the synapse is event-driven.
+    pub fn weight_now(&self, now: &CaughtUp) -> SynapticWeight {
+        self.up_to_date(now).weight
+    }
+
+    /// The values of the built-in variables ([`crate::stages::synapse_variables`], in that
+    /// order); `None` where the synapse lacks the component. An event-driven synapse is shown
+    /// brought up to date (`now`), without being written.
     pub fn values(&self, now: &CaughtUp) -> [Option<f32>; SYNAPSE_VARIABLE_COUNT] {
-        let (traces, w) = now.view(self.synapse, self.event, self.traces, self.weight);
-        let (spine, rho, w) = now.view_calcium(self.synapse, self.event, self.spine, self.rho, w);
-        let (spine, early, w) = now.view_calcium(self.synapse, self.event, &spine, self.early, w);
+        let u = self.up_to_date(now);
         SynapseParts {
-            spine: Some(&spine),
-            traces: traces.as_ref(),
-            rho: rho.as_ref(),
-            early: early.as_ref(),
-            weight: Some(&w),
+            spine: Some(&u.spine),
+            traces: u.traces.as_ref(),
+            rho: u.rho.as_ref(),
+            early: u.early.as_ref(),
+            weight: Some(&u.weight),
             ..self.parts()
         }
         .values()

@@ -657,12 +657,7 @@ impl Scene {
                 );
             }
         }
-        let event_calcium = match &s.rule {
-            Rule::CalciumRule(p) => p.event_driven,
-            Rule::EarlyCalcium(p) => p.event_driven,
-            _ => false,
-        };
-        if event_calcium {
+        if reads_ca && s.rule.is_event_driven() {
             event_calcium_fits(s, c);
         }
         if let Some(t) = &s.trafficking {

@@ -71,6 +71,25 @@ impl AstrocyteScaling {
     pub fn is_identity(&self) -> bool {
         self.params.is_empty()
     }
+
+    /// The factor of every neuron, or none when every factor is 1 (no astrocytes): what
+    /// [`factor`] reads, so that it skips the lookup then (the same values).
+    pub fn factors(&self) -> &[f32] {
+        match self.is_identity() {
+            true => &[],
+            false => &self.per_neuron,
+        }
+    }
+}
+
+/// The factor of neuron `post` in `factors` ([`AstrocyteScaling::factors`]): 1 when there are
+/// none, without reading anything.
+#[inline(always)]
+pub fn factor(factors: &[f32], post: u32) -> f32 {
+    match factors.is_empty() {
+        true => 1.0,
+        false => factors[post as usize],
+    }
 }
 
 /// One slow step of an astrocyte; `dt_s` is the slow step in seconds.

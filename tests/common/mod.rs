@@ -105,6 +105,13 @@ pub fn same_files(a: &Path, b: &Path, files: &[&str], what: &str) {
     }
 }
 
+/// Variable `name` of the run folder `dir`'s `synapses.csv`, as numbers in id order.
+pub fn synapse_column(dir: &Path, name: &str) -> Vec<f64> {
+    let (header, rows) = read_csv(&dir.join("synapses.csv"));
+    let c = header.iter().position(|h| h == name).unwrap();
+    rows.iter().map(|r| r[c].parse().unwrap()).collect()
+}
+
 /// Runs `scene` to `stop_ms` into `dir/half`, continues it to `end_ms` from its checkpoint, as
 /// written (RON) and converted to the binary form, and asserts that both end as the
 /// uninterrupted run `whole` did: the RON continuation in `files`, the binary one in

@@ -65,6 +65,14 @@ crate::params! {
     }
 }
 
+impl CalciumRuleParams {
+    /// The early weight of efficacy ρ: h = h_down + ρ·(h_up − h_down), mV.
+    #[inline(always)]
+    pub fn early_weight_mv(&self, rho: f64) -> f32 {
+        self.h_down_mv as f32 + rho as f32 * (self.h_up_mv - self.h_down_mv) as f32
+    }
+}
+
 /// Deterministic part of τ·dρ/dt.
 #[inline(always)]
 pub fn drift(p: &CalciumRuleParams, rho: f64, ca: f64) -> f64 {
@@ -111,7 +119,6 @@ pub fn calcium_rule(
                 continue;
             };
             let h0 = group.h0_mv() as f32;
-            let (lo, span) = (p.h_down_mv as f32, (p.h_up_mv - p.h_down_mv) as f32);
             for i in r {
                 let c = ca[i].ca_um as f64;
                 let theta = p.theta_d.min(p.theta_p);
@@ -119,7 +126,7 @@ pub fn calcium_rule(
                 let rho = rho_step(p, dt, st[i].rho, c, n);
                 st[i].rho = rho;
                 let wi = &mut w[i];
-                wi.h_mv = lo + rho as f32 * span;
+                wi.h_mv = p.early_weight_mv(rho);
                 wi.w_mv = wi.h_mv + h0 * wi.z;
             }
         }

@@ -77,6 +77,24 @@ crate::params! {
     }
 }
 
+impl EarlyCalciumParams {
+    /// τh, ms.
+    pub fn tau_h_ms(&self) -> f64 {
+        self.tau_h_s * 1000.0
+    }
+
+    /// The rule's linear form in calcium regime (Θp, Θd) (each 0 or 1): its rate
+    /// C = r + γp·Θp + γd·Θd and its fixed point h* = (r·h0 + γp·h_top·Θp)/C, mV, so that
+    /// τh·dh/dt = C·(h* − h) without noise.
+    pub fn regime(&self, (up, down): (f64, f64)) -> (f64, f64) {
+        let c = self.relaxation + self.gamma_p * up + self.gamma_d * down;
+        (
+            c,
+            (self.relaxation * self.h0_mv + self.gamma_p * self.h_top_mv * up) / c,
+        )
+    }
+}
+
 /// Per-step constants of the rule for one group.
 #[derive(Clone, Copy, Debug)]
 pub struct EarlyCalciumStep {
@@ -91,11 +109,10 @@ pub struct EarlyCalciumStep {
 
 impl EarlyCalciumStep {
     pub fn new(p: &EarlyCalciumParams, dt_ms: f64) -> Self {
-        let k = dt_ms / (p.tau_h_s * 1000.0);
+        let k = dt_ms / p.tau_h_ms();
         let regime = |i: usize| {
             let (up, down) = ((i >> 1) as f64, (i & 1) as f64);
-            let c = p.relaxation + p.gamma_p * up + p.gamma_d * down;
-            let fixed = (p.relaxation * p.h0_mv + p.gamma_p * p.h_top_mv * up) / c;
+            let (c, fixed) = p.regime((up, down));
             let decay = (-c * k).exp();
             let noise = if p.noise {
                 p.sigma_mv * (1.0 / k).sqrt() * (up + down).sqrt() * -(-c * k).exp_m1() / c

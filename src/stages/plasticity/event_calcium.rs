@@ -60,7 +60,8 @@ use crate::stages::ca_influx::{CaModel, LinearCaParams, SpineHeadCa};
 use crate::stages::delivery::DeliveryIndex;
 use crate::stages::groups::{SynapseGroupRt, SynapseGroups};
 use crate::stages::guard::NonFinite;
-use crate::stages::homeostasis::AstrocyteScaling;
+use crate::stages::homeostasis::{AstrocyteScaling, factor};
+use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::component::Mutable;
 use bevy_ecs::prelude::*;
 use std::sync::atomic::Ordering::Relaxed;
@@ -77,17 +78,10 @@ const INPUT: u8 = 4;
 /// The variable an event-driven calcium group integrates between spikes, with its rule.
 #[derive(Clone, Debug)]
 enum Drift {
-    /// ρ of the calcium rule (Graupner & Brunel 2012), with h = h_down + ρ·h_span.
-    Rho {
-        rule: CalciumRuleParams,
-        h_down: f32,
-        h_span: f32,
-    },
-    /// The early weight h of Luboeinski & Tetzlaff 2021, mV, with τh in ms.
-    H {
-        rule: EarlyCalciumParams,
-        tau_h_ms: f64,
-    },
+    /// ρ of the calcium rule (Graupner & Brunel 2012).
+    Rho(CalciumRuleParams),
+    /// The early weight h of Luboeinski & Tetzlaff 2021, mV.
+    H(EarlyCalciumParams),
 }
 
 /// Constants of one event-driven calcium group.
@@ -127,15 +121,8 @@ fn event_params(g: &SynapseGroupRt) -> Option<(&LinearCaParams, Drift)> {
         return None;
     };
     let drift = match &g.spec.rule {
-        super::Rule::CalciumRule(p) if p.event_driven => Drift::Rho {
-            rule: p.clone(),
-            h_down: p.h_down_mv as f32,
-            h_span: (p.h_up_mv - p.h_down_mv) as f32,
-        },
-        super::Rule::EarlyCalcium(p) if p.event_driven => Drift::H {
-            rule: p.clone(),
-            tau_h_ms: p.tau_h_s * 1000.0,
-        },
+        super::Rule::CalciumRule(p) if p.event_driven => Drift::Rho(p.clone()),
+        super::Rule::EarlyCalcium(p) if p.event_driven => Drift::H(p.clone()),
         _ => return None,
     };
     Some((ca, drift))
@@ -196,21 +183,35 @@ impl EventCalcium {
         (x, c as f64 * (-t_ms / g.tau_ca_ms).exp())
     }
 
-    /// Step `step` of a synapse a spike reaches on it (`what`: [`CA_PRE`] | [`CA_POST`] |
-    /// [`INPUT`]; 0 brings it up to date only).
-    fn on_spike<S: CalciumState>(
+    /// Brings a synapse to the start of step `step`: its ρ (or h) and weight, and its Ca to
+    /// that step's before any jump, which it returns in f64.
+    fn bring_to<S: CalciumState>(
         &self,
         g: &CalciumGroup,
         step: u64,
-        what: u8,
-        at: Row<S>,
+        at: &mut Row<S>,
+        per_neuron: &[f32],
+    ) -> f64 {
+        let x = at.state.get(at.w);
+        let (x, c) = self.advance(g, at.syn.id, at.clock.next_step, step, at.spine.ca_um, x);
+        at.state.set(x, at.w, g);
+        g.set_weight(at.w, per_neuron, at.syn);
+        at.spine.ca_um = c as f32;
+        at.clock.next_step = step;
+        c
+    }
+
+    /// Step `step` of a synapse a spike reaches on it (`what`: [`CA_PRE`] | [`CA_POST`] |
+    /// [`INPUT`]).
+    fn on_spike<S: CalciumState>(
+        &self,
+        g: &CalciumGroup,
+        (step, what): (u64, u8),
+        mut at: Row<S>,
         per_neuron: &[f32],
         input: &NeuronInput,
     ) {
-        let x = at.state.get(at.w);
-        let (x, mut c) = self.advance(g, at.syn.id, at.clock.next_step, step, at.spine.ca_um, x);
-        at.state.set(x, at.w, g);
-        g.set_weight(at.w, per_neuron, at.syn);
+        let mut c = self.bring_to(g, step, &mut at, per_neuron);
         if what & INPUT != 0 {
             input.add(at.syn.post, at.w.efficacy_mv);
         }
@@ -221,7 +222,6 @@ impl EventCalcium {
             c += g.c_post;
         }
         at.spine.ca_um = c as f32;
-        at.clock.next_step = step;
     }
 
     /// One synapse as it is after `upto` steps, without writing it: its Ca, state and weight.
@@ -268,8 +268,8 @@ impl CalciumState for CaRuleState {
     /// h = h_down + ρ·(h_up − h_down).
     fn set(&mut self, rho: f64, w: &mut SynapticWeight, g: &CalciumGroup) {
         self.rho = rho;
-        if let Drift::Rho { h_down, h_span, .. } = g.drift {
-            w.h_mv = h_down + rho as f32 * h_span;
+        if let Drift::Rho(p) = &g.drift {
+            w.h_mv = p.early_weight_mv(rho);
         }
     }
 }
@@ -327,11 +327,7 @@ impl CalciumGroup {
     /// Sets w = h + h0·z and the efficacy sign·w·S (h as the state set it).
     fn set_weight(&self, w: &mut SynapticWeight, per_neuron: &[f32], syn: &Synapse) {
         w.w_mv = w.h_mv + self.h0 * w.z;
-        let scale = match per_neuron.is_empty() {
-            true => 1.0,
-            false => per_neuron[syn.post as usize],
-        };
-        w.efficacy_mv = direct_efficacy_mv(self.sign, w.w_mv, scale);
+        w.efficacy_mv = direct_efficacy_mv(self.sign, w.w_mv, factor(per_neuron, syn.post));
     }
 }
 
@@ -339,15 +335,15 @@ impl Drift {
     /// (θd, θp).
     fn thresholds(&self) -> (f64, f64) {
         match self {
-            Drift::Rho { rule, .. } => (rule.theta_d, rule.theta_p),
-            Drift::H { rule, .. } => (rule.theta_d, rule.theta_p),
+            Drift::Rho(p) => (p.theta_d, p.theta_p),
+            Drift::H(p) => (p.theta_d, p.theta_p),
         }
     }
 
     fn noise(&self) -> bool {
         match self {
-            Drift::Rho { rule, .. } => rule.noise,
-            Drift::H { rule, .. } => rule.noise,
+            Drift::Rho(p) => p.noise,
+            Drift::H(p) => p.noise,
         }
     }
 
@@ -357,11 +353,11 @@ impl Drift {
             return x;
         }
         match self {
-            Drift::Rho { rule, .. } => flow_rho(rule, x, regime, t_ms),
-            Drift::H { rule, tau_h_ms } => {
-                let (c, fixed) = h_linear(rule, regime);
+            Drift::Rho(p) => flow_rho(p, x, regime, t_ms),
+            Drift::H(p) => {
+                let (c, fixed) = p.regime(regime);
                 match c > 0.0 {
-                    true => fixed + (x - fixed) * (-c * t_ms / tau_h_ms).exp(),
+                    true => fixed + (x - fixed) * (-c * t_ms / p.tau_h_ms()).exp(),
                     false => x,
                 }
             }
@@ -371,15 +367,15 @@ impl Drift {
     /// The rate C of the linear part in `regime`, the noise's σ², and the time constant, ms.
     fn linear(&self, (up, down): (f64, f64)) -> (f64, f64, f64) {
         match self {
-            Drift::Rho { rule: p, .. } => (
+            Drift::Rho(p) => (
                 p.gamma_p * up + p.gamma_d * down,
                 p.sigma * p.sigma,
                 p.tau_ms,
             ),
-            Drift::H { rule: p, tau_h_ms } => (
-                h_linear(p, (up, down)).0,
+            Drift::H(p) => (
+                p.regime((up, down)).0,
                 p.sigma_mv * p.sigma_mv,
-                *tau_h_ms,
+                p.tau_h_ms(),
             ),
         }
     }
@@ -400,16 +396,6 @@ impl Drift {
         let (c, _, tau) = self.linear(regime);
         (-2.0 * c * t_ms / tau).exp()
     }
-}
-
-/// The early rule's C = r + γp·Θp + γd·Θd and fixed point h* = (r·h0 + γp·h_top·Θp)/C, mV, in
-/// regime (Θp, Θd).
-fn h_linear(p: &EarlyCalciumParams, (up, down): (f64, f64)) -> (f64, f64) {
-    let c = p.relaxation + p.gamma_p * up + p.gamma_d * down;
-    (
-        c,
-        (p.relaxation * p.h0_mv + p.gamma_p * p.h_top_mv * up) / c,
-    )
 }
 
 /// How long Ca decaying from `c0` with time constant `tau_ms` stays at or above `theta`:
@@ -450,14 +436,6 @@ struct Row<'a, S> {
     clock: &'a mut EventDriven,
 }
 
-/// Whether any variable the update writes is non-finite.
-fn bad<S: CalciumState>(spine: &SpineHeadCa, state: &S, w: &SynapticWeight) -> bool {
-    !state.get(w).is_finite()
-        || [spine.ca_um, w.h_mv, w.w_mv, w.efficacy_mv]
-            .into_iter()
-            .any(|x| !x.is_finite())
-}
-
 type CalciumColumns<'a, S> = (
     &'a Synapse,
     &'a mut SpineHeadCa,
@@ -465,6 +443,66 @@ type CalciumColumns<'a, S> = (
     &'a mut SynapticWeight,
     &'a mut EventDriven,
 );
+
+/// The columns of one table of event-driven calcium synapses, written without change detection.
+struct Columns<'w, S> {
+    syn: &'w [Synapse],
+    spine: &'w mut [SpineHeadCa],
+    state: &'w mut [S],
+    w: &'w mut [SynapticWeight],
+    clock: &'w mut [EventDriven],
+}
+
+/// A table's column of `T`, to be written without change detection.
+fn open<T>(c: ContiguousMut<'_, T>) -> &mut [T] {
+    ContiguousMut::bypass_change_detection_split(c).0
+}
+
+impl<'w, S: CalciumState> Columns<'w, S> {
+    /// A table as [`CalciumColumns`] gives it.
+    #[allow(clippy::type_complexity)]
+    fn of(
+        (syn, spine, state, w, clock): (
+            &'w [Synapse],
+            ContiguousMut<'w, SpineHeadCa>,
+            ContiguousMut<'w, S>,
+            ContiguousMut<'w, SynapticWeight>,
+            ContiguousMut<'w, EventDriven>,
+        ),
+    ) -> Self {
+        let (spine, state, w, clock) = (open(spine), open(state), open(w), open(clock));
+        Columns {
+            syn,
+            spine,
+            state,
+            w,
+            clock,
+        }
+    }
+
+    /// Row `r`.
+    fn row(&mut self, r: usize) -> Row<'_, S> {
+        Row {
+            syn: &self.syn[r],
+            spine: &mut self.spine[r],
+            state: &mut self.state[r],
+            w: &mut self.w[r],
+            clock: &mut self.clock[r],
+        }
+    }
+
+    /// Flags synapse `r` if a variable its update writes is non-finite.
+    fn check(&self, r: usize, flag: &NonFinite) {
+        let (spine, w) = (&self.spine[r], &self.w[r]);
+        let bad = !self.state[r].get(w).is_finite()
+            || [spine.ca_um, w.h_mv, w.w_mv, w.efficacy_mv]
+                .into_iter()
+                .any(|x| !x.is_finite());
+        if bad {
+            flag.synapse.fetch_min(self.syn[r].id, Relaxed);
+        }
+    }
+}
 
 /// A table's runs of one group, (end row, group), found when the table is first seen or has
 /// moved: (where it lay, its runs).
@@ -483,14 +521,6 @@ fn table_spans<'a>(
         cache.push((at, runs));
     }
     &cache[i].1
-}
-
-/// The astrocyte factors, or none (every factor 1).
-fn factors(scaling: &AstrocyteScaling) -> &[f32] {
-    match scaling.is_identity() {
-        true => &[][..],
-        false => &scaling.per_neuron[..],
-    }
 }
 
 /// System (Plasticity, once per [`CalciumState`]): finds the synapses of event-driven calcium
@@ -512,14 +542,11 @@ pub fn event_calcium<S: CalciumState>(
     if ev.is_empty() {
         return;
     }
-    let per_neuron = factors(&scaling);
+    let per_neuron = scaling.factors();
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
-    for (i, (syn, mut spine, mut state, mut w, mut at)) in tables.enumerate() {
-        let (spine, state) = (
-            spine.bypass_change_detection(),
-            state.bypass_change_detection(),
-        );
-        let (w, at) = (w.bypass_change_detection(), at.bypass_change_detection());
+    for (i, table) in tables.enumerate() {
+        let mut cols = Columns::of(table);
+        let syn = cols.syn;
         let spans = table_spans(&mut spans, i, syn);
         let group_of = |r: u32| {
             let g = spans.iter().find(|s| (r as usize) < s.0).map_or(0, |s| s.1);
@@ -553,18 +580,9 @@ pub fn event_calcium<S: CalciumState>(
                 what |= (reached[k] & 7) as u8;
                 k += 1;
             }
-            let row = Row {
-                syn: &syn[r],
-                spine: &mut spine[r],
-                state: &mut state[r],
-                w: &mut w[r],
-                clock: &mut at[r],
-            };
             let g = group_of(r as u32);
-            ev.on_spike(g, clock.step, what, row, per_neuron, &input);
-            if bad(&spine[r], &state[r], &w[r]) {
-                flag.synapse.fetch_min(syn[r].id, Relaxed);
-            }
+            ev.on_spike(g, (clock.step, what), cols.row(r), per_neuron, &input);
+            cols.check(r, &flag);
         }
     }
 }
@@ -576,37 +594,23 @@ pub fn catch_up_for_consolidation<S: CalciumState>(
     mut q: Query<CalciumColumns<'static, S>>,
     ev: Res<EventCalcium>,
     clock: Res<Clock>,
-    input: Res<NeuronInput>,
     scaling: Res<AstrocyteScaling>,
     flag: Res<NonFinite>,
 ) {
     if ev.is_empty() {
         return;
     }
-    let per_neuron = factors(&scaling);
-    for_each_table(&mut q, |(syn, mut spine, mut state, mut w, mut at)| {
-        let (spine, state) = (
-            spine.bypass_change_detection(),
-            state.bypass_change_detection(),
-        );
-        let (w, at) = (w.bypass_change_detection(), at.bypass_change_detection());
-        for (g, r) in group_runs(syn) {
+    let per_neuron = scaling.factors();
+    for_each_table(&mut q, |table| {
+        let mut cols = Columns::of(table);
+        for (g, r) in group_runs(cols.syn) {
             let g = ev.group(g as u16);
             if !g.consolidates {
                 continue;
             }
             for i in r {
-                let row = Row {
-                    syn: &syn[i],
-                    spine: &mut spine[i],
-                    state: &mut state[i],
-                    w: &mut w[i],
-                    clock: &mut at[i],
-                };
-                ev.on_spike(g, clock.step, 0, row, per_neuron, &input);
-                if bad(&spine[i], &state[i], &w[i]) {
-                    flag.synapse.fetch_min(syn[i].id, Relaxed);
-                }
+                ev.bring_to(g, clock.step, &mut cols.row(i), per_neuron);
+                cols.check(i, &flag);
             }
         }
     });
@@ -626,11 +630,7 @@ mod tests {
     fn group(p: &CalciumRuleParams) -> CalciumGroup {
         let (thresholds, lower_only) = ((p.theta_d, p.theta_p), (0.0, 1.0));
         CalciumGroup {
-            drift: Drift::Rho {
-                rule: p.clone(),
-                h_down: 1.0,
-                h_span: 4.0,
-            },
+            drift: Drift::Rho(p.clone()),
             tau_ca_ms: 20.0,
             c_pre: 1.0,
             c_post: 2.0,
@@ -725,10 +725,7 @@ mod tests {
         };
         let (thresholds, lower_only) = ((rule.theta_d, rule.theta_p), (0.0, 1.0));
         CalciumGroup {
-            drift: Drift::H {
-                tau_h_ms: rule.tau_h_s * 1000.0,
-                rule,
-            },
+            drift: Drift::H(rule),
             tau_ca_ms: 48.8,
             c_pre: 1.0,
             c_post: 0.2758,
@@ -750,14 +747,15 @@ mod tests {
     #[test]
     fn early_stretches_match_a_fine_integration_of_the_continuous_model() {
         let g = early(false);
-        let Drift::H { rule: p, tau_h_ms } = g.drift.clone() else {
+        let Drift::H(p) = g.drift.clone() else {
             unreachable!()
         };
+        let tau_h_ms = p.tau_h_ms();
         let regime = |c: f64| ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
         for (c0, h) in [(4.5, 4.2), (3.2, 6.0), (2.0, 4.2), (1.0, 3.0), (6.0, 9.0)] {
             let t_ms = 200.0;
             let x = fine(&g, (c0, t_ms, 1_000_000), h, |x, c, dt| {
-                let (rate, fixed) = h_linear(&p, regime(c));
+                let (rate, fixed) = p.regime(regime(c));
                 fixed + (x - fixed) * (-rate * dt / tau_h_ms).exp()
             });
             let got = g.over(h, c0, t_ms, || 0.0);
@@ -776,13 +774,14 @@ mod tests {
     #[test]
     fn early_noise_variance_is_that_of_the_equation() {
         let g = early(true);
-        let Drift::H { rule: p, tau_h_ms } = g.drift.clone() else {
+        let Drift::H(p) = g.drift.clone() else {
             unreachable!()
         };
+        let tau_h_ms = p.tau_h_ms();
         let (c0, t_all) = (4.0, 300.0);
         let v = fine(&g, (c0, t_all, 300_000), 0.0, |v, c, dt| {
             let regime = ((c >= p.theta_p) as u8 as f64, (c >= p.theta_d) as u8 as f64);
-            let (rate, _) = h_linear(&p, regime);
+            let (rate, _) = p.regime(regime);
             let a = regime.0 + regime.1;
             v * (-2.0 * rate * dt / tau_h_ms).exp() + p.sigma_mv.powi(2) * a * dt / tau_h_ms
         });

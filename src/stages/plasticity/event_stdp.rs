@@ -38,7 +38,7 @@ use crate::stages::ca_influx::SpineHeadCa;
 use crate::stages::delivery::DeliveryIndex;
 use crate::stages::groups::SynapseGroups;
 use crate::stages::guard::{NonFinite, nonfinite};
-use crate::stages::homeostasis::AstrocyteScaling;
+use crate::stages::homeostasis::{AstrocyteScaling, factor};
 use crate::stages::modulation::RegionLevels;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -249,7 +249,7 @@ impl EventGroup {
     /// of the postsynaptic neuron (1 without astrocytes, [`scale`]).
     #[inline(always)]
     fn efficacy(&self, w: &SynapticWeight, per_neuron: &[f32], syn: &Synapse) -> f32 {
-        direct_efficacy_mv(self.sign, w.w_mv, scale(per_neuron, syn))
+        direct_efficacy_mv(self.sign, w.w_mv, factor(per_neuron, syn.post))
     }
 
     /// The constants of group `g`, with decay tables for gaps of up to `n` steps (an epoch).
@@ -302,16 +302,6 @@ fn event_params(g: &crate::stages::groups::SynapseGroupRt) -> Option<&StdpParams
 /// e^(−m·per_step) for m = 0 … n.
 fn powers(per_step: f64, n: usize) -> Vec<f64> {
     (0..=n).map(|m| (-per_step * m as f64).exp()).collect()
-}
-
-/// The astrocyte factor of the synapse's postsynaptic neuron; 1 when `per_neuron` is empty (no
-/// astrocytes), without reading the synapse.
-#[inline(always)]
-fn scale(per_neuron: &[f32], syn: &Synapse) -> f32 {
-    match per_neuron.is_empty() {
-        true => 1.0,
-        false => per_neuron[syn.post as usize],
-    }
 }
 
 /// The columns of one event-driven synapse.
@@ -453,11 +443,7 @@ pub fn event_stdp(
     }
     let step = clock.step;
     ev.extend(step, &regions);
-    // Without astrocytes every factor is 1: an empty slice skips the lookup (same values).
-    let per_neuron = match scaling.is_identity() {
-        true => &[][..],
-        false => &scaling.per_neuron[..],
-    };
+    let per_neuron = scaling.factors();
     let tables = q.contiguous_iter_mut().expect("stage queries are dense");
     for (i, (syn, mut tr, mut w, mut at)) in tables.enumerate() {
         let columns = Columns {
