@@ -28,7 +28,7 @@ use crate::stages::groups::SynapseGroups;
 use crate::stages::plasticity::SynapticWeight;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use crate::core::registry::{Observed, Read, Variable};
 use crate::core::stage::Stage;
@@ -104,7 +104,9 @@ const FIXED_ONE: f64 = 4_294_967_296.0;
 /// Per-neuron protein levels read by capture, and the drive Σ|h − h0| being accumulated.
 #[derive(Resource, Default)]
 pub struct ProteinLevels {
-    pub per_neuron: Vec<f64>,
+    /// Each neuron's protein level, as the bits of an f64: the pools update neuron by neuron
+    /// in parallel, each writing its own entry ([`ProteinLevels::protein`] reads one).
+    per_neuron: Vec<AtomicU64>,
     /// Pool parameters of each neuron (by its group).
     pub params_of_neuron: Vec<u32>,
     pub params: Vec<ProteinPoolParams>,
@@ -115,10 +117,27 @@ impl ProteinLevels {
     pub fn new(params_of_neuron: Vec<u32>, params: Vec<ProteinPoolParams>) -> Self {
         let n = params_of_neuron.len();
         ProteinLevels {
-            per_neuron: vec![0.0; n],
+            per_neuron: (0..n).map(|_| AtomicU64::new(0.0f64.to_bits())).collect(),
             params_of_neuron,
             params,
             drive: (0..n).map(|_| AtomicI64::new(0)).collect(),
+        }
+    }
+
+    /// The protein level of `neuron`'s pool.
+    #[inline]
+    pub fn protein(&self, neuron: usize) -> f64 {
+        f64::from_bits(self.per_neuron[neuron].load(Relaxed))
+    }
+
+    fn set_protein(&self, neuron: usize, protein: f64) {
+        self.per_neuron[neuron].store(protein.to_bits(), Relaxed);
+    }
+
+    /// Every neuron's protein level, from a checkpoint (by neuron id).
+    pub fn restore(&mut self, saved: &[f64]) {
+        for (level, &p) in self.per_neuron.iter_mut().zip(saved) {
+            *level.get_mut() = p.to_bits();
         }
     }
 
@@ -214,37 +233,47 @@ pub fn tag_synapses(
         });
 }
 
-/// System (slow): each neuron's pool synthesises or decays, then its drive is reset.
+/// System (slow): each neuron's pool synthesises or decays, then its drive is reset; in
+/// parallel over the neurons (each pool reads and writes its own neuron's entries only, and
+/// tagging, which adds to the drives, ran before).
 pub fn synthesize_proteins(
     mut q: Query<(
         &crate::stages::neurons::Neuron,
         &mut ConsolidationProteinPool,
     )>,
-    mut proteins: ResMut<ProteinLevels>,
+    proteins: Res<ProteinLevels>,
     clock: Res<Clock>,
 ) {
     let dt_s = clock.slow_dt_ms() / 1000.0;
-    let proteins = &mut *proteins;
-    // The decay of the last parameter set seen (neurons come group after group).
-    let mut decay = (u32::MAX, 0.0);
-    for (ns, mut pools) in q.contiguous_iter_mut().expect("neuron queries are dense") {
-        for (n, pool) in ns.iter().zip(pools.bypass_change_detection()) {
-            let i = n.id as usize;
-            let raw = std::mem::take(proteins.drive[i].get_mut());
-            if raw == 0 && pool.protein == 0.0 {
-                // No drive and no protein: the pool stays at 0 (θ_pro ≥ 0).
-                (pool.protein, proteins.per_neuron[i]) = (0.0, 0.0);
-                continue;
+    let proteins = &*proteins;
+    q.contiguous_par_iter_mut()
+        .expect("neuron queries are dense")
+        .batching_strategy(batching())
+        .for_each(|(ns, mut pools)| {
+            // The decay of the last parameter set seen (neurons come group after group).
+            let mut decay = (u32::MAX, 0.0);
+            for (n, pool) in ns.iter().zip(pools.bypass_change_detection()) {
+                let i = n.id as usize;
+                let raw = proteins.drive[i].load(Relaxed);
+                if raw != 0 {
+                    proteins.drive[i].store(0, Relaxed);
+                } else if pool.protein == 0.0 {
+                    // No drive and no protein: the pool stays at 0 (θ_pro ≥ 0).
+                    if proteins.per_neuron[i].load(Relaxed) != 0.0f64.to_bits() {
+                        proteins.set_protein(i, 0.0);
+                    }
+                    continue;
+                }
+                let k = proteins.params_of_neuron[i];
+                let p = &proteins.params[k as usize];
+                if decay.0 != k {
+                    decay = (k, (-dt_s / p.tau_p_s).exp());
+                }
+                let drive_mv = raw as f64 / FIXED_ONE;
+                pool.protein = protein_step_decay(p, decay.1, pool.protein, drive_mv);
+                proteins.set_protein(i, pool.protein);
             }
-            let k = proteins.params_of_neuron[i];
-            let p = &proteins.params[k as usize];
-            if decay.0 != k {
-                decay = (k, (-dt_s / p.tau_p_s).exp());
-            }
-            pool.protein = protein_step_decay(p, decay.1, pool.protein, raw as f64 / FIXED_ONE);
-            proteins.per_neuron[i] = pool.protein;
-        }
-    }
+        });
 }
 
 /// System (slow): tagged synapses capture proteins into their late weight.
@@ -266,7 +295,7 @@ pub fn capture_proteins(
                 };
                 let k = CaptureStep::new(p, dt_s);
                 for i in r {
-                    let prot = proteins.per_neuron[syn[i].post as usize];
+                    let prot = proteins.protein(syn[i].post as usize);
                     let (wi, lo) = (&mut w[i], &mut tag[i].z_residual);
                     let z = k.z_after(wi.h_mv, crate::core::fine::join(wi.z, *lo), prot);
                     (wi.z, *lo) = crate::core::fine::split(z);

@@ -171,7 +171,7 @@ pub(super) fn protein_levels(neurons: &NeuronGroups, state: Option<&State>) -> P
         .collect();
     let mut proteins = ProteinLevels::new(params_of_neuron, pool_params);
     if let Some(st) = state {
-        proteins.per_neuron.copy_from_slice(&st.neurons.protein);
+        proteins.restore(&st.neurons.protein);
     }
     proteins
 }
