@@ -259,9 +259,8 @@ pub fn synthesize_proteins(
                     proteins.drive[i].store(0, Relaxed);
                 } else if pool.protein == 0.0 {
                     // No drive and no protein: the pool stays at 0 (θ_pro ≥ 0).
-                    if proteins.per_neuron[i].load(Relaxed) != 0.0f64.to_bits() {
-                        proteins.set_protein(i, 0.0);
-                    }
+                    pool.protein = 0.0;
+                    proteins.set_protein(i, 0.0);
                     continue;
                 }
                 let k = proteins.params_of_neuron[i];

@@ -205,7 +205,7 @@ const RADIX_FROM: usize = 512;
 /// Sorts `keys` (each below 2^`bits`) ascending: a least-significant-digit radix sort, a byte
 /// per pass through `spare`, skipping a byte all keys share (small lists: a comparison sort).
 /// Both lists only grow, so steps allocate nothing once the largest has been seen.
-pub fn sort_arrivals(keys: &mut Vec<Arrival>, spare: &mut Vec<Arrival>, bits: u32) {
+fn sort_arrivals(keys: &mut Vec<Arrival>, spare: &mut Vec<Arrival>, bits: u32) {
     let n = keys.len();
     if n < RADIX_FROM {
         keys.sort_unstable();
@@ -239,15 +239,22 @@ mod tests {
     use super::*;
 
     /// The radix sort orders as a comparison sort does, on lists above and below the size
-    /// where it takes over, with bytes all keys share (skipped passes) and with repeats.
+    /// where it takes over, with repeats, and with a byte every key shares (the third byte of
+    /// keys below 2^16 sorted as 24-bit keys: that pass is skipped).
     #[test]
     fn radix_sort_orders_arrivals() {
-        for (n, bits, salt) in [(100, 9, 1), (5000, 24, 2), (70_000, 17, 3), (3000, 30, 4)] {
+        let cases = [
+            (100, 9, 1, !0),
+            (5000, 24, 2, !0),
+            (70_000, 17, 3, !0),
+            (3000, 30, 4, !0),
+            (5000, 24, 5, 0xffff),
+        ];
+        for (n, bits, salt, mask) in cases {
             let mut keys: Vec<Arrival> = (0..n as u64)
                 .map(|i| {
                     let r = crate::core::rng::bits(salt, i, 0, crate::core::rng::Purpose::Init);
-                    // Every fourth key shares its high bits with the others' (skipped bytes).
-                    (r as u32 & ((1 << bits) - 1)) & if i % 4 == 0 { 0xff } else { u32::MAX }
+                    r as u32 & ((1 << bits) - 1) & mask
                 })
                 .collect();
             let mut want = keys.clone();

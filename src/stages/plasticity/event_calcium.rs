@@ -59,7 +59,7 @@ use crate::engine::spikes::{NeuronInput, SpikeHistory};
 use crate::stages::ca_influx::{CaModel, LinearCaParams, SpineHeadCa};
 use crate::stages::delivery::DeliveryIndex;
 use crate::stages::groups::{SynapseGroupRt, SynapseGroups};
-use crate::stages::guard::NonFinite;
+use crate::stages::guard::{NonFinite, nonfinite};
 use crate::stages::homeostasis::{AstrocyteScaling, factor};
 use bevy_ecs::change_detection::ContiguousMut;
 use bevy_ecs::component::Mutable;
@@ -497,7 +497,7 @@ impl<'w, S: CalciumState> Columns<'w, S> {
         let bad = !self.state[r].get(w).is_finite()
             || [spine.ca_um, w.h_mv, w.w_mv, w.efficacy_mv]
                 .into_iter()
-                .any(|x| !x.is_finite());
+                .any(nonfinite);
         if bad {
             flag.synapse.fetch_min(self.syn[r].id, Relaxed);
         }
